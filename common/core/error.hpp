@@ -1,0 +1,36 @@
+#pragma once
+// The one error type of the project: a code that says what kind of failure it is (and so which
+// REST status or gRPC code it maps to) and a message meant for a human.
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace ppi {
+
+enum class Errc {
+  invalid_argument,   // bad input from a caller: 400 / INVALID_ARGUMENT
+  not_found,          // 404 / NOT_FOUND
+  conflict,           // state does not allow it (used batch...): 409 / FAILED_PRECONDITION
+  permission_denied,  // authenticated but not allowed: 403 / PERMISSION_DENIED
+  unauthenticated,    // no or bad identity: 401 / UNAUTHENTICATED
+  too_large,          // size bound exceeded: 413 / RESOURCE_EXHAUSTED
+  unavailable,        // a peer or database cannot be reached: 503 / UNAVAILABLE
+  config,             // bad configuration value: exit code 2
+  database,           // a database error that is not one of the above
+  crypto,             // an OpenSSL call failed
+  internal,           // a bug: 500 / INTERNAL
+};
+
+std::string_view errc_name(Errc code) noexcept;
+
+class Error : public std::runtime_error {
+ public:
+  Error(Errc code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  Errc code() const noexcept { return code_; }
+
+ private:
+  Errc code_;
+};
+
+}  // namespace ppi
