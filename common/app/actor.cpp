@@ -1,0 +1,160 @@
+#include "app/actor.hpp"
+
+#include <boost/asio/signal_set.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "obs/log.hpp"
+
+namespace ppi::app {
+namespace asio = boost::asio;
+using config::KeySpec;
+using config::Type;
+
+std::vector<KeySpec> common_keys() {
+  return {
+      {"db.url", Type::string, "",
+       "database URL: postgresql://user:pass@host:port/db or mysql://user:pass@host:port/db",
+       true},
+      {"db.pool_size", Type::integer, "4", "database connections in the pool", false, 1, 64},
+      {"db.acquire_timeout_ms", Type::integer, "5000",
+       "how long a request waits for a free database connection", false, 1, 600000},
+      {"log.level", Type::string, "info", "lowest level logged", false, INT64_MIN, INT64_MAX,
+       {"debug", "info", "warn", "error"}},
+      {"tls.cert", Type::string, "", "PEM certificate of this actor (from the deployment CA)"},
+      {"tls.key", Type::string, "", "PEM private key of this actor"},
+      {"tls.ca", Type::string, "", "PEM certificate of the deployment CA"},
+      {"tls.insecure", Type::boolean, "false",
+       "plain TCP without TLS or client certificates: for debugging only"},
+  };
+}
+
+std::vector<KeySpec> server_keys(std::uint16_t default_port) {
+  return {
+      {"listen.address", Type::string, "127.0.0.1", "IP address the REST server binds"},
+      {"listen.port", Type::integer, std::to_string(default_port),
+       "TCP port of the REST server (0: any free port)", false, 0, 65535},
+      {"threads.io", Type::integer, "2", "I/O threads of the REST server", false, 1, 64},
+      {"threads.workers", Type::integer, "4", "worker threads for request handlers", false, 1,
+       256},
+      {"http.body_limit", Type::integer, "1048576", "largest request body accepted, in bytes",
+       false, 1024, 1 << 30},
+  };
+}
+
+std::optional<net::TlsOptions> tls_options(const config::Config& cfg) {
+  if (cfg.get_bool("tls.insecure")) return std::nullopt;
+  net::TlsOptions o{cfg.get_string("tls.cert"), cfg.get_string("tls.key"),
+                    cfg.get_string("tls.ca"), true};
+  if (o.cert_file.empty() || o.key_file.empty() || o.ca_file.empty()) {
+    throw Error(Errc::config,
+                "config tls.cert, tls.key and tls.ca are required (or set tls.insecure=true "
+                "for a plain-TCP debugging deployment)");
+  }
+  return o;
+}
+
+std::shared_ptr<db::Database> open_database(const config::Config& cfg, std::string_view actor) {
+  log::set_min_level(log::parse_level(cfg.get_string("log.level")));
+  db::DbConfig dbc;
+  dbc.url = cfg.get_string("db.url");
+  dbc.pool_size = static_cast<std::size_t>(cfg.get_int("db.pool_size"));
+  dbc.acquire_timeout = std::chrono::milliseconds(cfg.get_int("db.acquire_timeout_ms"));
+  auto database = db::Database::open(dbc);
+  int applied = db::migrate(*database, actor);
+  log::info("database_ready", {{"dialect", std::string(db::dialect_name(database->dialect()))},
+                               {"migrations_applied", std::to_string(applied)}});
+  return database;
+}
+
+ServerActor::ServerActor(std::string actor, const config::Config& cfg,
+                         std::shared_ptr<db::Database> db)
+    : actor_(std::move(actor)), cfg_(cfg), db_(std::move(db)) {
+  router_->add(net::http::verb::get, "/healthz",
+               [this](const net::Request&, net::RequestContext&) { return health(); });
+}
+
+net::Response ServerActor::health() const {
+  nlohmann::json doc = {{"actor", actor_}, {"version", PPI_VERSION}};
+  std::string db_status = "ok";
+  try {
+    db_->ping();
+  } catch (const Error& e) {
+    db_status = "unreachable";
+    log::warn("health_database_unreachable", {{"detail", e.what()}});
+  }
+  doc["database"] = {{"dialect", db::dialect_name(db_->dialect())}, {"status", db_status}};
+  doc["status"] = db_status == "ok" ? "ok" : "degraded";
+  return net::json_response(
+      db_status == "ok" ? net::http::status::ok : net::http::status::service_unavailable,
+      doc.dump());
+}
+
+void ServerActor::run() {
+  net::ServerOptions options;
+  options.address = cfg_.get_string("listen.address");
+  options.port = static_cast<std::uint16_t>(cfg_.get_int("listen.port"));
+  options.tls = tls_options(cfg_);
+  options.body_limit = static_cast<std::size_t>(cfg_.get_int("http.body_limit"));
+
+  asio::io_context io;
+  asio::thread_pool workers(static_cast<std::size_t>(cfg_.get_int("threads.workers")));
+  net::HttpServer server(io, workers, options, router_);
+  server.start();
+  log::info("listening", {{"address", options.address},
+                          {"port", std::to_string(server.port())},
+                          {"tls", options.tls ? "mtls" : "off"}});
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
+    if (ec) return;
+    log::info("stopping", {{"signal", std::to_string(signal_number)}});
+    server.stop();
+    io.stop();
+  });
+
+  std::vector<std::thread> threads;
+  auto io_threads = cfg_.get_int("threads.io");
+  for (std::int64_t i = 1; i < io_threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  workers.join();
+  log::info("stopped");
+}
+
+int run_server_actor(const std::string& actor, const std::string& summary,
+                     std::uint16_t default_port, std::vector<config::KeySpec> extra_keys, int argc,
+                     const char* const* argv,
+                     const std::function<void(ServerActor&, const config::Config&)>& add_routes) {
+  return run_main(actor, [&] {
+    auto keys = common_keys();
+    for (auto& k : server_keys(default_port)) keys.push_back(std::move(k));
+    for (auto& k : extra_keys) keys.push_back(std::move(k));
+    auto cfg = config::Config::load(actor, summary, std::move(keys), argc, argv);
+    if (cfg.help_requested()) {
+      std::cout << cfg.help_text();
+      return 0;
+    }
+    log::set_actor(actor);
+    tls_options(cfg);  // a missing certificate is a configuration error before anything starts
+    ServerActor server(actor, cfg, open_database(cfg, actor));
+    if (add_routes) add_routes(server, cfg);
+    server.run();
+    return 0;
+  });
+}
+
+int run_main(std::string_view program, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    std::cerr << program << ": error: " << e.what() << "\n";
+    return e.code() == Errc::config ? 2 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << program << ": error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace ppi::app

@@ -1,0 +1,67 @@
+#pragma once
+// Configuration of an executable: built-in defaults, then a JSON file (--config FILE or
+// PPI_CONFIG), then environment variables (PPI_<KEY>, dots and dashes as underscores), then
+// command-line flags (--key=value). Every key is declared with a type, a default and a help
+// text; `--help` lists them all. Every value is validated once, here, with an error that names
+// the key and where the bad value came from.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ppi::config {
+
+enum class Type { string, integer, boolean };
+
+struct KeySpec {
+  std::string name;           // dotted, e.g. "db.url"
+  Type type = Type::string;
+  std::string default_value;  // empty string with required=true: must be given
+  std::string help;
+  bool required = false;
+  std::int64_t min = INT64_MIN;  // integers only
+  std::int64_t max = INT64_MAX;
+  std::vector<std::string> choices;  // strings only; empty means any
+};
+
+// The environment variable that overrides a key: "db.pool_size" -> "PPI_DB_POOL_SIZE".
+std::string env_name(const std::string& key);
+
+class Config {
+ public:
+  // Throws Error(config) on an unknown key in the file, a bad value or a missing required key.
+  // Sets help_requested() instead of validating when --help is given.
+  static Config load(std::string program, std::string summary, std::vector<KeySpec> specs,
+                     int argc, const char* const* argv);
+
+  bool help_requested() const { return help_requested_; }
+  std::string help_text() const;
+
+  const std::string& get_string(const std::string& key) const;
+  std::int64_t get_int(const std::string& key) const;
+  bool get_bool(const std::string& key) const;
+  // Where a key's value came from: "default", "file", "environment" or "flag".
+  const std::string& source(const std::string& key) const;
+  // Words on the command line that are not flags (sub-commands and their arguments).
+  const std::vector<std::string>& positional() const { return positional_; }
+
+ private:
+  struct Value {
+    std::string text;
+    std::string source;
+  };
+  const KeySpec& spec(const std::string& key) const;
+  void set(const std::string& key, std::string text, std::string source);
+  void validate() const;
+
+  std::string program_;
+  std::string summary_;
+  std::vector<KeySpec> specs_;
+  std::map<std::string, Value> values_;
+  std::vector<std::string> positional_;
+  bool help_requested_ = false;
+};
+
+}  // namespace ppi::config

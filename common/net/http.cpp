@@ -1,0 +1,54 @@
+#include "net/http.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace ppi::net {
+
+http::status status_for(Errc code) noexcept {
+  switch (code) {
+    case Errc::invalid_argument: return http::status::bad_request;
+    case Errc::not_found: return http::status::not_found;
+    case Errc::conflict: return http::status::conflict;
+    case Errc::permission_denied: return http::status::forbidden;
+    case Errc::unauthenticated: return http::status::unauthorized;
+    case Errc::too_large: return http::status::payload_too_large;
+    case Errc::unavailable: return http::status::service_unavailable;
+    case Errc::config:
+    case Errc::database:
+    case Errc::crypto:
+    case Errc::internal: return http::status::internal_server_error;
+  }
+  return http::status::internal_server_error;
+}
+
+Response json_response(http::status status, std::string body, unsigned version) {
+  Response res{status, version};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+Response problem_response(http::status status, std::string_view title, std::string_view detail,
+                          std::string_view code, unsigned version) {
+  nlohmann::json doc = {{"type", "about:blank"},
+                        {"title", title},
+                        {"status", static_cast<int>(status)},
+                        {"detail", detail},
+                        {"code", code}};
+  Response res = json_response(status, doc.dump(), version);
+  res.set(http::field::content_type, "application/problem+json");
+  return res;
+}
+
+Response problem_response(const Error& error, unsigned version) {
+  http::status status = status_for(error.code());
+  // Internal failures are logged by the caller with their detail; the peer gets no internals.
+  bool internal = status == http::status::internal_server_error;
+  return problem_response(status, http::obsolete_reason(status),
+                          internal ? "internal error; see the server log" : error.what(),
+                          errc_name(error.code()), version);
+}
+
+}  // namespace ppi::net

@@ -1,0 +1,30 @@
+#pragma once
+// HTTP message types and the REST conventions of the project: JSON bodies, and errors as
+// application/problem+json (RFC 9457) with the status that matches the Error's code.
+
+#include <boost/beast/http.hpp>
+#include <map>
+#include <string>
+
+#include "core/error.hpp"
+
+namespace ppi::net {
+
+namespace http = boost::beast::http;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+// What the server knows about the caller of one request.
+struct RequestContext {
+  std::string peer_identity;   // certificate subject CN under mTLS, "" otherwise
+  std::string remote_address;  // ip:port
+  std::map<std::string, std::string> path_params;  // from {name} segments of the route
+};
+
+http::status status_for(Errc code) noexcept;
+Response json_response(http::status status, std::string body, unsigned version = 11);
+Response problem_response(http::status status, std::string_view title, std::string_view detail,
+                          std::string_view code, unsigned version = 11);
+Response problem_response(const Error& error, unsigned version = 11);
+
+}  // namespace ppi::net

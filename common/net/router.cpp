@@ -1,0 +1,78 @@
+#include "net/router.hpp"
+
+#include "obs/log.hpp"
+
+namespace ppi::net {
+namespace {
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < path.size()) {
+    if (path[start] == '/') {
+      ++start;
+      continue;
+    }
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    out.emplace_back(path.substr(start, end - start));
+    start = end;
+  }
+  return out;
+}
+
+bool match(const std::vector<std::string>& pattern, const std::vector<std::string>& path,
+           std::map<std::string, std::string>& params) {
+  if (pattern.size() != path.size()) return false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const std::string& p = pattern[i];
+    if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
+      params[p.substr(1, p.size() - 2)] = path[i];
+    } else if (p != path[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void Router::add(http::verb method, std::string pattern, Handler handler) {
+  routes_.push_back(Route{method, split_path(pattern), std::move(handler)});
+}
+
+Response Router::handle(const Request& request, RequestContext& context) const {
+  std::string_view target = request.target();
+  auto path = split_path(target.substr(0, target.find('?')));
+  bool path_known = false;
+  for (const auto& route : routes_) {
+    std::map<std::string, std::string> params;
+    if (!match(route.segments, path, params)) continue;
+    path_known = true;
+    if (route.method != request.method()) continue;
+    context.path_params = std::move(params);
+    try {
+      Response res = route.handler(request, context);
+      res.version(request.version());
+      res.keep_alive(request.keep_alive());
+      return res;
+    } catch (const Error& e) {
+      if (status_for(e.code()) == http::status::internal_server_error) {
+        log::error("request_failed", {{"target", std::string(target)}, {"code", std::string(errc_name(e.code()))}, {"detail", e.what()}});
+      }
+      return problem_response(e, request.version());
+    } catch (const std::exception& e) {
+      log::error("request_failed", {{"target", std::string(target)}, {"detail", e.what()}});
+      return problem_response(Error(Errc::internal, e.what()), request.version());
+    }
+  }
+  if (path_known) {
+    return problem_response(http::status::method_not_allowed, "Method Not Allowed",
+                            "this path does not accept " + std::string(request.method_string()),
+                            "invalid_argument", request.version());
+  }
+  return problem_response(http::status::not_found, "Not Found", "no such resource",
+                          "not_found", request.version());
+}
+
+}  // namespace ppi::net

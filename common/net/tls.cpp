@@ -1,0 +1,74 @@
+#include "net/tls.hpp"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <filesystem>
+
+#include "core/error.hpp"
+
+namespace ppi::net {
+namespace ssl = boost::asio::ssl;
+
+namespace {
+
+void require_file(const std::string& path, const char* what) {
+  if (path.empty()) throw Error(Errc::config, std::string("TLS ") + what + " file is not set");
+  if (!std::filesystem::is_regular_file(path)) {
+    throw Error(Errc::config, std::string("TLS ") + what + " file '" + path + "' does not exist");
+  }
+}
+
+void load_identity(ssl::context& ctx, const TlsOptions& o) {
+  require_file(o.cert_file, "certificate");
+  require_file(o.key_file, "private key");
+  require_file(o.ca_file, "CA");
+  boost::system::error_code ec;
+  ctx.use_certificate_chain_file(o.cert_file, ec);
+  if (ec) throw Error(Errc::config, "TLS certificate '" + o.cert_file + "': " + ec.message());
+  ctx.use_private_key_file(o.key_file, ssl::context::pem, ec);
+  if (ec) throw Error(Errc::config, "TLS private key '" + o.key_file + "': " + ec.message());
+  if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
+    throw Error(Errc::config, "TLS private key '" + o.key_file + "' does not match the certificate");
+  }
+  ctx.load_verify_file(o.ca_file, ec);
+  if (ec) throw Error(Errc::config, "TLS CA '" + o.ca_file + "': " + ec.message());
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+}
+
+}  // namespace
+
+ssl::context make_server_context(const TlsOptions& options) {
+  ssl::context ctx(ssl::context::tls_server);
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                  ssl::context::no_sslv3 | ssl::context::single_dh_use);
+  load_identity(ctx, options);
+  ctx.set_verify_mode(options.require_client_cert
+                          ? ssl::verify_peer | ssl::verify_fail_if_no_peer_cert
+                          : ssl::verify_none);
+  return ctx;
+}
+
+ssl::context make_client_context(const TlsOptions& options) {
+  ssl::context ctx(ssl::context::tls_client);
+  load_identity(ctx, options);
+  ctx.set_verify_mode(ssl::verify_peer);
+  return ctx;
+}
+
+std::string peer_common_name(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return {};
+  std::string cn;
+  X509_NAME* subject = X509_get_subject_name(cert);
+  int idx = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (idx >= 0) {
+    ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx));
+    const unsigned char* bytes = ASN1_STRING_get0_data(data);
+    cn.assign(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(ASN1_STRING_length(data)));
+  }
+  X509_free(cert);
+  return cn;
+}
+
+}  // namespace ppi::net

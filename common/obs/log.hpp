@@ -1,0 +1,35 @@
+#pragma once
+// Structured logging: one line per event, `ts=... level=... actor=... event=... key=value ...`.
+// Values with spaces or quotes are quoted. Secrets (seeds, keys, shares) are never passed here.
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace ppi::log {
+
+enum class Level { debug, info, warn, error };
+
+// Set once at start-up by the executable; the actor name appears on every line.
+void set_actor(std::string_view actor);
+void set_min_level(Level level);
+Level parse_level(std::string_view name);  // throws Error(config) on an unknown name
+
+using Field = std::pair<std::string_view, std::string>;
+void write(Level level, std::string_view event, std::initializer_list<Field> fields = {});
+
+inline void info(std::string_view event, std::initializer_list<Field> fields = {}) {
+  write(Level::info, event, fields);
+}
+inline void warn(std::string_view event, std::initializer_list<Field> fields = {}) {
+  write(Level::warn, event, fields);
+}
+inline void error(std::string_view event, std::initializer_list<Field> fields = {}) {
+  write(Level::error, event, fields);
+}
+inline void debug(std::string_view event, std::initializer_list<Field> fields = {}) {
+  write(Level::debug, event, fields);
+}
+
+}  // namespace ppi::log
