@@ -10,36 +10,34 @@
 namespace ppi::app {
 namespace asio = boost::asio;
 using config::KeySpec;
-using config::Type;
 
 std::vector<KeySpec> common_keys() {
   return {
-      {"db.url", Type::string, "",
-       "database URL: postgresql://user:pass@host:port/db or mysql://user:pass@host:port/db",
-       true},
-      {"db.pool_size", Type::integer, "4", "database connections in the pool", false, 1, 64},
-      {"db.acquire_timeout_ms", Type::integer, "5000",
-       "how long a request waits for a free database connection", false, 1, 600000},
-      {"log.level", Type::string, "info", "lowest level logged", false, INT64_MIN, INT64_MAX,
-       {"debug", "info", "warn", "error"}},
-      {"tls.cert", Type::string, "", "PEM certificate of this actor (from the deployment CA)"},
-      {"tls.key", Type::string, "", "PEM private key of this actor"},
-      {"tls.ca", Type::string, "", "PEM certificate of the deployment CA"},
-      {"tls.insecure", Type::boolean, "false",
-       "plain TCP without TLS or client certificates: for debugging only"},
+      config::required_key("db.url",
+                           "database URL: postgresql://user:pass@host:port/db or "
+                           "mysql://user:pass@host:port/db"),
+      config::integer_key("db.pool_size", 4, 1, 64, "database connections in the pool"),
+      config::integer_key("db.acquire_timeout_ms", 5000, 1, 600000,
+                          "how long a request waits for a free database connection"),
+      config::choice_key("log.level", "info", {"debug", "info", "warn", "error"},
+                         "lowest level logged"),
+      config::string_key("tls.cert", "", "PEM certificate of this actor (from the deployment CA)"),
+      config::string_key("tls.key", "", "PEM private key of this actor"),
+      config::string_key("tls.ca", "", "PEM certificate of the deployment CA"),
+      config::boolean_key("tls.insecure", false,
+                          "plain TCP without TLS or client certificates: for debugging only"),
   };
 }
 
 std::vector<KeySpec> server_keys(std::uint16_t default_port) {
   return {
-      {"listen.address", Type::string, "127.0.0.1", "IP address the REST server binds"},
-      {"listen.port", Type::integer, std::to_string(default_port),
-       "TCP port of the REST server (0: any free port)", false, 0, 65535},
-      {"threads.io", Type::integer, "2", "I/O threads of the REST server", false, 1, 64},
-      {"threads.workers", Type::integer, "4", "worker threads for request handlers", false, 1,
-       256},
-      {"http.body_limit", Type::integer, "1048576", "largest request body accepted, in bytes",
-       false, 1024, 1 << 30},
+      config::string_key("listen.address", "127.0.0.1", "IP address the REST server binds"),
+      config::integer_key("listen.port", default_port, 0, 65535,
+                          "TCP port of the REST server (0: any free port)"),
+      config::integer_key("threads.io", 2, 1, 64, "I/O threads of the REST server"),
+      config::integer_key("threads.workers", 4, 1, 256, "worker threads for request handlers"),
+      config::integer_key("http.body_limit", 1 << 20, 1024, 1 << 30,
+                          "largest request body accepted, in bytes"),
   };
 }
 

@@ -48,6 +48,11 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+bool is_boolean(const std::vector<KeySpec>& specs, const std::string& key) {
+  return std::any_of(specs.begin(), specs.end(),
+                     [&](const KeySpec& s) { return s.name == key && s.type == Type::boolean; });
+}
+
 std::string_view type_name(Type t) {
   switch (t) {
     case Type::string: return "string";
@@ -58,6 +63,42 @@ std::string_view type_name(Type t) {
 }
 
 }  // namespace
+
+KeySpec string_key(std::string name, std::string default_value, std::string help) {
+  KeySpec k;
+  k.name = std::move(name);
+  k.default_value = std::move(default_value);
+  k.help = std::move(help);
+  return k;
+}
+
+KeySpec required_key(std::string name, std::string help) {
+  KeySpec k = string_key(std::move(name), "", std::move(help));
+  k.required = true;
+  return k;
+}
+
+KeySpec integer_key(std::string name, std::int64_t default_value, std::int64_t min,
+                    std::int64_t max, std::string help) {
+  KeySpec k = string_key(std::move(name), std::to_string(default_value), std::move(help));
+  k.type = Type::integer;
+  k.min = min;
+  k.max = max;
+  return k;
+}
+
+KeySpec boolean_key(std::string name, bool default_value, std::string help) {
+  KeySpec k = string_key(std::move(name), default_value ? "true" : "false", std::move(help));
+  k.type = Type::boolean;
+  return k;
+}
+
+KeySpec choice_key(std::string name, std::string default_value, std::vector<std::string> choices,
+                   std::string help) {
+  KeySpec k = string_key(std::move(name), std::move(default_value), std::move(help));
+  k.choices = std::move(choices);
+  return k;
+}
 
 std::string env_name(const std::string& key) {
   std::string out = "PPI_";
@@ -105,10 +146,11 @@ Config Config::load(std::string program, std::string summary, std::vector<KeySpe
     if (auto eq = key.find('='); eq != std::string::npos) {
       value = key.substr(eq + 1);
       key.resize(eq);
-    } else if (i + 1 < argc && std::string_view(argv[i + 1]).rfind("--", 0) != 0) {
-      value = argv[++i];
+    } else if (is_boolean(cfg.specs_, key) || i + 1 == argc ||
+               std::string_view(argv[i + 1]).rfind("--", 0) == 0) {
+      value = "true";  // a bare flag: booleans never take the next word, so sub-commands stay
     } else {
-      value = "true";  // a bare boolean flag
+      value = argv[++i];
     }
     if (key == "config") {
       config_path = value;

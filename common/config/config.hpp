@@ -26,6 +26,15 @@ struct KeySpec {
   std::vector<std::string> choices;  // strings only; empty means any
 };
 
+// Declarations read better through these than through aggregate initialisation.
+KeySpec string_key(std::string name, std::string default_value, std::string help);
+KeySpec required_key(std::string name, std::string help);
+KeySpec integer_key(std::string name, std::int64_t default_value, std::int64_t min,
+                    std::int64_t max, std::string help);
+KeySpec boolean_key(std::string name, bool default_value, std::string help);
+KeySpec choice_key(std::string name, std::string default_value, std::vector<std::string> choices,
+                   std::string help);
+
 // The environment variable that overrides a key: "db.pool_size" -> "PPI_DB_POOL_SIZE".
 std::string env_name(const std::string& key);
 

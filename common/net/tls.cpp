@@ -51,7 +51,15 @@ ssl::context make_server_context(const TlsOptions& options) {
 
 ssl::context make_client_context(const TlsOptions& options) {
   ssl::context ctx(ssl::context::tls_client);
-  load_identity(ctx, options);
+  if (options.cert_file.empty() && options.key_file.empty()) {
+    // An anonymous client still verifies the server; mTLS servers will refuse it.
+    require_file(options.ca_file, "CA");
+    boost::system::error_code ec;
+    ctx.load_verify_file(options.ca_file, ec);
+    if (ec) throw Error(Errc::config, "TLS CA '" + options.ca_file + "': " + ec.message());
+  } else {
+    load_identity(ctx, options);
+  }
   ctx.set_verify_mode(ssl::verify_peer);
   return ctx;
 }

@@ -1,0 +1,150 @@
+// The REST server and client over loopback: routing, problem+json errors, size limits, and mTLS
+// (a valid client certificate is identified; a missing or foreign one is refused).
+#include <doctest/doctest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <unistd.h>
+
+#include "net/http_client.hpp"
+#include "net/http_server.hpp"
+
+namespace fs = std::filesystem;
+using namespace ppi;
+using net::http::status;
+using net::http::verb;
+
+namespace {
+
+// A server on a free loopback port, running on its own I/O thread for one test.
+class TestServer {
+ public:
+  explicit TestServer(std::optional<net::TlsOptions> tls, std::size_t body_limit = 1024) {
+    auto router = std::make_shared<net::Router>();
+    router->add(verb::get, "/hello/{name}", [](const net::Request&, net::RequestContext& ctx) {
+      nlohmann::json doc = {{"name", ctx.path_params.at("name")}, {"peer", ctx.peer_identity}};
+      return net::json_response(status::ok, doc.dump());
+    });
+    router->add(verb::post, "/echo", [](const net::Request& req, net::RequestContext&) {
+      return net::json_response(status::ok, req.body());
+    });
+    router->add(verb::get, "/missing", [](const net::Request&, net::RequestContext&) -> net::Response {
+      throw Error(Errc::not_found, "batch 42 does not exist");
+    });
+    net::ServerOptions options;
+    options.tls = std::move(tls);
+    options.body_limit = body_limit;
+    server_ = std::make_unique<net::HttpServer>(io_, workers_, options, router);
+    server_->start();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~TestServer() {
+    server_->stop();
+    io_.stop();
+    thread_.join();
+    workers_.join();
+  }
+  std::string url(const std::string& path) const {
+    return std::string(server_->tls() ? "https" : "http") + "://127.0.0.1:" +
+           std::to_string(server_->port()) + path;
+  }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::thread_pool workers_{2};
+  std::unique_ptr<net::HttpServer> server_;
+  std::thread thread_;
+};
+
+struct Certificates {
+  fs::path dir = fs::temp_directory_path() / ("ppi-certs-" + std::to_string(::getpid()));
+  fs::path other = dir / "other-ca";
+  Certificates() {
+    std::string script = std::string(PPI_SOURCE_DIR) + "/scripts/make-certs.sh";
+    REQUIRE(std::system((script + " " + dir.string() + " server client").c_str()) == 0);
+    REQUIRE(std::system((script + " " + other.string() + " intruder").c_str()) == 0);
+  }
+  ~Certificates() { fs::remove_all(dir); }
+  net::TlsOptions identity(const fs::path& d, const std::string& name) const {
+    return {(d / (name + ".pem")).string(), (d / (name + ".key")).string(),
+            (dir / "ca.pem").string(), true};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("rest: routing, path parameters and problem+json errors over plain TCP") {
+  TestServer server(std::nullopt);
+  net::ClientOptions client;
+  auto res = net::fetch(client, verb::get, server.url("/hello/alice"));
+  CHECK(res.result() == status::ok);
+  CHECK(nlohmann::json::parse(res.body())["name"] == "alice");
+
+  auto missing = net::fetch(client, verb::get, server.url("/missing"));
+  CHECK(missing.result() == status::not_found);
+  CHECK(missing[net::http::field::content_type] == "application/problem+json");
+  auto problem = nlohmann::json::parse(missing.body());
+  CHECK(problem["status"] == 404);
+  CHECK(problem["detail"] == "batch 42 does not exist");
+
+  CHECK(net::fetch(client, verb::get, server.url("/nowhere")).result() == status::not_found);
+  CHECK(net::fetch(client, verb::get, server.url("/echo")).result() ==
+        status::method_not_allowed);
+  CHECK(net::fetch(client, verb::post, server.url("/echo"), "{\"x\":1}").body() == "{\"x\":1}");
+}
+
+TEST_CASE("rest: an oversized body gets 413 and the server keeps serving") {
+  TestServer server(std::nullopt, 1024);
+  net::ClientOptions client;
+  auto res = net::fetch(client, verb::post, server.url("/echo"), std::string(4096, 'x'));
+  CHECK(res.result() == status::payload_too_large);
+  CHECK(net::fetch(client, verb::post, server.url("/echo"), "ok").result() == status::ok);
+}
+
+TEST_CASE("rest: an unreachable server is Errc::unavailable, a bad URL invalid_argument") {
+  net::ClientOptions client;
+  client.timeout = std::chrono::seconds(5);
+  auto code_of = [&](const std::string& url) {
+    try {
+      net::fetch(client, verb::get, url);
+    } catch (const Error& e) {
+      return e.code();
+    }
+    return Errc::internal;
+  };
+  CHECK(code_of("http://127.0.0.1:1/healthz") == Errc::unavailable);
+  CHECK(code_of("ftp://127.0.0.1/x") == Errc::invalid_argument);
+  CHECK(code_of("http://127.0.0.1:99999/x") == Errc::invalid_argument);
+}
+
+TEST_CASE("rest: mTLS identifies the client and refuses missing or foreign certificates") {
+  Certificates certs;
+  TestServer server(certs.identity(certs.dir, "server"));
+  net::ClientOptions client;
+  client.timeout = std::chrono::seconds(5);
+
+  client.tls = certs.identity(certs.dir, "client");
+  auto res = net::fetch(client, verb::get, server.url("/hello/bob"));
+  REQUIRE(res.result() == status::ok);
+  CHECK(nlohmann::json::parse(res.body())["peer"] == "client");
+
+  client.tls = net::TlsOptions{"", "", (certs.dir / "ca.pem").string(), false};
+  CHECK_THROWS_AS(net::fetch(client, verb::get, server.url("/hello/bob")), Error);
+
+  // A certificate from another CA: the server refuses it during the handshake.
+  net::TlsOptions foreign{(certs.other / "intruder.pem").string(),
+                          (certs.other / "intruder.key").string(), (certs.dir / "ca.pem").string(),
+                          true};
+  client.tls = foreign;
+  CHECK_THROWS_AS(net::fetch(client, verb::get, server.url("/hello/bob")), Error);
+
+  // A plain-TCP client talking to the TLS port gets no answer it can parse.
+  net::ClientOptions plain;
+  plain.timeout = std::chrono::seconds(5);
+  std::string http_url = server.url("/hello/bob").replace(0, 5, "http");
+  CHECK_THROWS_AS(net::fetch(plain, verb::get, http_url), Error);
+}
