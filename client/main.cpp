@@ -27,8 +27,8 @@ int print_status(const ppi::config::Config& cfg, const std::vector<std::string>&
       auto res = ppi::net::fetch(options, ppi::net::http::verb::get, base + "/healthz");
       auto doc = nlohmann::json::parse(res.body(), nullptr, false);
       if (doc.is_discarded() || !doc.contains("actor")) {
-        throw ppi::Error(ppi::Errc::unavailable, "not a health document (HTTP " +
-                                                     std::to_string(res.result_int()) + ")");
+        throw ppi::Error(ppi::Errc::unavailable,
+                         "not a health document (HTTP " + std::to_string(res.result_int()) + ")");
       }
       std::cout << "actor=" << doc.value("actor", "?") << " url=" << base
                 << " status=" << doc.value("status", "?")

@@ -43,8 +43,8 @@ std::vector<KeySpec> server_keys(std::uint16_t default_port) {
 
 std::optional<net::TlsOptions> tls_options(const config::Config& cfg) {
   if (cfg.get_bool("tls.insecure")) return std::nullopt;
-  net::TlsOptions o{cfg.get_string("tls.cert"), cfg.get_string("tls.key"),
-                    cfg.get_string("tls.ca"), true};
+  net::TlsOptions o{cfg.get_string("tls.cert"), cfg.get_string("tls.key"), cfg.get_string("tls.ca"),
+                    true};
   if (o.cert_file.empty() || o.key_file.empty() || o.ca_file.empty()) {
     throw Error(Errc::config,
                 "config tls.cert, tls.key and tls.ca are required (or set tls.insecure=true "

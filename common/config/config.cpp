@@ -36,7 +36,8 @@ void flatten(const nlohmann::json& node, const std::string& prefix,
   } else if (node.is_boolean() || node.is_number_integer()) {
     out.emplace_back(prefix, node.dump());
   } else {
-    throw Error(Errc::config, "config file: key '" + prefix + "' must be a string, integer or boolean");
+    throw Error(Errc::config,
+                "config file: key '" + prefix + "' must be a string, integer or boolean");
   }
 }
 
@@ -55,9 +56,12 @@ bool is_boolean(const std::vector<KeySpec>& specs, const std::string& key) {
 
 std::string_view type_name(Type t) {
   switch (t) {
-    case Type::string: return "string";
-    case Type::integer: return "integer";
-    case Type::boolean: return "boolean";
+    case Type::string:
+      return "string";
+    case Type::integer:
+      return "integer";
+    case Type::boolean:
+      return "boolean";
   }
   return "string";
 }
@@ -181,7 +185,8 @@ Config Config::load(std::string program, std::string summary, std::vector<KeySpe
     }
   }
   for (const auto& s : cfg.specs_) {
-    if (const char* env = std::getenv(env_name(s.name).c_str())) cfg.set(s.name, env, "environment");
+    if (const char* env = std::getenv(env_name(s.name).c_str()))
+      cfg.set(s.name, env, "environment");
   }
   for (auto& [key, value] : flags) {
     if (!known(key)) throw Error(Errc::config, "unknown flag '--" + key + "' (see --help)");
@@ -256,8 +261,10 @@ std::string Config::help_text() const {
   for (const auto& s : specs_) {
     out << "  --" << s.name << " <" << type_name(s.type) << ">   env " << env_name(s.name) << "\n";
     out << "      " << s.help;
-    if (s.required) out << " (required)";
-    else if (!s.default_value.empty()) out << " (default: " << s.default_value << ")";
+    if (s.required)
+      out << " (required)";
+    else if (!s.default_value.empty())
+      out << " (default: " << s.default_value << ")";
     if (!s.choices.empty()) {
       out << " [";
       for (std::size_t i = 0; i < s.choices.size(); ++i) out << (i ? "|" : "") << s.choices[i];

@@ -16,7 +16,7 @@ namespace ppi::config {
 enum class Type { string, integer, boolean };
 
 struct KeySpec {
-  std::string name;           // dotted, e.g. "db.url"
+  std::string name;  // dotted, e.g. "db.url"
   Type type = Type::string;
   std::string default_value;  // empty string with required=true: must be given
   std::string help;
@@ -42,8 +42,8 @@ class Config {
  public:
   // Throws Error(config) on an unknown key in the file, a bad value or a missing required key.
   // Sets help_requested() instead of validating when --help is given.
-  static Config load(std::string program, std::string summary, std::vector<KeySpec> specs,
-                     int argc, const char* const* argv);
+  static Config load(std::string program, std::string summary, std::vector<KeySpec> specs, int argc,
+                     const char* const* argv);
 
   bool help_requested() const { return help_requested_; }
   std::string help_text() const;

@@ -37,6 +37,8 @@ Bytes from_hex(std::string_view hex) {
   return out;
 }
 
-void cleanse(void* data, std::size_t size) noexcept { OPENSSL_cleanse(data, size); }
+void cleanse(void* data, std::size_t size) noexcept {
+  OPENSSL_cleanse(data, size);
+}
 
 }  // namespace ppi

@@ -23,6 +23,8 @@ inline ByteView as_bytes(std::string_view s) {
 
 // Overwrites secret data (keys, seeds, shares) before the memory is released.
 void cleanse(void* data, std::size_t size) noexcept;
-inline void cleanse(Bytes& b) noexcept { cleanse(b.data(), b.size()); }
+inline void cleanse(Bytes& b) noexcept {
+  cleanse(b.data(), b.size());
+}
 
 }  // namespace ppi

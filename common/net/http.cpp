@@ -6,17 +6,25 @@ namespace ppi::net {
 
 http::status status_for(Errc code) noexcept {
   switch (code) {
-    case Errc::invalid_argument: return http::status::bad_request;
-    case Errc::not_found: return http::status::not_found;
-    case Errc::conflict: return http::status::conflict;
-    case Errc::permission_denied: return http::status::forbidden;
-    case Errc::unauthenticated: return http::status::unauthorized;
-    case Errc::too_large: return http::status::payload_too_large;
-    case Errc::unavailable: return http::status::service_unavailable;
+    case Errc::invalid_argument:
+      return http::status::bad_request;
+    case Errc::not_found:
+      return http::status::not_found;
+    case Errc::conflict:
+      return http::status::conflict;
+    case Errc::permission_denied:
+      return http::status::forbidden;
+    case Errc::unauthenticated:
+      return http::status::unauthorized;
+    case Errc::too_large:
+      return http::status::payload_too_large;
+    case Errc::unavailable:
+      return http::status::service_unavailable;
     case Errc::config:
     case Errc::database:
     case Errc::crypto:
-    case Errc::internal: return http::status::internal_server_error;
+    case Errc::internal:
+      return http::status::internal_server_error;
   }
   return http::status::internal_server_error;
 }

@@ -3,9 +3,9 @@
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
@@ -106,7 +106,8 @@ asio::awaitable<Response> async_fetch(ClientOptions options, http::verb method, 
   stream.set_verify_callback(asio::ssl::host_name_verification(url.host));
   co_await stream.async_handshake(asio::ssl::stream_base::client,
                                   asio::redirect_error(use_awaitable, ec));
-  if (ec) throw Error(Errc::unavailable, "TLS handshake with " + where + " failed: " + ec.message());
+  if (ec)
+    throw Error(Errc::unavailable, "TLS handshake with " + where + " failed: " + ec.message());
   Response response = co_await exchange(stream, options, std::move(request));
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
   co_await stream.async_shutdown(asio::redirect_error(use_awaitable, ec));  // peer may just close

@@ -3,8 +3,8 @@
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -55,10 +55,9 @@ awaitable<void> serve_requests(Stream& stream, HttpServer::State& state,
     co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
     if (ec == http::error::end_of_stream || ec == asio::error::eof) co_return;
     if (ec == http::error::body_limit || ec == http::error::header_limit) {
-      Response res = problem_response(http::status::payload_too_large, "Payload Too Large",
-                                      "request exceeds " + std::to_string(options.body_limit) +
-                                          " bytes",
-                                      "too_large");
+      Response res = problem_response(
+          http::status::payload_too_large, "Payload Too Large",
+          "request exceeds " + std::to_string(options.body_limit) + " bytes", "too_large");
       res.keep_alive(false);
       co_await http::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
       co_return;
@@ -66,9 +65,9 @@ awaitable<void> serve_requests(Stream& stream, HttpServer::State& state,
     if (ec) {
       if (ec != beast::error::timeout && ec != asio::error::operation_aborted &&
           ec != asio::error::connection_reset) {
-        Response res = problem_response(http::status::bad_request, "Bad Request",
-                                        "malformed HTTP request: " + ec.message(),
-                                        "invalid_argument");
+        Response res =
+            problem_response(http::status::bad_request, "Bad Request",
+                             "malformed HTTP request: " + ec.message(), "invalid_argument");
         res.keep_alive(false);
         co_await http::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
       }
@@ -76,8 +75,7 @@ awaitable<void> serve_requests(Stream& stream, HttpServer::State& state,
     }
     Request request = parser.release();
     RequestContext context = base_context;
-    Response response =
-        co_await handle_on_workers(state.workers, *state.router, request, context);
+    Response response = co_await handle_on_workers(state.workers, *state.router, request, context);
     beast::get_lowest_layer(stream).expires_after(options.timeout);
     co_await http::async_write(stream, response, asio::redirect_error(use_awaitable, ec));
     if (ec || !response.keep_alive()) co_return;
@@ -141,12 +139,15 @@ HttpServer::HttpServer(asio::io_context& io, asio::thread_pool& workers, ServerO
   if (options_.tls) state_->ssl.emplace(make_server_context(*options_.tls));
 }
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 void HttpServer::start() {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(options_.address, ec);
-  if (ec) throw Error(Errc::config, "listen address '" + options_.address + "' is not an IP address");
+  if (ec)
+    throw Error(Errc::config, "listen address '" + options_.address + "' is not an IP address");
   tcp::endpoint endpoint(address, options_.port);
   auto& acceptor = state_->acceptor;
   acceptor.open(endpoint.protocol(), ec);

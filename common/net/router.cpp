@@ -58,7 +58,9 @@ Response Router::handle(const Request& request, RequestContext& context) const {
       return res;
     } catch (const Error& e) {
       if (status_for(e.code()) == http::status::internal_server_error) {
-        log::error("request_failed", {{"target", std::string(target)}, {"code", std::string(errc_name(e.code()))}, {"detail", e.what()}});
+        log::error("request_failed", {{"target", std::string(target)},
+                                      {"code", std::string(errc_name(e.code()))},
+                                      {"detail", e.what()}});
       }
       return problem_response(e, request.version());
     } catch (const std::exception& e) {
@@ -71,8 +73,8 @@ Response Router::handle(const Request& request, RequestContext& context) const {
                             "this path does not accept " + std::string(request.method_string()),
                             "invalid_argument", request.version());
   }
-  return problem_response(http::status::not_found, "Not Found", "no such resource",
-                          "not_found", request.version());
+  return problem_response(http::status::not_found, "Not Found", "no such resource", "not_found",
+                          request.version());
 }
 
 }  // namespace ppi::net

@@ -29,7 +29,8 @@ void load_identity(ssl::context& ctx, const TlsOptions& o) {
   ctx.use_private_key_file(o.key_file, ssl::context::pem, ec);
   if (ec) throw Error(Errc::config, "TLS private key '" + o.key_file + "': " + ec.message());
   if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
-    throw Error(Errc::config, "TLS private key '" + o.key_file + "' does not match the certificate");
+    throw Error(Errc::config,
+                "TLS private key '" + o.key_file + "' does not match the certificate");
   }
   ctx.load_verify_file(o.ca_file, ec);
   if (ec) throw Error(Errc::config, "TLS CA '" + o.ca_file + "': " + ec.message());
@@ -73,7 +74,8 @@ std::string peer_common_name(SSL* ssl) {
   if (idx >= 0) {
     ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx));
     const unsigned char* bytes = ASN1_STRING_get0_data(data);
-    cn.assign(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(ASN1_STRING_length(data)));
+    cn.assign(reinterpret_cast<const char*>(bytes),
+              static_cast<std::size_t>(ASN1_STRING_length(data)));
   }
   X509_free(cert);
   return cn;

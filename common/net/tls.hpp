@@ -10,9 +10,9 @@
 namespace ppi::net {
 
 struct TlsOptions {
-  std::string cert_file;  // PEM certificate chain of this actor
-  std::string key_file;   // PEM private key of this actor
-  std::string ca_file;    // PEM CA that signs every actor of the deployment
+  std::string cert_file;            // PEM certificate chain of this actor
+  std::string key_file;             // PEM private key of this actor
+  std::string ca_file;              // PEM CA that signs every actor of the deployment
   bool require_client_cert = true;  // servers only: mTLS
 };
 

@@ -17,10 +17,14 @@ std::atomic<Level> g_min_level{Level::info};
 
 std::string_view level_name(Level level) {
   switch (level) {
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warn: return "warn";
-    case Level::error: return "error";
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
   }
   return "info";
 }
@@ -67,7 +71,9 @@ void set_actor(std::string_view actor) {
   g_actor = actor;
 }
 
-void set_min_level(Level level) { g_min_level = level; }
+void set_min_level(Level level) {
+  g_min_level = level;
+}
 
 Level parse_level(std::string_view name) {
   for (Level l : {Level::debug, Level::info, Level::warn, Level::error}) {

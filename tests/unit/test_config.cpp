@@ -1,9 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 #include "config/config.hpp"
 #include "core/error.hpp"
@@ -37,8 +37,8 @@ Errc error_code_of(std::vector<const char*> args) {
 }
 
 struct TempFile {
-  std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("ppi-config-" + std::to_string(::getpid()) + ".json");
+  std::filesystem::path path = std::filesystem::temp_directory_path() /
+                               ("ppi-config-" + std::to_string(::getpid()) + ".json");
   explicit TempFile(const std::string& text) { std::ofstream(path) << text; }
   ~TempFile() { std::filesystem::remove(path); }
 };

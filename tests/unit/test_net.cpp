@@ -2,13 +2,13 @@
 // (a valid client certificate is identified; a missing or foreign one is refused).
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
-#include <unistd.h>
 
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
@@ -32,9 +32,10 @@ class TestServer {
     router->add(verb::post, "/echo", [](const net::Request& req, net::RequestContext&) {
       return net::json_response(status::ok, req.body());
     });
-    router->add(verb::get, "/missing", [](const net::Request&, net::RequestContext&) -> net::Response {
-      throw Error(Errc::not_found, "batch 42 does not exist");
-    });
+    router->add(verb::get, "/missing",
+                [](const net::Request&, net::RequestContext&) -> net::Response {
+                  throw Error(Errc::not_found, "batch 42 does not exist");
+                });
     net::ServerOptions options;
     options.tls = std::move(tls);
     options.body_limit = body_limit;
@@ -49,8 +50,8 @@ class TestServer {
     workers_.join();
   }
   std::string url(const std::string& path) const {
-    return std::string(server_->tls() ? "https" : "http") + "://127.0.0.1:" +
-           std::to_string(server_->port()) + path;
+    return std::string(server_->tls() ? "https" : "http") +
+           "://127.0.0.1:" + std::to_string(server_->port()) + path;
   }
 
  private:
@@ -92,8 +93,7 @@ TEST_CASE("rest: routing, path parameters and problem+json errors over plain TCP
   CHECK(problem["detail"] == "batch 42 does not exist");
 
   CHECK(net::fetch(client, verb::get, server.url("/nowhere")).result() == status::not_found);
-  CHECK(net::fetch(client, verb::get, server.url("/echo")).result() ==
-        status::method_not_allowed);
+  CHECK(net::fetch(client, verb::get, server.url("/echo")).result() == status::method_not_allowed);
   CHECK(net::fetch(client, verb::post, server.url("/echo"), "{\"x\":1}").body() == "{\"x\":1}");
 }
 
