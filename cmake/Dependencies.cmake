@@ -4,7 +4,6 @@ find_package(OpenSSL 3 REQUIRED)
 find_package(Boost 1.74 EXACT REQUIRED COMPONENTS program_options system)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(PkgConfig REQUIRED)
-pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)
 
 find_path(MYSQLCPPCONN_INCLUDE_DIR cppconn/driver.h REQUIRED)
