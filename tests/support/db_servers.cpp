@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "process.hpp"
 
 namespace fs = std::filesystem;
 
@@ -117,85 +118,6 @@ int register_server(pid_t pid, int death_signal) {
     }
   }
   return -1;
-}
-
-// ---- processes --------------------------------------------------------------------------------
-
-// Runs f on one thread that lives as long as the process. PR_SET_PDEATHSIG fires when the
-// *thread* that forked exits, so servers forked from a short-lived test thread would die with it.
-pid_t on_keeper_thread(const std::function<pid_t()>& f) {
-  struct Keeper {  // never destroyed: the thread may still wait on it during exit
-    std::mutex call, m;
-    std::condition_variable cv;
-    const std::function<pid_t()>* job = nullptr;
-    pid_t result = 0;
-  };
-  static Keeper* k = [] {
-    auto* keeper = new Keeper;
-    std::thread([keeper] {
-      std::unique_lock lock(keeper->m);
-      for (;;) {
-        keeper->cv.wait(lock, [&] { return keeper->job != nullptr; });
-        keeper->result = (*keeper->job)();
-        keeper->job = nullptr;
-        keeper->cv.notify_all();
-      }
-    }).detach();
-    return keeper;
-  }();
-  std::lock_guard one_at_a_time(k->call);
-  std::unique_lock lock(k->m);
-  k->job = &f;
-  k->cv.notify_all();
-  k->cv.wait(lock, [&] { return k->job == nullptr; });
-  return k->result;
-}
-
-// Forks and execs argv with stdout/stderr appended to log, as uid/gid when switch_user. The
-// child asks the kernel to send death_signal when its parent dies, so no server outlives a
-// crashed test.
-pid_t spawn(const std::vector<std::string>& argv, bool switch_user, uid_t uid, gid_t gid,
-            const fs::path& log, int death_signal) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  const int null_in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (out < 0 || null_in < 0) fail("cannot open " + log.string());
-  const pid_t parent = getpid();
-  const pid_t pid = on_keeper_thread([&]() -> pid_t {
-    const pid_t child = fork();
-    if (child != 0) return child;
-    // Only async-signal-safe calls from here to exec: the parent may have threads.
-    dup2(null_in, 0);
-    dup2(out, 1);
-    dup2(out, 2);
-    if (switch_user && (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0)) {
-      _exit(126);
-    }
-    // After setuid: changing credentials clears the parent-death signal.
-    prctl(PR_SET_PDEATHSIG, death_signal);
-    if (getppid() != parent) _exit(125);  // the parent died before prctl
-    execv(args[0], args.data());
-    _exit(127);
-  });
-  ::close(out);
-  ::close(null_in);
-  if (pid < 0) fail("fork failed");
-  return pid;
-}
-
-// The exit status of pid, or -1 if it is still running after timeout.
-int wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    int status = 0;
-    const pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (r < 0) return 255;
-    if (std::chrono::steady_clock::now() >= deadline) return -1;
-    std::this_thread::sleep_for(20ms);
-  }
 }
 
 std::string pct_encode(std::string_view s) {
@@ -303,7 +225,7 @@ void DbServer::hand_over(const fs::path& path) const {
 
 void DbServer::run_tool(const std::vector<std::string>& argv, const char* what) {
   const fs::path log = dir_ / (std::string(what) + ".log");
-  const pid_t pid = spawn(argv, switch_user_, uid_, gid_, log, SIGKILL);
+  const pid_t pid = spawn({argv, {}, log, switch_user_, uid_, gid_, SIGKILL});
   const int rc = wait_exit(pid, 120s);
   if (rc != 0) {
     if (rc < 0) {
@@ -317,7 +239,7 @@ void DbServer::run_tool(const std::vector<std::string>& argv, const char* what) 
 void DbServer::launch(const std::vector<std::string>& argv, int stop_signal, int death_signal) {
   const fs::path log = dir_ / "server.log";
   stop_signal_ = stop_signal;
-  pid_ = spawn(argv, switch_user_, uid_, gid_, log, death_signal);
+  pid_ = spawn({argv, {}, log, switch_user_, uid_, gid_, death_signal});
   slot_ = register_server(pid_, death_signal);
 
   const auto deadline = std::chrono::steady_clock::now() + 60s;
