@@ -43,8 +43,8 @@ struct Deployment {
   Deployment() {
     fs::create_directories(dir);
     std::string script = std::string(PPI_SOURCE_DIR) + "/scripts/make-certs.sh";
-    std::string cmd = script + " " + dir.string() +
-                      " super_dealer dealer-1 model_owner client > /dev/null";
+    std::string cmd =
+        script + " " + dir.string() + " super_dealer dealer-1 model_owner client > /dev/null";
     REQUIRE(std::system(cmd.c_str()) == 0);
   }
   ~Deployment() { fs::remove_all(dir); }
@@ -85,7 +85,8 @@ TEST_CASE("actors: --help lists every configuration key and exits 0") {
     CAPTURE(actor);
     std::string output;
     REQUIRE(ppi::test::run_program({binary(actor), "--help"}, {}, output) == 0);
-    for (const char* key : {"--db.url", "PPI_DB_URL", "--tls.cert", "--tls.insecure", "--log.level"}) {
+    for (const char* key :
+         {"--db.url", "PPI_DB_URL", "--tls.cert", "--tls.insecure", "--log.level"}) {
       CHECK(output.find(key) != std::string::npos);
     }
     if (actor != "client") CHECK(output.find("--listen.port") != std::string::npos);
@@ -115,9 +116,8 @@ TEST_CASE("actors: bad configuration is one clear line and exit status 2") {
 
 TEST_CASE("actors: an unreachable database or a wrong password is one line and exit 1") {
   auto port = std::to_string(ppi::test::free_port());
-  auto [status, out] =
-      run_failing("super_dealer", {"--db.url=postgresql://u:p@127.0.0.1:" + port + "/x",
-                                   "--tls.insecure"});
+  auto [status, out] = run_failing(
+      "super_dealer", {"--db.url=postgresql://u:p@127.0.0.1:" + port + "/x", "--tls.insecure"});
   CHECK(status == 1);
   CHECK(line_count(out) == 1);
   CHECK(out.find("127.0.0.1:" + port) != std::string::npos);
@@ -134,7 +134,8 @@ TEST_CASE("actors: an unreachable database or a wrong password is one line and e
   }
 }
 
-TEST_CASE("actors: a deployment starts on each backend, reports health over mTLS, stops on SIGTERM") {
+TEST_CASE(
+    "actors: a deployment starts on each backend, reports health over mTLS, stops on SIGTERM") {
   Deployment deployment;
   auto& dbs = ppi::test::test_databases();
   for (auto dialect : {ppi::db::Dialect::postgresql, ppi::db::Dialect::mysql}) {
@@ -145,16 +146,18 @@ TEST_CASE("actors: a deployment starts on each backend, reports health over mTLS
       std::unique_ptr<ChildProcess> process;
     };
     std::vector<Server> servers;
-    for (auto [actor, identity] : std::vector<std::pair<std::string, std::string>>{
-             {"super_dealer", "super_dealer"}, {"dealer", "dealer-1"}, {"model_owner", "model_owner"}}) {
+    for (auto [actor, identity] :
+         std::vector<std::pair<std::string, std::string>>{{"super_dealer", "super_dealer"},
+                                                          {"dealer", "dealer-1"},
+                                                          {"model_owner", "model_owner"}}) {
       Server s{actor, identity, "", dbs.server(dialect).create_database(actor), nullptr};
       auto port = std::to_string(ppi::test::free_port());
       s.url = "https://127.0.0.1:" + port;
       std::vector<std::string> argv = {binary(actor), "--listen.port=" + port};
       for (auto& f : deployment.tls_flags(identity)) argv.push_back(f);
-      s.process = std::make_unique<ChildProcess>(
-          argv, std::vector<std::string>{"PPI_DB_URL=" + s.db_url},
-          deployment.dir / (actor + "-" + dialect_name + ".log"));
+      s.process =
+          std::make_unique<ChildProcess>(argv, std::vector<std::string>{"PPI_DB_URL=" + s.db_url},
+                                         deployment.dir / (actor + "-" + dialect_name + ".log"));
       servers.push_back(std::move(s));
     }
     auto client_tls = deployment.client_options("client");
@@ -184,9 +187,9 @@ TEST_CASE("actors: a deployment starts on each backend, reports health over mTLS
     ppi::net::ClientOptions anonymous;
     anonymous.timeout = 5s;
     anonymous.tls = ppi::net::TlsOptions{"", "", (deployment.dir / "ca.pem").string(), false};
-    CHECK_THROWS_AS(ppi::net::fetch(anonymous, ppi::net::http::verb::get,
-                                    servers[0].url + "/healthz"),
-                    ppi::Error);
+    CHECK_THROWS_AS(
+        ppi::net::fetch(anonymous, ppi::net::http::verb::get, servers[0].url + "/healthz"),
+        ppi::Error);
 
     for (auto& s : servers) {
       s.process->signal(SIGTERM);

@@ -7,6 +7,7 @@
 
 #include "config/config.hpp"
 #include "core/error.hpp"
+#include "error_code.hpp"
 
 using ppi::Errc;
 using ppi::Error;
@@ -28,12 +29,7 @@ Config load(std::vector<const char*> args) {
 }
 
 Errc error_code_of(std::vector<const char*> args) {
-  try {
-    load(std::move(args));
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return Errc::internal;
+  return ppi::test::error_code([&] { load(args); }).value_or(Errc::internal);
 }
 
 struct TempFile {

@@ -1,7 +1,9 @@
 // Crypto primitives: known-answer tests against the published vectors, and the PRG/PRF
 // stream definitions checked against independent computations.
 #include <doctest/doctest.h>
+
 #include <openssl/evp.h>
+#include "error_code.hpp"
 
 #include <algorithm>
 #include <array>
@@ -13,6 +15,7 @@
 
 #include "core/bytes.hpp"
 #include "core/error.hpp"
+#include "error_code.hpp"
 #include "crypto/aes_ctr.hpp"
 #include "crypto/csprng.hpp"
 #include "crypto/kdf.hpp"
@@ -24,14 +27,7 @@ using namespace ppi;
 
 namespace {
 
-std::optional<Errc> error_code(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return std::nullopt;
-}
+using ppi::test::error_code;
 
 template <std::size_t N>
 std::array<std::uint8_t, N> hex_array(std::string_view hex) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "error_code.hpp"
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
 
@@ -109,12 +110,7 @@ TEST_CASE("rest: an unreachable server is Errc::unavailable, a bad URL invalid_a
   net::ClientOptions client;
   client.timeout = std::chrono::seconds(5);
   auto code_of = [&](const std::string& url) {
-    try {
-      net::fetch(client, verb::get, url);
-    } catch (const Error& e) {
-      return e.code();
-    }
-    return Errc::internal;
+    return test::error_code([&] { net::fetch(client, verb::get, url); });
   };
   CHECK(code_of("http://127.0.0.1:1/healthz") == Errc::unavailable);
   CHECK(code_of("ftp://127.0.0.1/x") == Errc::invalid_argument);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "error_code.hpp"
 #include "ring/fixed_point.hpp"
 #include "ring/z2k.hpp"
 
@@ -17,14 +18,7 @@ using namespace ppi;
 namespace {
 constexpr u128 kU128Max = ~static_cast<u128>(0);
 
-std::optional<Errc> error_code(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return std::nullopt;
-}
+using ppi::test::error_code;
 }  // namespace
 
 TEST_CASE("decimal: known values and round trips") {
