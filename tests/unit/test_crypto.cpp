@@ -3,7 +3,6 @@
 #include <doctest/doctest.h>
 
 #include <openssl/evp.h>
-#include "error_code.hpp"
 
 #include <algorithm>
 #include <array>
@@ -15,13 +14,13 @@
 
 #include "core/bytes.hpp"
 #include "core/error.hpp"
-#include "error_code.hpp"
 #include "crypto/aes_ctr.hpp"
 #include "crypto/csprng.hpp"
 #include "crypto/kdf.hpp"
 #include "crypto/prg.hpp"
 #include "crypto/sha256.hpp"
 #include "crypto/x25519.hpp"
+#include "error_code.hpp"
 
 using namespace ppi;
 
