@@ -12,6 +12,7 @@ enum class Errc {
   invalid_argument,   // bad input from a caller: 400 / INVALID_ARGUMENT
   not_found,          // 404 / NOT_FOUND
   conflict,           // state does not allow it (used batch...): 409 / FAILED_PRECONDITION
+  gone,               // existed but expired: 410 / FAILED_PRECONDITION
   permission_denied,  // authenticated but not allowed: 403 / PERMISSION_DENIED
   unauthenticated,    // no or bad identity: 401 / UNAUTHENTICATED
   too_large,          // size bound exceeded: 413 / RESOURCE_EXHAUSTED
