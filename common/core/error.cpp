@@ -10,6 +10,8 @@ std::string_view errc_name(Errc code) noexcept {
       return "not_found";
     case Errc::conflict:
       return "conflict";
+    case Errc::gone:
+      return "gone";
     case Errc::permission_denied:
       return "permission_denied";
     case Errc::unauthenticated:

@@ -12,6 +12,8 @@ http::status status_for(Errc code) noexcept {
       return http::status::not_found;
     case Errc::conflict:
       return http::status::conflict;
+    case Errc::gone:
+      return http::status::gone;
     case Errc::permission_denied:
       return http::status::forbidden;
     case Errc::unauthenticated:
