@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "app/docs.hpp"
 #include "obs/log.hpp"
 
 namespace ppi::app {
@@ -38,6 +39,8 @@ std::vector<KeySpec> server_keys(std::uint16_t default_port) {
       config::integer_key("threads.workers", 4, 1, 256, "worker threads for request handlers"),
       config::integer_key("http.body_limit", 1 << 20, 1024, 1 << 30,
                           "largest request body accepted, in bytes"),
+      config::string_key("docs.swagger_ui_dir", PPI_SOURCE_DIR "/third_party/node_modules/swagger-ui-dist",
+                         "directory of the swagger-ui-dist package served at /docs"),
   };
 }
 
@@ -71,6 +74,7 @@ ServerActor::ServerActor(std::string actor, const config::Config& cfg,
     : actor_(std::move(actor)), cfg_(cfg), db_(std::move(db)) {
   router_->add(net::http::verb::get, "/healthz",
                [this](const net::Request&, net::RequestContext&) { return health(); });
+  add_docs_routes(*router_, actor_, cfg_.get_string("docs.swagger_ui_dir"));
 }
 
 net::Response ServerActor::health() const {
@@ -103,11 +107,13 @@ void ServerActor::run() {
   log::info("listening", {{"address", options.address},
                           {"port", std::to_string(server.port())},
                           {"tls", options.tls ? "mtls" : "off"}});
+  if (listening_) listening_(server.port());
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
     if (ec) return;
     log::info("stopping", {{"signal", std::to_string(signal_number)}});
+    if (stopping_) stopping_();
     server.stop();
     io.stop();
   });
@@ -121,10 +127,19 @@ void ServerActor::run() {
   log::info("stopped");
 }
 
+const std::string& require_identity(const net::RequestContext& ctx) {
+  if (ctx.peer_identity.empty()) {
+    throw Error(Errc::unauthenticated, "this call needs an mTLS client certificate");
+  }
+  return ctx.peer_identity;
+}
+
 int run_server_actor(const std::string& actor, const std::string& summary,
                      std::uint16_t default_port, std::vector<config::KeySpec> extra_keys, int argc,
                      const char* const* argv,
-                     const std::function<void(ServerActor&, const config::Config&)>& add_routes) {
+                     const std::function<void(ServerActor&, const config::Config&)>& add_routes,
+                     const std::function<int(const config::Config&, std::shared_ptr<db::Database>)>&
+                         command) {
   return run_main(actor, [&] {
     auto keys = common_keys();
     for (auto& k : server_keys(default_port)) keys.push_back(std::move(k));
@@ -136,6 +151,10 @@ int run_server_actor(const std::string& actor, const std::string& summary,
     }
     log::set_actor(actor);
     tls_options(cfg);  // a missing certificate is a configuration error before anything starts
+    if (!cfg.positional().empty()) {
+      if (!command) throw Error(Errc::config, "unexpected argument '" + cfg.positional()[0] + "'");
+      return command(cfg, open_database(cfg, actor));
+    }
     ServerActor server(actor, cfg, open_database(cfg, actor));
     if (add_routes) add_routes(server, cfg);
     server.run();

@@ -34,6 +34,15 @@ class ServerActor {
   ServerActor(std::string actor, const config::Config& cfg, std::shared_ptr<db::Database> db);
   net::Router& router() { return *router_; }
   db::Database& database() { return *db_; }
+  const std::shared_ptr<db::Database>& database_ptr() const { return db_; }
+  const config::Config& config() const { return cfg_; }
+  // Keeps an object (a store, a gRPC server...) alive until the actor has stopped.
+  void keep(std::shared_ptr<void> object) { kept_.push_back(std::move(object)); }
+  // Called once the REST server listens (with its port), before requests are served; an
+  // exception stops the actor.
+  void on_listening(std::function<void(std::uint16_t)> hook) { listening_ = std::move(hook); }
+  // Called when a signal asks the actor to stop, before the REST server stops.
+  void on_stop(std::function<void()> hook) { stopping_ = std::move(hook); }
   // Starts the server, logs `listening`, waits for a signal, then stops cleanly.
   void run();
 
@@ -44,15 +53,24 @@ class ServerActor {
   const config::Config& cfg_;
   std::shared_ptr<db::Database> db_;
   std::shared_ptr<net::Router> router_ = std::make_shared<net::Router>();
+  std::vector<std::shared_ptr<void>> kept_;
+  std::function<void(std::uint16_t)> listening_;
+  std::function<void()> stopping_;
 };
+
+// The caller's mTLS identity (certificate CN); Error(unauthenticated) when there is none.
+const std::string& require_identity(const net::RequestContext& ctx);
 
 // The whole main() of a REST actor: loads the configuration (common, server and extra keys),
 // prints --help, opens and migrates the database, lets `add_routes` add the actor's own
-// routes, and serves until a signal.
+// routes, and serves until a signal. With words on the command line and a `command`, runs
+// that instead of serving (e.g. `model_owner register ...`) and returns its status.
 int run_server_actor(const std::string& actor, const std::string& summary,
                      std::uint16_t default_port, std::vector<config::KeySpec> extra_keys, int argc,
                      const char* const* argv,
-                     const std::function<void(ServerActor&, const config::Config&)>& add_routes);
+                     const std::function<void(ServerActor&, const config::Config&)>& add_routes,
+                     const std::function<int(const config::Config&, std::shared_ptr<db::Database>)>&
+                         command = nullptr);
 
 // Runs an executable's body: --help prints the help and exits 0; an Error prints
 // "<program>: error: <message>" and exits 2 for configuration errors, 1 otherwise.

@@ -10,6 +10,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <array>
+
 #include "obs/log.hpp"
 
 namespace ppi::net {
@@ -41,6 +43,21 @@ awaitable<Response> handle_on_workers(asio::thread_pool& workers, const Router& 
       use_awaitable);
 }
 
+// Reads and discards what the peer is still sending (the rest of an oversized body), bounded
+// in bytes and time, so that it finishes writing and reads our answer instead of seeing the
+// connection reset under it.
+template <class Stream>
+awaitable<void> drain(Stream& stream) {
+  constexpr std::size_t kMaxDrain = 64u << 20;
+  std::array<char, 64 * 1024> scratch;
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+  boost::system::error_code ec;
+  for (std::size_t drained = 0; drained < kMaxDrain && !ec;) {
+    drained += co_await stream.async_read_some(asio::buffer(scratch),
+                                               asio::redirect_error(use_awaitable, ec));
+  }
+}
+
 template <class Stream>
 awaitable<void> serve_requests(Stream& stream, HttpServer::State& state,
                                RequestContext base_context) {
@@ -60,6 +77,7 @@ awaitable<void> serve_requests(Stream& stream, HttpServer::State& state,
           "request exceeds " + std::to_string(options.body_limit) + " bytes", "too_large");
       res.keep_alive(false);
       co_await http::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+      co_await drain(stream);
       co_return;
     }
     if (ec) {

@@ -12,6 +12,7 @@
 #include "db/database.hpp"
 #include "db_servers.hpp"
 #include "net/http_client.hpp"
+#include "deployment.hpp"
 #include "process.hpp"
 
 namespace fs = std::filesystem;
@@ -20,11 +21,9 @@ using ppi::test::ChildProcess;
 
 namespace {
 
-const std::vector<std::string> kActors = {"super_dealer", "dealer", "model_owner", "client"};
+using ppi::test::binary;
 
-std::string binary(const std::string& actor) {
-  return std::string(PPI_BINARY_DIR) + "/" + actor + "/" + actor;
-}
+const std::vector<std::string> kActors = {"super_dealer", "dealer", "model_owner", "client"};
 
 std::size_t line_count(const std::string& text) {
   return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
@@ -36,46 +35,6 @@ std::pair<int, std::string> run_failing(const std::string& actor, std::vector<st
   std::string output;
   int status = ppi::test::run_program(std::move(args), {}, output, 60s);
   return {status, output};
-}
-
-struct Deployment {
-  fs::path dir = fs::temp_directory_path() / ("ppi-it-" + std::to_string(::getpid()));
-  Deployment() {
-    fs::create_directories(dir);
-    std::string script = std::string(PPI_SOURCE_DIR) + "/scripts/make-certs.sh";
-    std::string cmd =
-        script + " " + dir.string() + " super_dealer dealer-1 model_owner client > /dev/null";
-    REQUIRE(std::system(cmd.c_str()) == 0);
-  }
-  ~Deployment() { fs::remove_all(dir); }
-  std::vector<std::string> tls_flags(const std::string& name) const {
-    return {"--tls.cert=" + (dir / (name + ".pem")).string(),
-            "--tls.key=" + (dir / (name + ".key")).string(),
-            "--tls.ca=" + (dir / "ca.pem").string()};
-  }
-  ppi::net::ClientOptions client_options(const std::string& name) const {
-    ppi::net::ClientOptions o;
-    o.timeout = 10s;
-    o.tls = ppi::net::TlsOptions{(dir / (name + ".pem")).string(), (dir / (name + ".key")).string(),
-                                 (dir / "ca.pem").string(), true};
-    return o;
-  }
-};
-
-// Polls /healthz until the server answers (or the process died).
-nlohmann::json wait_healthy(ChildProcess& process, const ppi::net::ClientOptions& options,
-                            const std::string& url) {
-  for (int i = 0; i < 300; ++i) {
-    REQUIRE_MESSAGE(process.running(), process.output());
-    try {
-      auto res = ppi::net::fetch(options, ppi::net::http::verb::get, url + "/healthz");
-      if (res.result() == ppi::net::http::status::ok) return nlohmann::json::parse(res.body());
-    } catch (const ppi::Error&) {
-    }
-    std::this_thread::sleep_for(50ms);
-  }
-  FAIL("server did not become healthy: " << process.output());
-  return {};
 }
 
 }  // namespace
@@ -106,10 +65,10 @@ TEST_CASE("actors: bad configuration is one clear line and exit status 2") {
     CHECK(status2 == 2);
     CHECK(out2.find("db.url") != std::string::npos);
   }
-  auto [status, out] = run_failing("dealer", {"--db.url=postgresql://u:p@127.0.0.1:1/x"});
+  auto [status, out] = run_failing("super_dealer", {"--db.url=postgresql://u:p@127.0.0.1:1/x"});
   CHECK(status == 2);  // neither certificates nor tls.insecure
   CHECK(out.find("tls.insecure") != std::string::npos);
-  auto [s3, out3] = run_failing("dealer", {"--db.url=oracle://u:p@h/x", "--tls.insecure"});
+  auto [s3, out3] = run_failing("super_dealer", {"--db.url=oracle://u:p@h/x", "--tls.insecure"});
   CHECK(s3 == 2);
   CHECK(out3.find("p@") == std::string::npos);  // the password is never printed
 }
@@ -127,43 +86,42 @@ TEST_CASE("actors: an unreachable database or a wrong password is one line and e
     CAPTURE(ppi::db::dialect_name(dialect));
     std::string url = dbs.server(dialect).create_database("wrongpw");
     std::string bad = ppi::test::DbServer::url_with_password(url, "not-the-password");
-    auto [s, o] = run_failing("dealer", {"--db.url=" + bad, "--tls.insecure"});
+    auto [s, o] = run_failing("dealer", {"--db.url=" + bad, "--tls.insecure", "--dealer.id=d1"});
     CHECK(s == 1);
     CHECK(line_count(o) == 1);
     CHECK(o.find("not-the-password") == std::string::npos);
   }
 }
 
-TEST_CASE(
-    "actors: a deployment starts on each backend, reports health over mTLS, stops on SIGTERM") {
-  Deployment deployment;
+TEST_CASE("actors: a deployment starts on each backend, reports health over mTLS, stops on SIGTERM") {
+  ppi::test::Certificates certs({"super_dealer", "dealer-1", "model_owner", "client"});
   auto& dbs = ppi::test::test_databases();
   for (auto dialect : {ppi::db::Dialect::postgresql, ppi::db::Dialect::mysql}) {
     std::string dialect_name(ppi::db::dialect_name(dialect));
     CAPTURE(dialect_name);
-    struct Server {
-      std::string actor, identity, url, db_url;
-      std::unique_ptr<ChildProcess> process;
-    };
-    std::vector<Server> servers;
-    for (auto [actor, identity] :
-         std::vector<std::pair<std::string, std::string>>{{"super_dealer", "super_dealer"},
-                                                          {"dealer", "dealer-1"},
-                                                          {"model_owner", "model_owner"}}) {
-      Server s{actor, identity, "", dbs.server(dialect).create_database(actor), nullptr};
+    std::vector<ppi::test::ActorProcess> servers;
+    for (auto [actor, identity] : std::vector<std::pair<std::string, std::string>>{
+             {"super_dealer", "super_dealer"},
+             {"dealer", "dealer-1"},
+             {"model_owner", "model_owner"}}) {
+      ppi::test::ActorProcess s{identity, "", dbs.server(dialect).create_database(actor), nullptr};
       auto port = std::to_string(ppi::test::free_port());
       s.url = "https://127.0.0.1:" + port;
       std::vector<std::string> argv = {binary(actor), "--listen.port=" + port};
-      for (auto& f : deployment.tls_flags(identity)) argv.push_back(f);
-      s.process =
-          std::make_unique<ChildProcess>(argv, std::vector<std::string>{"PPI_DB_URL=" + s.db_url},
-                                         deployment.dir / (actor + "-" + dialect_name + ".log"));
+      for (auto& f : certs.tls_flags(identity)) argv.push_back(f);
+      std::vector<std::string> env = {"PPI_DB_URL=" + s.db_url, "PPI_DEALER_ID=dealer-1",
+                                      "PPI_GRPC_PORT=" + std::to_string(ppi::test::free_port())};
+      // The model owner needs to know where the super dealer is; it is not called here.
+      if (actor == "model_owner") env.push_back("PPI_SUPER_DEALER_URL=https://127.0.0.1:1");
+      s.process = std::make_unique<ChildProcess>(argv, env,
+                                                 certs.dir() / (actor + "-" + dialect_name + ".log"));
       servers.push_back(std::move(s));
     }
-    auto client_tls = deployment.client_options("client");
+    auto client_tls = certs.client("client");
     for (auto& s : servers) {
-      auto health = wait_healthy(*s.process, client_tls, s.url);
-      CHECK(health["actor"] == s.actor);
+      ppi::test::wait_healthy(*s.process, client_tls, s.url);
+      auto health = nlohmann::json::parse(
+          ppi::net::fetch(client_tls, ppi::net::http::verb::get, s.url + "/healthz").body());
       CHECK(health["status"] == "ok");
       CHECK(health["database"]["dialect"] == dialect_name);
       // Migrations ran against the actor's own database.
@@ -175,18 +133,20 @@ TEST_CASE(
     // The client reports all three through its own configuration and database.
     std::vector<std::string> argv = {binary("client"), "status"};
     for (auto& s : servers) argv.push_back(s.url);
-    for (auto& f : deployment.tls_flags("client")) argv.push_back(f);
+    for (auto& f : certs.tls_flags("client")) argv.push_back(f);
     std::string output;
     int status = ppi::test::run_program(
         argv, {"PPI_DB_URL=" + dbs.server(dialect).create_database("client")}, output);
     CHECK_MESSAGE(status == 0, output);
-    CHECK(std::count(output.begin(), output.end(), '\n') >= 3);
+    CHECK(output.find("actor=super_dealer") != std::string::npos);
+    CHECK(output.find("actor=dealer") != std::string::npos);
+    CHECK(output.find("actor=model_owner") != std::string::npos);
     CHECK(output.find("status=ok database=" + dialect_name + "/ok") != std::string::npos);
 
     // No client certificate: refused in the handshake.
     ppi::net::ClientOptions anonymous;
     anonymous.timeout = 5s;
-    anonymous.tls = ppi::net::TlsOptions{"", "", (deployment.dir / "ca.pem").string(), false};
+    anonymous.tls = ppi::net::TlsOptions{"", "", (certs.dir() / "ca.pem").string(), false};
     CHECK_THROWS_AS(
         ppi::net::fetch(anonymous, ppi::net::http::verb::get, servers[0].url + "/healthz"),
         ppi::Error);

@@ -1,0 +1,65 @@
+#include "client/client_store.hpp"
+
+#include <cstring>
+
+namespace ppi::client {
+
+void ClientStore::save(const Conversion& c) {
+  auto s = db_->acquire();
+  db::Transaction tx(s);
+  std::string dealers;
+  for (const auto& d : c.seeds) dealers += (dealers.empty() ? "" : ",") + d.dealer_id;
+  s.exec(
+      "INSERT INTO inferences (batch_id, model_id, model_owner_url, state, element_count, "
+      "dealers) VALUES (?, ?, ?, 'ready', ?, ?)",
+      {c.batch_id, c.model_id, c.model_owner_url, static_cast<std::int64_t>(c.element_count),
+       dealers});
+  for (const auto& d : c.seeds) {
+    Bytes seed(d.shares_seed.bytes.begin(), d.shares_seed.bytes.end());
+    Bytes mask(16);
+    store_u128_le(mask.data(), d.mac_key_mask);
+    s.exec(
+        "INSERT INTO seeds (batch_id, dealer_id, shares_seed, mac_key_mask) VALUES (?, ?, ?, ?)",
+        {c.batch_id, d.dealer_id, seed, mask});
+    cleanse(seed);
+    cleanse(mask);
+  }
+  tx.commit();
+}
+
+void ClientStore::save_failed(const std::string& batch_id, const std::string& model_id,
+                              const std::string& model_owner_url) {
+  auto s = db_->acquire();
+  s.exec(
+      "INSERT INTO inferences (batch_id, model_id, model_owner_url, state) "
+      "VALUES (?, ?, ?, 'failed')",
+      {batch_id, model_id, model_owner_url});
+}
+
+Conversion ClientStore::load(const std::string& batch_id) {
+  auto s = db_->acquire();
+  auto r = s.exec(
+      "SELECT model_id, model_owner_url, element_count FROM inferences "
+      "WHERE batch_id = ? AND state = 'ready'",
+      {batch_id});
+  if (r.rows.empty()) throw Error(Errc::not_found, "no ready inference for batch " + batch_id);
+  Conversion c{batch_id, r.rows[0].get_string(0), r.rows[0].get_string(1),
+               static_cast<std::uint64_t>(r.rows[0].get_int(2)), {}};
+  for (auto& row : s.exec("SELECT dealer_id, shares_seed, mac_key_mask FROM seeds "
+                          "WHERE batch_id = ? ORDER BY dealer_id",
+                          {batch_id})
+                       .rows) {
+    DealerSeed d;
+    d.dealer_id = row.get_string(0);
+    Bytes seed = row.take_bytes(1), mask = row.take_bytes(2);
+    if (seed.size() != 16 || mask.size() != 16) throw Error(Errc::database, "corrupt seed row");
+    std::memcpy(d.shares_seed.bytes.data(), seed.data(), 16);
+    d.mac_key_mask = load_u128_le(mask.data());
+    cleanse(seed);
+    cleanse(mask);
+    c.seeds.push_back(std::move(d));
+  }
+  return c;
+}
+
+}  // namespace ppi::client

@@ -1,0 +1,40 @@
+#pragma once
+// The client's database: per inference, the n dealers' seeds and MAC-key masks (never the
+// expanded material: it is re-derived from the seeds when needed).
+
+#include <string>
+#include <vector>
+
+#include "crypto/csprng.hpp"
+#include "db/database.hpp"
+#include "ring/z2k.hpp"
+
+namespace ppi::client {
+
+struct DealerSeed {
+  std::string dealer_id;
+  Seed128 shares_seed;
+  u128 mac_key_mask = 0;
+};
+
+struct Conversion {
+  std::string batch_id, model_id, model_owner_url;
+  std::uint64_t element_count = 0;
+  std::vector<DealerSeed> seeds;
+};
+
+class ClientStore {
+ public:
+  explicit ClientStore(std::shared_ptr<db::Database> db) : db_(std::move(db)) {}
+  // The inference and all its seeds in one transaction.
+  void save(const Conversion& c);
+  // An inference that could not get all its seeds: recorded, with none of them.
+  void save_failed(const std::string& batch_id, const std::string& model_id,
+                   const std::string& model_owner_url);
+  Conversion load(const std::string& batch_id);
+
+ private:
+  std::shared_ptr<db::Database> db_;
+};
+
+}  // namespace ppi::client

@@ -1,0 +1,76 @@
+#include "client/conversion.hpp"
+
+#include <future>
+
+#include "core/ids.hpp"
+#include "net/json_call.hpp"
+#include "obs/log.hpp"
+
+namespace ppi::client {
+
+namespace {
+
+DealerSeed fetch_seed(const net::ClientOptions& rest, const std::string& batch_id,
+                      const std::string& dealer_id, const std::string& rest_url) {
+  nlohmann::json answer;
+  try {
+    answer = net::call_json(rest, net::http::verb::post, rest_url + "/v1/seed",
+                            {{"batch_id", batch_id}});
+  } catch (const Error& e) {
+    throw Error(e.code(), "dealer " + dealer_id + ": " + e.what());
+  }
+  if (!answer.contains("batch_id") || answer["batch_id"] != batch_id ||
+      !answer.contains("shares_seed") || !answer["shares_seed"].is_string() ||
+      !answer.contains("mac_key_mask") || !answer["mac_key_mask"].is_string()) {
+    throw Error(Errc::unavailable, "dealer " + dealer_id + " answered a malformed seed");
+  }
+  DealerSeed d;
+  d.dealer_id = dealer_id;
+  d.shares_seed = Seed128::from_u128(parse_decimal_u128(answer["shares_seed"].get<std::string>()));
+  d.mac_key_mask = parse_decimal_u128(answer["mac_key_mask"].get<std::string>());
+  return d;
+}
+
+}  // namespace
+
+Conversion convert(ClientStore& store, const net::ClientOptions& rest,
+                   const std::string& model_owner_url, const std::string& model_id,
+                   const std::vector<std::string>& dealers) {
+  check_name_id(model_id, "model id");
+  check_dealer_group(dealers);
+  auto answer = net::call_json(rest, net::http::verb::post, model_owner_url + "/v1/model_inference",
+                               {{"model_id", model_id}, {"dealers", dealers}});
+  Conversion c;
+  c.batch_id = answer.at("batch_id").get<std::string>();
+  check_batch_id(c.batch_id);
+  c.model_id = model_id;
+  c.model_owner_url = model_owner_url;
+  c.element_count = answer.at("element_count").get<std::uint64_t>();
+
+  std::vector<std::future<DealerSeed>> calls;
+  for (const auto& d : answer.at("dealers")) {
+    calls.push_back(std::async(std::launch::async, fetch_seed, std::cref(rest), c.batch_id,
+                               d.at("dealer_id").get<std::string>(),
+                               d.at("rest_url").get<std::string>()));
+  }
+  std::exception_ptr failure;
+  for (auto& call : calls) {
+    try {
+      c.seeds.push_back(call.get());
+    } catch (...) {
+      if (!failure) failure = std::current_exception();
+    }
+  }
+  if (failure) {
+    store.save_failed(c.batch_id, model_id, model_owner_url);
+    std::rethrow_exception(failure);
+  }
+  if (c.seeds.size() != dealers.size()) {
+    throw Error(Errc::internal, "the model owner returned another dealer group");
+  }
+  store.save(c);
+  log::info("seeds_stored", {{"batch_id", c.batch_id}, {"dealers", std::to_string(c.seeds.size())}});
+  return c;
+}
+
+}  // namespace ppi::client

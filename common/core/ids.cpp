@@ -1,0 +1,62 @@
+#include "core/ids.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+
+namespace ppi {
+
+bool is_uuid(std::string_view s) noexcept {
+  if (s.size() != 36) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+void check_batch_id(std::string_view s) {
+  if (!is_uuid(s)) {
+    throw Error(Errc::invalid_argument, "batch_id must be a lower-case UUID");
+  }
+}
+
+bool is_name_id(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 64) return false;
+  auto alnum = [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  };
+  if (!alnum(s[0])) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [&](char c) { return alnum(c) || c == '_' || c == '.' || c == '-'; });
+}
+
+void check_name_id(std::string_view s, std::string_view field) {
+  if (!is_name_id(s)) {
+    throw Error(Errc::invalid_argument,
+                std::string(field) + " must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+  }
+}
+
+std::vector<std::string> check_dealer_group(const std::vector<std::string>& dealers) {
+  if (dealers.size() < 2 || dealers.size() > 10) {
+    throw Error(Errc::invalid_argument, "dealers: between 2 and 10 dealers are required, got " +
+                                            std::to_string(dealers.size()));
+  }
+  for (const auto& d : dealers) check_name_id(d, "dealer id");
+  std::vector<std::string> sorted = dealers;
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+    throw Error(Errc::invalid_argument, "dealers: a dealer is listed twice");
+  }
+  return sorted;
+}
+
+std::string group_key(const std::vector<std::string>& sorted_dealers) {
+  std::string key;
+  for (const auto& d : sorted_dealers) key += (key.empty() ? "" : ",") + d;
+  return key;
+}
+
+}  // namespace ppi

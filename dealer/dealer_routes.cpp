@@ -1,0 +1,48 @@
+#include "dealer/dealer_routes.hpp"
+
+#include "core/ids.hpp"
+#include "core/json_body.hpp"
+#include "obs/log.hpp"
+
+namespace ppi::dealer {
+
+void add_dealer_routes(net::Router& router, std::shared_ptr<DealerStore> store,
+                       DealerSettings settings) {
+  using net::http::verb;
+  router.add(verb::post, "/v1/bind",
+             [store, settings](const net::Request& req, net::RequestContext& ctx) {
+               const std::string& caller = app::require_identity(ctx);
+               if (caller != settings.super_dealer_identity) {
+                 throw Error(Errc::permission_denied, "only the super dealer binds batches");
+               }
+               JsonBody body(req.body(), {"batch_id", "model_owner_identity", "client_identity"});
+               std::string batch_id = body.string("batch_id");
+               check_batch_id(batch_id);
+               std::string model_owner = body.string("model_owner_identity");
+               std::string client = body.string("client_identity");
+               if (model_owner.empty() || client.empty() || model_owner.size() > 512 ||
+                   client.size() > 512 || model_owner == client) {
+                 throw Error(Errc::invalid_argument,
+                             "model_owner_identity and client_identity must be two different "
+                             "non-empty identities");
+               }
+               store->bind(batch_id, model_owner, client, settings.batch_ttl_seconds);
+               return net::json_response(net::http::status::ok,
+                                         nlohmann::json{{"batch_id", batch_id}}.dump());
+             });
+
+  router.add(verb::post, "/v1/seed", [store](const net::Request& req, net::RequestContext& ctx) {
+    const std::string& caller = app::require_identity(ctx);
+    JsonBody body(req.body(), {"batch_id"});
+    std::string batch_id = body.string("batch_id");
+    check_batch_id(batch_id);
+    BoundBatch batch = store->release_seed(batch_id, caller);
+    log::info("seed_released", {{"batch_id", batch_id}, {"client", caller}});
+    nlohmann::json doc = {{"batch_id", batch_id},
+                          {"shares_seed", to_decimal(batch.shares_seed.to_u128())},
+                          {"mac_key_mask", to_decimal(batch.mac_key_mask)}};
+    return net::json_response(net::http::status::ok, doc.dump());
+  });
+}
+
+}  // namespace ppi::dealer

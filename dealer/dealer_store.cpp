@@ -1,0 +1,216 @@
+#include "dealer/dealer_store.hpp"
+
+#include <chrono>
+#include <cstring>
+
+#include "db/chunks.hpp"
+#include "obs/log.hpp"
+
+namespace ppi::dealer {
+namespace {
+
+constexpr db::ChunkTable kChunks{"batch_chunks", "batch_id"};
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The batch row, locked for the rest of the transaction.
+struct LockedBatch {
+  std::string state, model_owner, client;
+  std::optional<std::int64_t> expires_at;
+  bool shares_completed = false, seed_released = false;
+  std::uint64_t element_count = 0;
+  Bytes seed, mask;
+};
+
+LockedBatch lock_batch(db::Session& s, const std::string& batch_id) {
+  auto r = s.exec(
+      "SELECT state, model_owner_identity, client_identity, expires_at_unix, "
+      "shares_completed_at, seed_released_at, element_count, shares_seed, mac_key_mask "
+      "FROM batches WHERE batch_id = ? FOR UPDATE",
+      {batch_id});
+  if (r.rows.empty()) throw Error(Errc::not_found, "unknown batch " + batch_id);
+  const auto& row = r.rows[0];
+  LockedBatch b;
+  b.state = row.get_string(0);
+  if (!row.is_null(1)) b.model_owner = row.get_string(1);
+  if (!row.is_null(2)) b.client = row.get_string(2);
+  if (!row.is_null(3)) b.expires_at = row.get_int(3);
+  b.shares_completed = !row.is_null(4);
+  b.seed_released = !row.is_null(5);
+  b.element_count = static_cast<std::uint64_t>(row.get_int(6));
+  if (!row.is_null(7)) b.seed = row.get_bytes(7);
+  if (!row.is_null(8)) b.mask = row.get_bytes(8);
+  return b;
+}
+
+// Ends a batch for good: state, secrets and material go; the row and its releases stay.
+void retire(db::Session& s, const std::string& batch_id, const char* state) {
+  s.exec("UPDATE batches SET state = ?, shares_seed = NULL, mac_key_mask = NULL WHERE batch_id = ?",
+         {std::string(state), batch_id});
+  db::delete_chunks(s, kChunks, batch_id);
+}
+
+// Checks that `caller` may receive `what` of batch `b` now; an expired batch is retired
+// (committed) before the error is thrown.
+void check_release(db::Session& s, db::Transaction& tx, LockedBatch& b, const std::string& batch_id,
+                   const std::string& caller, const std::string& party, const char* what) {
+  if (caller.empty()) {
+    throw Error(Errc::unauthenticated, std::string(what) + " need an mTLS client certificate");
+  }
+  if (b.state == "available" || b.state == "generating") {
+    throw Error(Errc::conflict, "batch " + batch_id + " is not bound");
+  }
+  if (caller != party) {
+    log::warn("release_refused", {{"batch_id", batch_id}, {"what", what}, {"caller", caller}});
+    throw Error(Errc::permission_denied,
+                std::string(what) + " of batch " + batch_id + " are not for '" + caller + "'");
+  }
+  if (b.state == "bound" && b.expires_at && unix_now() > *b.expires_at) {
+    retire(s, batch_id, "expired");
+    tx.commit();
+    b.state = "expired";
+  }
+  if (b.state == "expired") throw Error(Errc::gone, "batch " + batch_id + " has expired");
+  if (b.state != "bound") {
+    throw Error(Errc::conflict, "batch " + batch_id + " is " + b.state + " and is not served again");
+  }
+}
+
+BoundBatch bound_batch(const std::string& batch_id, const LockedBatch& b) {
+  if (b.seed.size() != 16 || b.mask.size() != 16) {
+    throw Error(Errc::internal, "batch " + batch_id + " is bound but has no secrets");
+  }
+  BoundBatch out;
+  out.batch_id = batch_id;
+  out.element_count = b.element_count;
+  std::memcpy(out.shares_seed.bytes.data(), b.seed.data(), 16);
+  out.mac_key_mask = load_u128_le(b.mask.data());
+  return out;
+}
+
+void record_release(db::Session& s, const std::string& batch_id, const char* kind,
+                    const std::string& caller, std::uint64_t bytes) {
+  s.exec("INSERT INTO releases (batch_id, kind, recipient_identity, bytes) VALUES (?, ?, ?, ?)",
+         {batch_id, std::string(kind), caller, static_cast<std::int64_t>(bytes)});
+}
+
+}  // namespace
+
+DealerStore::DealerStore(std::shared_ptr<db::Database> db)
+    : db_(std::move(db)), chunk_size_(db::kDefaultChunkSize) {}
+
+void DealerStore::store_batch(const std::string& batch_id, const std::string& model_id,
+                              const std::string& dealer_group, std::uint64_t element_count,
+                              ByteView share) {
+  if (share.size() != 16 + 32 * element_count) {
+    throw Error(Errc::invalid_argument, "share blob size does not match the element count");
+  }
+  auto s = db_->acquire();
+  db::Transaction tx(s);
+  s.exec(
+      "INSERT INTO batches (batch_id, model_id, dealer_group, state, element_count) "
+      "VALUES (?, ?, ?, 'generating', ?)",
+      {batch_id, model_id, dealer_group, static_cast<std::int64_t>(element_count)});
+  db::write_chunks(s, kChunks, batch_id, share, chunk_size_);
+  s.exec("UPDATE batches SET state = 'available' WHERE batch_id = ?", {batch_id});
+  tx.commit();
+}
+
+void DealerStore::bind(const std::string& batch_id, const std::string& model_owner,
+                       const std::string& client, std::int64_t ttl_seconds) {
+  auto s = db_->acquire();
+  db::Transaction tx(s);
+  LockedBatch b = lock_batch(s, batch_id);
+  if (b.state == "bound" && b.model_owner == model_owner && b.client == client) {
+    return;  // the super dealer's retry of the same binding
+  }
+  if (b.state != "available") {
+    throw Error(Errc::conflict, "batch " + batch_id + " is " + b.state + ", not available");
+  }
+  // Fresh per-batch secrets, drawn here and only here: a resumed stream reuses them.
+  Seed128 seed = random_seed();
+  Bytes seed_bytes(seed.bytes.begin(), seed.bytes.end());
+  Bytes mask(16);
+  random_bytes(mask);
+  s.exec(
+      "UPDATE batches SET state = 'bound', model_owner_identity = ?, client_identity = ?, "
+      "shares_seed = ?, mac_key_mask = ?, bound_at = CURRENT_TIMESTAMP, expires_at_unix = ? "
+      "WHERE batch_id = ?",
+      {model_owner, client, seed_bytes, mask, unix_now() + ttl_seconds, batch_id});
+  cleanse(seed_bytes);
+  cleanse(mask);
+  tx.commit();
+  log::info("batch_bound", {{"batch_id", batch_id}, {"model_owner", model_owner}, {"client", client}});
+}
+
+BoundBatch DealerStore::release_seed(const std::string& batch_id, const std::string& caller) {
+  auto s = db_->acquire();
+  db::Transaction tx(s);
+  LockedBatch b = lock_batch(s, batch_id);
+  check_release(s, tx, b, batch_id, caller, b.client, "seeds");
+  if (b.seed_released) {
+    throw Error(Errc::conflict, "the seed of batch " + batch_id + " was already released");
+  }
+  BoundBatch out = bound_batch(batch_id, b);
+  s.exec("UPDATE batches SET seed_released_at = CURRENT_TIMESTAMP WHERE batch_id = ?", {batch_id});
+  record_release(s, batch_id, "seed", caller, 32);
+  consume_if_done(s, batch_id);
+  tx.commit();
+  cleanse(b.seed);
+  cleanse(b.mask);
+  return out;
+}
+
+BoundBatch DealerStore::open_shares(const std::string& batch_id, const std::string& caller,
+                                    std::uint64_t first_element) {
+  auto s = db_->acquire();
+  db::Transaction tx(s);
+  LockedBatch b = lock_batch(s, batch_id);
+  check_release(s, tx, b, batch_id, caller, b.model_owner, "shares");
+  if (b.shares_completed) {
+    throw Error(Errc::conflict, "the shares of batch " + batch_id + " were already released");
+  }
+  if (first_element > b.element_count) {
+    throw Error(Errc::invalid_argument, "resume point beyond the end of batch " + batch_id);
+  }
+  BoundBatch out = bound_batch(batch_id, b);
+  record_release(s, batch_id, "shares", caller, 16 + 32 * (b.element_count - first_element));
+  tx.commit();
+  cleanse(b.seed);
+  cleanse(b.mask);
+  return out;
+}
+
+void DealerStore::complete_shares(const std::string& batch_id) {
+  auto s = db_->acquire();
+  db::Transaction tx(s);
+  lock_batch(s, batch_id);
+  s.exec("UPDATE batches SET shares_completed_at = CURRENT_TIMESTAMP WHERE batch_id = ?",
+         {batch_id});
+  consume_if_done(s, batch_id);
+  tx.commit();
+}
+
+void DealerStore::consume_if_done(db::Session& s, const std::string& batch_id) {
+  auto r = s.exec(
+      "SELECT COUNT(*) FROM batches WHERE batch_id = ? AND shares_completed_at IS NOT NULL "
+      "AND seed_released_at IS NOT NULL",
+      {batch_id});
+  if (r.rows.at(0).get_int(0) == 1) {
+    retire(s, batch_id, "consumed");
+    log::info("batch_consumed", {{"batch_id", batch_id}});
+  }
+}
+
+Bytes DealerStore::read_chunk(const std::string& batch_id, std::int64_t seq) {
+  auto s = db_->acquire();
+  auto r = s.exec("SELECT data FROM batch_chunks WHERE batch_id = ? AND seq = ?", {batch_id, seq});
+  if (r.rows.empty()) throw Error(Errc::not_found, "material of batch " + batch_id + " is gone");
+  return r.rows[0].take_bytes(0);
+}
+
+}  // namespace ppi::dealer

@@ -1,0 +1,64 @@
+#pragma once
+// The dealer's database: its batches (material shares in chunks), their binding to one model
+// owner and one client, the per-batch secrets drawn at binding, and the record of every
+// release. Every state change is one transaction with the batch row locked, so concurrent
+// requests for one batch are served at most once.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/bytes.hpp"
+#include "crypto/csprng.hpp"
+#include "db/database.hpp"
+#include "ring/z2k.hpp"
+
+namespace ppi::dealer {
+
+// What a dealer knows of a bound batch when it releases something.
+struct BoundBatch {
+  std::string batch_id;
+  std::uint64_t element_count = 0;
+  Seed128 shares_seed;
+  u128 mac_key_mask = 0;
+};
+
+class DealerStore {
+ public:
+  explicit DealerStore(std::shared_ptr<db::Database> db);
+
+  // Stores this dealer's additive share of a batch (16-byte alpha_i, then 32-byte pairs) and
+  // makes it available, in one transaction. Used by generation (and the test fixture loader).
+  void store_batch(const std::string& batch_id, const std::string& model_id,
+                   const std::string& dealer_group, std::uint64_t element_count, ByteView share);
+
+  // Binds an available batch to (model owner, client) and draws its fresh shares_seed and
+  // mac_key_mask. Repeating the same binding is accepted (the super dealer may retry); another
+  // binding is Error(conflict).
+  void bind(const std::string& batch_id, const std::string& model_owner,
+            const std::string& client, std::int64_t ttl_seconds);
+
+  // The seed and MAC-key mask, once, to the bound client. Throws not_found, permission_denied,
+  // gone (expired) or conflict (released already, consumed, failed, not bound).
+  BoundBatch release_seed(const std::string& batch_id, const std::string& caller);
+
+  // Opens the masked-share stream for the bound model owner; allowed until one stream has
+  // completed. Records the release attempt.
+  BoundBatch open_shares(const std::string& batch_id, const std::string& caller,
+                         std::uint64_t first_element);
+  // Marks the share stream complete.
+  void complete_shares(const std::string& batch_id);
+
+  // Chunk `seq` of this dealer's stored share blob (chunk_size() bytes, the last one shorter).
+  Bytes read_chunk(const std::string& batch_id, std::int64_t seq);
+  std::size_t chunk_size() const { return chunk_size_; }
+
+ private:
+  // Both releases done: the batch is consumed, its material and secrets are deleted.
+  void consume_if_done(db::Session& s, const std::string& batch_id);
+
+  std::shared_ptr<db::Database> db_;
+  std::size_t chunk_size_;
+};
+
+}  // namespace ppi::dealer

@@ -1,0 +1,58 @@
+#pragma once
+// The super dealer's database: dealers, models with their material plans, and the batch pool.
+// bind_batch hands each available batch out at most once, whatever the concurrency: the row is
+// claimed with SELECT ... FOR UPDATE SKIP LOCKED and updated in the same transaction.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "db/database.hpp"
+
+namespace ppi::super_dealer {
+
+struct DealerRecord {
+  std::string dealer_id, rest_url, grpc_endpoint;
+};
+
+struct ModelRecord {
+  std::string model_id, owner, plan_json;
+  std::uint64_t element_count = 0;
+};
+
+struct BatchRecord {
+  std::string batch_id, model_id, dealer_group, state, model_owner, client, created_at, bound_at;
+};
+
+class RegistryStore {
+ public:
+  explicit RegistryStore(std::shared_ptr<db::Database> db) : db_(std::move(db)) {}
+
+  void upsert_dealer(const DealerRecord& dealer);
+  std::vector<DealerRecord> dealers();
+  // The records of the given ids, in the same order; Error(not_found) names a missing one.
+  std::vector<DealerRecord> dealers(const std::vector<std::string>& ids);
+
+  // Registers a model with its plan (canonical JSON, type names and counts). Registering it
+  // again with the same owner and plan is accepted; anything else is Error(conflict).
+  void register_model(const ModelRecord& model,
+                      const std::vector<std::pair<std::string, std::uint64_t>>& items,
+                      const std::vector<std::uint64_t>& elements_per_item);
+  std::optional<ModelRecord> model(const std::string& model_id);
+
+  // A batch of material that every dealer of the group holds: available from now on.
+  void add_available_batch(const std::string& batch_id, const std::string& model_id,
+                           const std::string& dealer_group);
+  // Claims one available batch of (model, group) for (model owner, client); nullopt if none.
+  std::optional<std::string> bind_batch(const std::string& model_id, const std::string& group,
+                                        const std::string& model_owner, const std::string& client);
+  void mark_failed(const std::string& batch_id);
+  std::optional<BatchRecord> batch(const std::string& batch_id);
+  std::int64_t count_batches(const std::string& model_id, const std::string& state);
+
+ private:
+  std::shared_ptr<db::Database> db_;
+};
+
+}  // namespace ppi::super_dealer

@@ -1,0 +1,12 @@
+#pragma once
+#include "app/actor.hpp"
+#include "super_dealer/registry_store.hpp"
+
+namespace ppi::super_dealer {
+
+// The super dealer's REST interface (docs/api.md): dealers, models, batch binding, audit.
+// `client_tls` is the identity the super dealer uses to tell dealers of a binding.
+void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore> store,
+                             net::ClientOptions dealer_client);
+
+}  // namespace ppi::super_dealer
