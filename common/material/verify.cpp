@@ -1,0 +1,163 @@
+#include "material/verify.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+
+namespace ppi::material {
+
+namespace {
+
+u64 lo(u128 v) {
+  return static_cast<u64>(v);
+}
+
+// `where()` describes the instance; it is called only on a failure, so a plain lambda (no
+// allocation) keeps the per-instance cost to the checks themselves.
+// C == A B mod 2^64 for row-major A (m x k), B (k x n), C (m x n); one row of A B at a time.
+template <class Where>
+void check_product(std::span<const u128> a, std::span<const u128> b, std::span<const u128> c,
+                   std::size_t m, std::size_t k, std::size_t n, VerifyReport& report,
+                   const Where& where) {
+  std::vector<u64> row(n);
+  for (std::size_t i = 0; i < m; ++i) {
+    std::fill(row.begin(), row.end(), 0);
+    for (std::size_t l = 0; l < k; ++l) {
+      const u64 x = lo(a[i * k + l]);
+      const u128* b_row = b.data() + l * n;
+      for (std::size_t j = 0; j < n; ++j) row[j] += x * lo(b_row[j]);
+    }
+    for (std::size_t j = 0; j < n; ++j) {
+      if (lo(c[i * n + j]) != row[j]) {
+        report.fail(where() + ": C[" + std::to_string(i) + "][" + std::to_string(j) +
+                    "] != (A B)[" + std::to_string(i) + "][" + std::to_string(j) + "] mod 2^64");
+      }
+    }
+  }
+}
+
+template <class Where>
+void check_masked(const MaterialType& t, std::span<const u128> v, std::span<const u128> b,
+                  VerifyReport& report, const Where& where) {
+  const std::size_t mk = std::size_t{t.m} * t.k;
+  check_product(v.subspan(0, mk), b, v.subspan(mk), t.m, t.k, t.n, report, where);
+}
+
+}  // namespace
+
+void VerifyReport::fail(std::string what) {
+  ++failure_count;
+  if (failures.size() < kMaxReported) failures.push_back(std::move(what));
+}
+
+OpenedBatch open_batch(u128 key_a, ByteView pairs_a, u128 key_b, ByteView pairs_b) {
+  if (pairs_a.size() != pairs_b.size() || pairs_a.size() % 32 != 0) {
+    throw Error(Errc::invalid_argument,
+                "open_batch: the two shares need pair blocks of the same size, 32 bytes each");
+  }
+  OpenedBatch out;
+  out.alpha = key_a + key_b;
+  const std::size_t n = pairs_a.size() / 32;
+  out.values.resize(n);
+  out.macs.resize(n);
+  for (std::size_t e = 0; e < n; ++e) {
+    const std::size_t p = 32 * e;
+    out.values[e] = load_u128_le(&pairs_a[p]) + load_u128_le(&pairs_b[p]);
+    out.macs[e] = load_u128_le(&pairs_a[p + 16]) + load_u128_le(&pairs_b[p + 16]);
+  }
+  return out;
+}
+
+VerifyReport verify_batch(const MaterialPlan& plan, const OpenedBatch& batch) {
+  if (batch.values.size() != plan.element_count() || batch.macs.size() != batch.values.size()) {
+    throw Error(Errc::invalid_argument,
+                "verify_batch: the batch has " + std::to_string(batch.values.size()) +
+                    " elements, the plan " + std::to_string(plan.element_count()));
+  }
+  VerifyReport report;
+  const std::span<const u128> values(batch.values), macs(batch.macs);
+  // The last WEIGHT_MASK instance seen, for the MASKED_TRIPLEs that follow it.
+  struct Mask {
+    std::uint32_t k, n;
+    std::span<const u128> b;
+  };
+  std::vector<Mask> masks;
+
+  for (std::size_t idx = 0; idx < plan.items().size(); ++idx) {
+    const PlanItem& item = plan.items()[idx];
+    const MaterialType& t = item.type;
+    const std::uint64_t per = elements_per_item(t);
+    for (std::uint64_t inst = 0; inst < item.count; ++inst) {
+      const std::uint64_t base = plan.offset_of(idx) + inst * per;
+      const auto v = values.subspan(base, per);
+      const auto where = [&] {
+        return "item " + std::to_string(idx) + " (" + to_string(t) + ") instance " +
+               std::to_string(inst) + " (batch element " + std::to_string(base) + ")";
+      };
+      for (std::uint64_t e = 0; e < per; ++e) {
+        if (macs[base + e] != batch.alpha * v[e]) {
+          report.fail(where() + ": element " + std::to_string(e) + " MAC != alpha * value");
+        }
+      }
+      report.macs_checked += per;
+      report.elements_checked += per;
+
+      switch (t.kind) {
+        case Kind::triple:
+          if (lo(v[2]) != lo(v[0]) * lo(v[1])) report.fail(where() + ": c != a * b mod 2^64");
+          break;
+        case Kind::trunc: {
+          const u64 r = lo(v[0]);
+          const u64 r_low = r & ((u64{1} << 63) - 1);
+          if (lo(v[1]) != r_low >> t.f) report.fail(where() + ": r_low >> f is wrong");
+          if (lo(v[2]) > 1) {
+            report.fail(where() + ": r_msb is not a bit");
+          } else if (lo(v[2]) != r >> 63) {
+            report.fail(where() + ": r_msb != bit 63 of r");
+          }
+          break;
+        }
+        case Kind::dabit:
+          if (lo(v[0]) > 1) report.fail(where() + ": the daBit is not a bit");
+          break;
+        case Kind::matrix_triple: {
+          const std::size_t mk = std::size_t{t.m} * t.k, kn = std::size_t{t.k} * t.n;
+          check_product(v.subspan(0, mk), v.subspan(mk, kn), v.subspan(mk + kn), t.m, t.k, t.n,
+                        report, where);
+          break;
+        }
+        case Kind::weight_mask:  // uniform B: no relation beyond its MACs
+          masks.push_back({t.k, t.n, v});
+          break;
+        case Kind::masked_triple: {
+          const Mask* mask = nullptr;
+          for (auto it = masks.rbegin(); it != masks.rend() && mask == nullptr; ++it) {
+            if (it->k == t.k && it->n == t.n) mask = &*it;
+          }
+          if (mask == nullptr) {
+            report.fail(where() + ": no WEIGHT_MASK_" + std::to_string(t.k) + "_" +
+                        std::to_string(t.n) + " before it in the plan to check against");
+          } else {
+            check_masked(t, v, mask->b, report, where);
+          }
+          break;
+        }
+      }
+    }
+  }
+  return report;
+}
+
+void verify_masked_triple(const MaterialType& type, std::span<const u128> values,
+                          std::span<const u128> weight_mask_b, VerifyReport& report,
+                          const std::string& label) {
+  if (type.kind != Kind::masked_triple || values.size() != elements_per_item(type) ||
+      weight_mask_b.size() != std::size_t{type.k} * type.n) {
+    throw Error(Errc::invalid_argument,
+                "verify_masked_triple: needs a MASKED_TRIPLE instance and a matching B");
+  }
+  check_masked(type, values, weight_mask_b, report, [&] { return label; });
+  report.elements_checked += values.size();
+}
+
+}  // namespace ppi::material

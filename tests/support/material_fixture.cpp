@@ -1,0 +1,134 @@
+// TEST FIXTURE: a trusted dealer for tests only; see material_fixture.hpp.
+#include "material_fixture.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <span>
+#include <string>
+
+#include "core/error.hpp"
+#include "crypto/csprng.hpp"
+#include "crypto/prg.hpp"
+
+namespace ppi::test {
+
+using material::Kind;
+using material::MaterialType;
+
+namespace {
+
+constexpr std::size_t kBufPairs = 4096;
+
+// C = A B on all 128 bits (the low 64 bits, which verify_batch checks, follow).
+void matmul(std::span<const u128> a, std::span<const u128> b, std::span<u128> c, std::size_t m,
+            std::size_t k, std::size_t n) {
+  std::fill(c.begin(), c.end(), 0);
+  for (std::size_t i = 0; i < m; ++i) {
+    for (std::size_t l = 0; l < k; ++l) {
+      const u128 x = a[i * k + l];
+      for (std::size_t j = 0; j < n; ++j) c[i * n + j] += x * b[l * n + j];
+    }
+  }
+}
+
+// Turns uniform random values into material of the plan, in place.
+void impose_relations(const material::MaterialPlan& plan, std::vector<u128>& x) {
+  struct Mask {
+    std::uint32_t k, n;
+    std::uint64_t offset;
+  };
+  std::vector<Mask> masks;
+  for (std::size_t idx = 0; idx < plan.items().size(); ++idx) {
+    const material::PlanItem& item = plan.items()[idx];
+    const MaterialType& t = item.type;
+    const std::uint64_t per = material::elements_per_item(t);
+    const std::size_t mk = std::size_t{t.m} * t.k, kn = std::size_t{t.k} * t.n;
+    for (std::uint64_t inst = 0; inst < item.count; ++inst) {
+      const std::uint64_t base = plan.offset_of(idx) + inst * per;
+      const std::span<u128> v(x.data() + base, per);
+      switch (t.kind) {
+        case Kind::triple:
+          v[2] = v[0] * v[1];
+          break;
+        case Kind::trunc: {
+          const u64 r = static_cast<u64>(v[0]);
+          v[1] = (r & ((u64{1} << 63) - 1)) >> t.f;
+          v[2] = r >> 63;
+          break;
+        }
+        case Kind::dabit:
+          v[0] &= 1;
+          break;
+        case Kind::matrix_triple:
+          matmul(v.subspan(0, mk), v.subspan(mk, kn), v.subspan(mk + kn), t.m, t.k, t.n);
+          break;
+        case Kind::weight_mask:
+          masks.push_back({t.k, t.n, base});
+          break;
+        case Kind::masked_triple: {
+          const Mask* mask = nullptr;
+          for (auto it = masks.rbegin(); it != masks.rend() && mask == nullptr; ++it) {
+            if (it->k == t.k && it->n == t.n) mask = &*it;
+          }
+          if (mask == nullptr) {
+            throw Error(Errc::invalid_argument, "make_fixture_batch: " + material::to_string(t) +
+                                                    " without a WEIGHT_MASK before it");
+          }
+          matmul(v.subspan(0, mk), std::span<const u128>(x.data() + mask->offset, kn),
+                 v.subspan(mk), t.m, t.k, t.n);
+          break;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+FixtureBatch make_fixture_batch(const material::MaterialPlan& plan, std::size_t dealers) {
+  if (dealers == 0) throw Error(Errc::invalid_argument, "make_fixture_batch: no dealers");
+  const std::uint64_t count = plan.element_count();
+
+  // Values: uniform in Z_2^128 from a CSPRNG-seeded PRG, then the relations imposed.
+  std::vector<u128> x(count);
+  Prg(random_seed()).fill_u128(0, x);
+  impose_relations(plan, x);
+
+  FixtureBatch out;
+  out.alpha = random_u128();
+  const std::size_t blob = 16 + 32 * count;
+  out.dealer_shares.reserve(dealers);
+  for (std::size_t d = 0; d < dealers; ++d) out.dealer_shares.emplace_back(blob);
+
+  // The last dealer starts with the secrets, then every other dealer's uniformly random share
+  // is subtracted from it: the shares sum to the secrets and any n - 1 of them are uniform.
+  // The blobs are 16-byte aligned u128 arrays in little-endian (host) order, so they are
+  // handled as such through memcpy, which compiles to plain loads and stores.
+  Bytes& last = out.dealer_shares.back();
+  std::vector<u128> buf(2 * kBufPairs);
+  std::memcpy(last.data(), &out.alpha, 16);
+  for (std::uint64_t e = 0; e < count; e += kBufPairs) {
+    const std::size_t n = std::min<std::uint64_t>(kBufPairs, count - e);
+    for (std::size_t i = 0; i < n; ++i) {
+      buf[2 * i] = x[e + i];
+      buf[2 * i + 1] = out.alpha * x[e + i];
+    }
+    std::memcpy(&last[16 + 32 * e], buf.data(), 32 * n);
+  }
+  cleanse(x.data(), x.size() * sizeof(u128));
+  for (std::size_t d = 0; d + 1 < dealers; ++d) {
+    Bytes& share = out.dealer_shares[d];
+    Prg(random_seed()).fill_bytes(0, share);
+    for (std::size_t p = 0; p < blob; p += 16) {
+      u128 a, b;
+      std::memcpy(&a, &last[p], 16);
+      std::memcpy(&b, &share[p], 16);
+      a -= b;
+      std::memcpy(&last[p], &a, 16);
+    }
+  }
+  cleanse(buf.data(), buf.size() * sizeof(u128));
+  return out;
+}
+
+}  // namespace ppi::test

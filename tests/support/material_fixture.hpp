@@ -1,0 +1,29 @@
+#pragma once
+// TEST FIXTURE: a trusted dealer for tests only. It sees every secret (the MAC key and every
+// value) and is never linked into an executable; the real dealers generate material jointly
+// (PROTOCOL.md section 4) and none of them sees a secret. It produces real material (the
+// relations hold, randomness from the CSPRNG and a CSPRNG-seeded PRG) split into additive
+// dealer shares in the dealers' storage layout, so the conversion, the dealers' storage and
+// the verifiers can be tested without the generator.
+
+#include <cstddef>
+#include <vector>
+
+#include "core/bytes.hpp"
+#include "material/plan.hpp"
+#include "ring/z2k.hpp"
+
+namespace ppi::test {
+
+struct FixtureBatch {
+  // One blob per dealer: 16 bytes alpha_i, then one 32-byte pair block (x_i[e], m_i[e]) per
+  // element; the blobs sum to (alpha, x~[e], alpha * x~[e]).
+  std::vector<Bytes> dealer_shares;
+  u128 alpha = 0;
+};
+
+// `dealers` >= 1, else Error(invalid_argument). Each MASKED_TRIPLE_m_k_n uses the B of the last
+// WEIGHT_MASK_k_n instance before it (as verify_batch does); without one: invalid_argument.
+FixtureBatch make_fixture_batch(const material::MaterialPlan& plan, std::size_t dealers);
+
+}  // namespace ppi::test
