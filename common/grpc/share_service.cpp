@@ -1,0 +1,148 @@
+#include "grpc/share_service.hpp"
+
+#include <grpcpp/server_builder.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "grpc/grpc_tls.hpp"
+#include "obs/log.hpp"
+
+namespace ppi::grpcsvc {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool is_lower_uuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    char c = s[i];
+    if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// Streams one release; returns the status of the stream (errors are thrown as ppi::Error).
+grpc::Status stream_shares(ShareSource& source, const std::string& caller,
+                           grpc::ServerContext& context,
+                           const shares::v1::GetSharesRequest& request,
+                           grpc::ServerWriter<shares::v1::ShareChunk>& writer,
+                           std::uint64_t& elements_sent) {
+  if (!is_lower_uuid(request.batch_id()))
+    throw Error(Errc::invalid_argument, "batch_id must be a lower-case UUID");
+  std::uint32_t chunk_elements =
+      request.chunk_elements() == 0 ? kDefaultChunkElements : request.chunk_elements();
+  if (chunk_elements > kMaxChunkElements)
+    throw Error(Errc::invalid_argument,
+                "chunk_elements must be at most " + std::to_string(kMaxChunkElements));
+
+  auto reader = source.open(request.batch_id(), caller, request.resume_from_element());
+  if (!reader) throw Error(Errc::internal, "share source opened no reader");
+  const std::uint64_t total = reader->total_elements();
+  std::uint64_t next = request.resume_from_element();
+  if (next > total)
+    throw Error(Errc::invalid_argument, "resume_from_element " + std::to_string(next) +
+                                            " is past the batch's " + std::to_string(total) +
+                                            " elements");
+
+  shares::v1::ShareChunk chunk;
+  chunk.set_total_elements(total);
+  std::uint8_t key[kU128Bytes];
+  store_u128_le(key, reader->masked_mac_key_share());
+  chunk.set_masked_mac_key_share(key, sizeof key);
+  // One buffer for every message: it is reused, and cleansed when the stream ends.
+  std::string& pairs = *chunk.mutable_pairs();
+  struct Cleanse {
+    std::string& s;
+    ~Cleanse() { cleanse(s.data(), s.size()); }
+  } cleanse_pairs{pairs};
+
+  // At least one message, so that an empty batch or a resume at the end still carries the
+  // batch's size and key share.
+  do {
+    if (context.IsCancelled()) return {grpc::StatusCode::CANCELLED, "cancelled by the client"};
+    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_elements, total - next));
+    chunk.set_first_element(next);
+    pairs.resize(n * kPairBytes);
+    reader->read(next, {reinterpret_cast<std::uint8_t*>(pairs.data()), pairs.size()});
+    if (!writer.Write(chunk)) return {grpc::StatusCode::CANCELLED, "the client went away"};
+    chunk.clear_masked_mac_key_share();  // only in the first message of a stream
+    next += n;
+    elements_sent += n;
+  } while (next < total);
+  reader->complete();
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status ShareDealerService::GetShares(grpc::ServerContext* context,
+                                           const shares::v1::GetSharesRequest* request,
+                                           grpc::ServerWriter<shares::v1::ShareChunk>* writer) {
+  const auto start = Clock::now();
+  const std::string caller = peer_identity(*context);
+  std::uint64_t elements = 0;
+  grpc::Status status;
+  std::string reason;
+  try {
+    status = stream_shares(source_, caller, *context, *request, *writer, elements);
+  } catch (const Error& e) {
+    status = to_status(e);
+    reason = e.what();
+  } catch (const std::exception& e) {
+    status = grpc::Status(grpc::StatusCode::INTERNAL, "internal error");
+    reason = e.what();
+  }
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.3f",
+                std::chrono::duration<double>(Clock::now() - start).count());
+  const bool valid_id = is_lower_uuid(request->batch_id());  // never log arbitrary input
+  log::write(status.ok() ? log::Level::info : log::Level::warn, "grpc.get_shares",
+             {{"batch_id", valid_id ? request->batch_id() : "(invalid)"},
+              {"caller", caller.empty() ? "(none)" : caller},
+              {"resume_from", std::to_string(request->resume_from_element())},
+              {"elements", std::to_string(elements)},
+              {"bytes", std::to_string(elements * kPairBytes)},
+              {"seconds", seconds},
+              {"status", std::to_string(status.error_code())},
+              {"reason", status.ok()      ? ""
+                         : reason.empty() ? status.error_message()
+                                          : reason}});
+  return status;
+}
+
+GrpcServer::GrpcServer(std::string address, std::uint16_t port,
+                       const std::optional<net::TlsOptions>& tls,
+                       std::vector<grpc::Service*> services) {
+  if (address.find(':') != std::string::npos && address.front() != '[')
+    address = "[" + address + "]";  // an IPv6 literal
+  const std::string target = address + ":" + std::to_string(port);
+  grpc::ServerBuilder builder;
+  int selected_port = 0;
+  builder.AddListeningPort(target, server_credentials(tls), &selected_port);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  server_ = builder.BuildAndStart();
+  if (!server_ || selected_port <= 0)
+    throw Error(Errc::unavailable, "cannot listen for gRPC on " + target);
+  port_ = static_cast<std::uint16_t>(selected_port);
+  log::info("grpc.listening", {{"address", address}, {"port", std::to_string(port_)}});
+}
+
+GrpcServer::~GrpcServer() {
+  shutdown();
+}
+
+void GrpcServer::shutdown() {
+  if (!server_) return;
+  // Streams that are still running get one second to end, then gRPC cancels them: their
+  // Write fails and the handler returns, so Wait() cannot hang on a stalled client.
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  server_->Wait();
+  server_.reset();
+}
+
+}  // namespace ppi::grpcsvc

@@ -1,0 +1,88 @@
+#pragma once
+// The dealer's side of ShareDealer.GetShares (common/proto/shares.proto, PROTOCOL.md section
+// 5), transport only: what to serve and to whom is decided by a ShareSource, which the dealer
+// implements over its store.
+
+#include <grpcpp/server.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "net/tls.hpp"
+#include "proto/shares.grpc.pb.h"
+#include "ring/z2k.hpp"
+
+namespace ppi::grpcsvc {
+
+inline constexpr std::size_t kPairBytes = 32;                  // two little-endian u128
+inline constexpr std::uint32_t kDefaultChunkElements = 32768;  // 1 MiB of pairs per message
+inline constexpr std::uint32_t kMaxChunkElements = 131072;     // 4 MiB of pairs per message
+// The largest message either side accepts: a maximal chunk plus room for the other fields.
+inline constexpr int kMaxMessageBytes = kMaxChunkElements * kPairBytes + 64 * 1024;
+
+// One release of one batch to one caller.
+class ShareReader {
+ public:
+  virtual ~ShareReader() = default;
+  virtual std::uint64_t total_elements() const = 0;
+  virtual u128 masked_mac_key_share() const = 0;
+  // Fills `out` (a multiple of 32 bytes) with the masked pairs starting at `first_element`;
+  // elements are read in increasing order, possibly from a resume point.
+  virtual void read(std::uint64_t first_element, std::span<std::uint8_t> out) = 0;
+  // Called once the last element has been sent successfully.
+  virtual void complete() = 0;
+};
+
+class ShareSource {
+ public:
+  virtual ~ShareSource() = default;
+  // Authorizes (caller identity = mTLS CN, "" without a certificate) and opens; throws
+  // ppi::Error (not_found, permission_denied, conflict, gone...). Called from gRPC's threads,
+  // possibly for several streams at once.
+  virtual std::unique_ptr<ShareReader> open(const std::string& batch_id,
+                                            const std::string& caller_identity,
+                                            std::uint64_t resume_from_element) = 0;
+};
+
+// GetShares over a ShareSource. Checks the request (batch_id a lower-case UUID, chunk_elements
+// at most kMaxChunkElements, 0 meaning kDefaultChunkElements, resume_from_element at most the
+// batch's size), then writes the chunks one by one: each Write waits for gRPC's flow control,
+// so a slow model owner slows the reads down instead of filling memory. Stops when the client
+// cancels; calls ShareReader::complete() only after the last chunk was written. Logs one line
+// per stream, never share contents.
+class ShareDealerService final : public shares::v1::ShareDealer::Service {
+ public:
+  explicit ShareDealerService(ShareSource& source) : source_(source) {}
+  grpc::Status GetShares(grpc::ServerContext* context, const shares::v1::GetSharesRequest* request,
+                         grpc::ServerWriter<shares::v1::ShareChunk>* writer) override;
+
+ private:
+  ShareSource& source_;
+};
+
+// A started gRPC server (gRPC's own threads) for the given services, which must outlive it.
+class GrpcServer {
+ public:
+  // address: an IP address or host name to listen on; port 0 picks a free port. tls nullopt:
+  // plaintext. Throws Error(unavailable) when it cannot listen, Error(config) on bad TLS files.
+  GrpcServer(std::string address, std::uint16_t port, const std::optional<net::TlsOptions>& tls,
+             std::vector<grpc::Service*> services);
+  ~GrpcServer();
+  GrpcServer(const GrpcServer&) = delete;
+  GrpcServer& operator=(const GrpcServer&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  // Stops accepting calls, cancels the ones still running after a short grace period and
+  // waits for them. Idempotent.
+  void shutdown();
+
+ private:
+  std::unique_ptr<grpc::Server> server_;
+  std::uint16_t port_ = 0;
+};
+
+}  // namespace ppi::grpcsvc
