@@ -7,12 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "core/ids.hpp"
-#include "crypto/uuid.hpp"
 #include "db_servers.hpp"
-#include "dealer/dealer_store.hpp"
-#include "material_fixture.hpp"
-#include "super_dealer/registry_store.hpp"
+#include "fixture_loader.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -138,23 +134,13 @@ std::vector<std::string> Deployment::load_batches(const std::string& model_id,
                                                   const material::MaterialPlan& plan,
                                                   const std::vector<std::string>& group,
                                                   int count) {
-  std::vector<std::string> sorted = check_dealer_group(group);
-  std::vector<std::unique_ptr<dealer::DealerStore>> stores;
-  for (const auto& id : group) {
-    stores.push_back(std::make_unique<dealer::DealerStore>(open(dealer(id).db_url)));
-  }
-  super_dealer::RegistryStore registry(open(super_dealer.db_url));
+  std::map<std::string, std::shared_ptr<db::Database>> dealer_dbs;
+  for (const auto& id : group) dealer_dbs[id] = open(dealer(id).db_url);
+  auto registry = open(super_dealer.db_url);
   std::vector<std::string> ids;
-  for (int b = 0; b < count; ++b) {
-    std::string batch_id = random_uuid();
-    FixtureBatch fixture = make_fixture_batch(plan, group.size());
-    for (std::size_t i = 0; i < group.size(); ++i) {
-      stores[i]->store_batch(batch_id, model_id, group_key(sorted), plan.element_count(),
-                             fixture.dealer_shares[i]);
-    }
-    registry.add_available_batch(batch_id, model_id, group_key(sorted));
-    alphas_[batch_id] = fixture.alpha;
-    ids.push_back(batch_id);
+  for (const auto& b : load_fixture_batches(*registry, dealer_dbs, model_id, plan, count)) {
+    alphas_[b.batch_id] = b.alpha;
+    ids.push_back(b.batch_id);
   }
   return ids;
 }
