@@ -1,8 +1,10 @@
 // GetShares throughput on loopback: 3 in-process dealers (GrpcServer + ShareDealerService)
 // serve pairs from a buffer in memory, and the model owner collects and sums them
-// (collect_shares) into a checksum. Plaintext and mTLS, 10^5 to 10^7 elements. Prints one
-// JSON line per measurement (arguments: other element counts); MB/s counts the masked share data
-// ingested, i.e. dealers * 32 bytes * elements per second (MB = 10^6 bytes).
+// (collect_shares) into a checksum: plaintext and mTLS, 10^5 to 10^7 elements (or the counts
+// given as arguments), with glibc's default malloc settings and then with tuned ones. Prints one
+// JSON line per measurement; MB/s counts the masked share data ingested, i.e.
+// dealers * 32 bytes * elements per second (MB = 10^6 bytes).
+#include <malloc.h>
 #include <stdlib.h>
 
 #include <chrono>
@@ -79,40 +81,53 @@ int main(int argc, char** argv) {
                            (certs / "ca.pem").string(), true};
   };
 
-  for (bool tls : {false, true}) {
-    for (std::uint64_t elements : sizes) {
-      std::vector<std::unique_ptr<MemorySource>> sources;
-      std::vector<std::unique_ptr<ShareDealerService>> services;
-      std::vector<std::unique_ptr<GrpcServer>> servers;
-      std::vector<DealerEndpoint> endpoints;
-      std::optional<net::TlsOptions> server_tls;
-      if (tls) server_tls = tls_for("dealer");
-      for (int d = 0; d < kDealers; ++d) {
-        sources.push_back(std::make_unique<MemorySource>(data, elements));
-        services.push_back(std::make_unique<ShareDealerService>(*sources.back()));
-        servers.push_back(std::make_unique<GrpcServer>(
-            "127.0.0.1", 0, server_tls, std::vector<grpc::Service*>{services.back().get()}));
-        endpoints.push_back(
-            {"d" + std::to_string(d + 1), "127.0.0.1:" + std::to_string(servers.back()->port())});
+  for (bool tuned : {false, true}) {
+    if (tuned) {
+      // glibc trims and regrows its heaps around gRPC's ~1 MiB read and serialization buffers,
+      // and the page faults of the regrowth cost more than the copies (perf: a quarter of the
+      // time in page-fault handling under recvmsg). Keeping the freed memory, as an actor's
+      // main() can, doubles the throughput here; these runs show the difference.
+      mallopt(M_MMAP_THRESHOLD, 8 << 20);  // messages (<= 4 MiB) come from the heaps
+      mallopt(M_TRIM_THRESHOLD, 64 << 20);
+      mallopt(M_TOP_PAD, 16 << 20);
+    }
+    for (bool tls : {false, true}) {
+      for (std::uint64_t elements : sizes) {
+        std::vector<std::unique_ptr<MemorySource>> sources;
+        std::vector<std::unique_ptr<ShareDealerService>> services;
+        std::vector<std::unique_ptr<GrpcServer>> servers;
+        std::vector<DealerEndpoint> endpoints;
+        std::optional<net::TlsOptions> server_tls;
+        if (tls) server_tls = tls_for("dealer");
+        for (int d = 0; d < kDealers; ++d) {
+          sources.push_back(std::make_unique<MemorySource>(data, elements));
+          services.push_back(std::make_unique<ShareDealerService>(*sources.back()));
+          servers.push_back(std::make_unique<GrpcServer>(
+              "127.0.0.1", 0, server_tls, std::vector<grpc::Service*>{services.back().get()}));
+          endpoints.push_back(
+              {"d" + std::to_string(d + 1), "127.0.0.1:" + std::to_string(servers.back()->port())});
+        }
+        CollectOptions options;
+        if (tls) options.tls = tls_for("model_owner");
+        std::uint64_t checksum = 0;  // consumes the sums, so they cannot be optimized away
+        const auto t0 = std::chrono::steady_clock::now();
+        CollectResult result = collect_shares(
+            endpoints, "0f8e6b2c-1d3a-4c5e-9f70-8a9b0c1d2e3f", options,
+            [&](std::uint64_t, ByteView pairs) { checksum += load_u64_le(pairs.data()); });
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double bytes = static_cast<double>(result.bytes_received);
+        std::printf(
+            "{\"bench\":\"grpc_collect\",\"malloc\":\"%s\",\"tls\":%s,\"dealers\":%d,\"elements\":%"
+            "llu,"
+            "\"bytes\":%.0f,\"seconds\":%.4f,\"elements_per_s\":%.4g,\"mb_per_s\":%.1f,"
+            "\"checksum\":%llu}\n",
+            tuned ? "tuned" : "default", tls ? "true" : "false", kDealers,
+            static_cast<unsigned long long>(elements), bytes, seconds,
+            static_cast<double>(elements) / seconds, bytes / seconds / 1e6,
+            static_cast<unsigned long long>(checksum));
+        std::fflush(stdout);
       }
-      CollectOptions options;
-      if (tls) options.tls = tls_for("model_owner");
-      std::uint64_t checksum = 0;  // consumes the sums, so they cannot be optimized away
-      const auto t0 = std::chrono::steady_clock::now();
-      CollectResult result = collect_shares(
-          endpoints, "0f8e6b2c-1d3a-4c5e-9f70-8a9b0c1d2e3f", options,
-          [&](std::uint64_t, ByteView pairs) { checksum += load_u64_le(pairs.data()); });
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      const double bytes = static_cast<double>(result.bytes_received);
-      std::printf(
-          "{\"bench\":\"grpc_collect\",\"tls\":%s,\"dealers\":%d,\"elements\":%llu,"
-          "\"bytes\":%.0f,\"seconds\":%.4f,\"elements_per_s\":%.4g,\"mb_per_s\":%.1f,"
-          "\"checksum\":%llu}\n",
-          tls ? "true" : "false", kDealers, static_cast<unsigned long long>(elements), bytes,
-          seconds, static_cast<double>(elements) / seconds, bytes / seconds / 1e6,
-          static_cast<unsigned long long>(checksum));
-      std::fflush(stdout);
     }
   }
   std::filesystem::remove_all(certs);

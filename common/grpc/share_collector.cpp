@@ -341,6 +341,7 @@ CollectResult collect_shares(const std::vector<DealerEndpoint>& dealers,
                 "collect options: max_attempts and queue_depth must be at least 1, "
                 "chunk_elements at most " +
                     std::to_string(kMaxChunkElements));
+  keep_grpc_initialized();
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = std::chrono::system_clock::now() + options.timeout;
   const std::uint32_t chunk_elements =

@@ -1,5 +1,6 @@
 #include "grpc/share_service.hpp"
 
+#include <grpc/grpc.h>
 #include <grpcpp/server_builder.h>
 
 #include <algorithm>
@@ -113,9 +114,15 @@ grpc::Status ShareDealerService::GetShares(grpc::ServerContext* context,
   return status;
 }
 
+void keep_grpc_initialized() {
+  static const bool initialized = (grpc_init(), true);  // never shut down: see the header
+  (void)initialized;
+}
+
 GrpcServer::GrpcServer(std::string address, std::uint16_t port,
                        const std::optional<net::TlsOptions>& tls,
                        std::vector<grpc::Service*> services) {
+  keep_grpc_initialized();
   if (address.find(':') != std::string::npos && address.front() != '[')
     address = "[" + address + "]";  // an IPv6 literal
   const std::string target = address + ":" + std::to_string(port);

@@ -64,6 +64,12 @@ class ShareDealerService final : public shares::v1::ShareDealer::Service {
   ShareSource& source_;
 };
 
+// Initializes gRPC once for the rest of the process (GrpcServer and collect_shares call it).
+// Otherwise destroying the last server or channel shuts the library down, and gRPC 1.51's
+// shutdown joins an executor thread that can be in a 10 s poll: seen as 10 s stalls between
+// tests and benchmark runs, and it would delay an actor's exit the same way.
+void keep_grpc_initialized();
+
 // A started gRPC server (gRPC's own threads) for the given services, which must outlive it.
 class GrpcServer {
  public:
