@@ -4,7 +4,6 @@
 // given as arguments), with glibc's default malloc settings and then with tuned ones. Prints one
 // JSON line per measurement; MB/s counts the masked share data ingested, i.e.
 // dealers * 32 bytes * elements per second (MB = 10^6 bytes).
-#include <malloc.h>
 #include <stdlib.h>
 
 #include <chrono>
@@ -15,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "app/malloc_tuning.hpp"
 #include "grpc/share_collector.hpp"
 #include "grpc/share_service.hpp"
 #include "obs/log.hpp"
@@ -87,9 +87,7 @@ int main(int argc, char** argv) {
       // and the page faults of the regrowth cost more than the copies (perf: a quarter of the
       // time in page-fault handling under recvmsg). Keeping the freed memory, as an actor's
       // main() can, doubles the throughput here; these runs show the difference.
-      mallopt(M_MMAP_THRESHOLD, 8 << 20);  // messages (<= 4 MiB) come from the heaps
-      mallopt(M_TRIM_THRESHOLD, 64 << 20);
-      mallopt(M_TOP_PAD, 16 << 20);
+      app::tune_malloc_for_streaming();
     }
     for (bool tls : {false, true}) {
       for (std::uint64_t elements : sizes) {

@@ -1,6 +1,7 @@
 // The dealer: holds shares of material generated with its group, and releases masked shares
 // (gRPC GetShares) to the bound model owner and seeds (REST /v1/seed) to the bound client.
 #include "app/actor.hpp"
+#include "app/malloc_tuning.hpp"
 #include "dealer/registration.hpp"
 #include "dealer/dealer_routes.hpp"
 #include "dealer/share_source.hpp"
@@ -63,6 +64,7 @@ void start(ppi::app::ServerActor& actor, const ppi::config::Config& cfg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ppi::app::tune_malloc_for_streaming();
   return ppi::app::run_server_actor(
       "dealer",
       "Dealer: holds shares of MPC material and serves seeds (REST) and masked shares (gRPC).",

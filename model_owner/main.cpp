@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "app/actor.hpp"
+#include "app/malloc_tuning.hpp"
 #include "core/ids.hpp"
 #include "core/json_body.hpp"
 #include "material/plan.hpp"
@@ -80,6 +81,7 @@ int register_model(const config::Config& cfg, std::shared_ptr<db::Database> data
 }  // namespace
 
 int main(int argc, char** argv) {
+  ppi::app::tune_malloc_for_streaming();
   return app::run_server_actor(
       "model_owner",
       "Model owner: serves model_inference and collects its 2PC share from the dealers.\n\n"

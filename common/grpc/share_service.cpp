@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "core/ids.hpp"
 #include "grpc/grpc_tls.hpp"
 #include "obs/log.hpp"
 
@@ -15,24 +16,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-bool is_lower_uuid(std::string_view s) {
-  if (s.size() != 36) return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    char c = s[i];
-    if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 // Streams one release; returns the status of the stream (errors are thrown as ppi::Error).
 grpc::Status stream_shares(ShareSource& source, const std::string& caller,
                            grpc::ServerContext& context,
                            const shares::v1::GetSharesRequest& request,
                            grpc::ServerWriter<shares::v1::ShareChunk>& writer,
                            std::uint64_t& elements_sent) {
-  if (!is_lower_uuid(request.batch_id()))
-    throw Error(Errc::invalid_argument, "batch_id must be a lower-case UUID");
+  check_batch_id(request.batch_id());
   std::uint32_t chunk_elements =
       request.chunk_elements() == 0 ? kDefaultChunkElements : request.chunk_elements();
   if (chunk_elements > kMaxChunkElements)
@@ -99,7 +89,7 @@ grpc::Status ShareDealerService::GetShares(grpc::ServerContext* context,
   char seconds[32];
   std::snprintf(seconds, sizeof seconds, "%.3f",
                 std::chrono::duration<double>(Clock::now() - start).count());
-  const bool valid_id = is_lower_uuid(request->batch_id());  // never log arbitrary input
+  const bool valid_id = is_uuid(request->batch_id());  // never log arbitrary input
   log::write(status.ok() ? log::Level::info : log::Level::warn, "grpc.get_shares",
              {{"batch_id", valid_id ? request->batch_id() : "(invalid)"},
               {"caller", caller.empty() ? "(none)" : caller},

@@ -6,7 +6,9 @@
 // `shares_seed` and `mac_key_mask`).
 
 #include <cstddef>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,21 +24,21 @@ inline constexpr std::size_t kU64Bytes = 8;
 inline constexpr std::size_t kU128Bytes = 16;
 
 // Little-endian load/store of single elements. `p` must point at 8 (u64) or 16 (u128) bytes.
+// The wire and storage format is little-endian; on a little-endian host (checked below) a load
+// or store is one unaligned memcpy, which gcc compiles to a single move.
+static_assert(std::endian::native == std::endian::little, "ppi assumes a little-endian host");
 inline u64 load_u64_le(const std::uint8_t* p) noexcept {
-  u64 v = 0;
-  for (int i = 7; i >= 0; --i) v = v << 8 | p[i];  // gcc folds this into one load
+  u64 v;
+  std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline void store_u64_le(std::uint8_t* p, u64 v) noexcept {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<std::uint8_t>(v >> (8 * i));
-}
+inline void store_u64_le(std::uint8_t* p, u64 v) noexcept { std::memcpy(p, &v, sizeof v); }
 inline u128 load_u128_le(const std::uint8_t* p) noexcept {
-  return static_cast<u128>(load_u64_le(p + 8)) << 64 | load_u64_le(p);
+  u128 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
 }
-inline void store_u128_le(std::uint8_t* p, u128 v) noexcept {
-  store_u64_le(p, static_cast<u64>(v));
-  store_u64_le(p + 8, static_cast<u64>(v >> 64));
-}
+inline void store_u128_le(std::uint8_t* p, u128 v) noexcept { std::memcpy(p, &v, sizeof v); }
 
 // Decimal form of a u128: digits only, no sign, no leading zeros ("0" for zero).
 std::string to_decimal(u128 v);

@@ -124,6 +124,13 @@ TEST_CASE("actors: a deployment starts on each backend, reports health over mTLS
           ppi::net::fetch(client_tls, ppi::net::http::verb::get, s.url + "/healthz").body());
       CHECK(health["status"] == "ok");
       CHECK(health["database"]["dialect"] == dialect_name);
+      // Each serves its OpenAPI document and the Swagger UI page that loads it.
+      auto spec = ppi::net::fetch(client_tls, ppi::net::http::verb::get, s.url + "/openapi.yaml");
+      CHECK(spec.result() == ppi::net::http::status::ok);
+      CHECK(spec.body().find("openapi:") != std::string::npos);
+      auto docs = ppi::net::fetch(client_tls, ppi::net::http::verb::get, s.url + "/docs");
+      CHECK(docs.result() == ppi::net::http::status::ok);
+      CHECK(docs.body().find("/openapi.yaml") != std::string::npos);
       // Migrations ran against the actor's own database.
       auto db = ppi::db::Database::open({.url = s.db_url, .pool_size = 1});
       auto session = db->acquire();
