@@ -3,13 +3,13 @@
 // loopback gRPC with mTLS; the model owner sums the streams into its 2PC share, in memory or
 // persisted in chunks to its own database. Also the client's seed expansion. JSON lines only.
 //   bench_converter [ELEMENTS...]      default 100000 1000000 10000000
+#include <unistd.h>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 #include "app/malloc_tuning.hpp"
 #include "db/chunks.hpp"
@@ -73,9 +73,12 @@ struct InProcessDealers {
   }
 };
 
-void print(const nlohmann::json& line) { std::cout << line.dump() << std::endl; }
+void print(const nlohmann::json& line) {
+  std::cout << line.dump() << std::endl;
+}
 
-void run_database(db::Dialect dialect, const std::vector<std::uint64_t>& sizes, const Certs& certs) {
+void run_database(db::Dialect dialect, const std::vector<std::uint64_t>& sizes,
+                  const Certs& certs) {
   auto& server = test::test_databases().server(dialect);
   InProcessDealers dealers(server, certs);
   auto sd_db = db::Database::open({.url = server.create_database("super_dealer")});
@@ -108,8 +111,12 @@ void run_database(db::Dialect dialect, const std::vector<std::uint64_t>& sizes, 
           read_bytes += store.read_chunk(batch.batch_id, seq).size();
         }
         double read_secs = seconds_since(read_start);
-        print({{"bench", "converter"}, {"op", "dealer_database_read"}, {"database", dialect_name},
-               {"elements", elements}, {"bytes", read_bytes}, {"seconds", read_secs},
+        print({{"bench", "converter"},
+               {"op", "dealer_database_read"},
+               {"database", dialect_name},
+               {"elements", elements},
+               {"bytes", read_bytes},
+               {"seconds", read_secs},
                {"mb_per_s", static_cast<double>(read_bytes) / read_secs / 1e6}});
       }
 
@@ -121,8 +128,9 @@ void run_database(db::Dialect dialect, const std::vector<std::uint64_t>& sizes, 
         auto session = mo_db->acquire();
         db::Transaction tx(session);
         db::ChunkWriter writer(session, {"share_chunks", "batch_id"}, batch.batch_id);
-        result = grpcsvc::collect_shares(dealers.endpoints, batch.batch_id, options,
-                                         [&](std::uint64_t, ByteView pairs) { writer.write(pairs); });
+        result =
+            grpcsvc::collect_shares(dealers.endpoints, batch.batch_id, options,
+                                    [&](std::uint64_t, ByteView pairs) { writer.write(pairs); });
         writer.finish();
         tx.commit();
       } else {

@@ -18,9 +18,8 @@ void ClientStore::save(const Conversion& c) {
     Bytes seed(d.shares_seed.bytes.begin(), d.shares_seed.bytes.end());
     Bytes mask(16);
     store_u128_le(mask.data(), d.mac_key_mask);
-    s.exec(
-        "INSERT INTO seeds (batch_id, dealer_id, shares_seed, mac_key_mask) VALUES (?, ?, ?, ?)",
-        {c.batch_id, d.dealer_id, seed, mask});
+    s.exec("INSERT INTO seeds (batch_id, dealer_id, shares_seed, mac_key_mask) VALUES (?, ?, ?, ?)",
+           {c.batch_id, d.dealer_id, seed, mask});
     cleanse(seed);
     cleanse(mask);
   }
@@ -43,8 +42,11 @@ Conversion ClientStore::load(const std::string& batch_id) {
       "WHERE batch_id = ? AND state = 'ready'",
       {batch_id});
   if (r.rows.empty()) throw Error(Errc::not_found, "no ready inference for batch " + batch_id);
-  Conversion c{batch_id, r.rows[0].get_string(0), r.rows[0].get_string(1),
-               static_cast<std::uint64_t>(r.rows[0].get_int(2)), {}};
+  Conversion c{batch_id,
+               r.rows[0].get_string(0),
+               r.rows[0].get_string(1),
+               static_cast<std::uint64_t>(r.rows[0].get_int(2)),
+               {}};
   for (auto& row : s.exec("SELECT dealer_id, shares_seed, mac_key_mask FROM seeds "
                           "WHERE batch_id = ? ORDER BY dealer_id",
                           {batch_id})

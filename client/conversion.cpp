@@ -69,7 +69,8 @@ Conversion convert(ClientStore& store, const net::ClientOptions& rest,
     throw Error(Errc::internal, "the model owner returned another dealer group");
   }
   store.save(c);
-  log::info("seeds_stored", {{"batch_id", c.batch_id}, {"dealers", std::to_string(c.seeds.size())}});
+  log::info("seeds_stored",
+            {{"batch_id", c.batch_id}, {"dealers", std::to_string(c.seeds.size())}});
   return c;
 }
 

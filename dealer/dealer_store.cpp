@@ -76,7 +76,8 @@ void check_release(db::Session& s, db::Transaction& tx, LockedBatch& b, const st
   }
   if (b.state == "expired") throw Error(Errc::gone, "batch " + batch_id + " has expired");
   if (b.state != "bound") {
-    throw Error(Errc::conflict, "batch " + batch_id + " is " + b.state + " and is not served again");
+    throw Error(Errc::conflict,
+                "batch " + batch_id + " is " + b.state + " and is not served again");
   }
 }
 
@@ -144,7 +145,8 @@ void DealerStore::bind(const std::string& batch_id, const std::string& model_own
   cleanse(seed_bytes);
   cleanse(mask);
   tx.commit();
-  log::info("batch_bound", {{"batch_id", batch_id}, {"model_owner", model_owner}, {"client", client}});
+  log::info("batch_bound",
+            {{"batch_id", batch_id}, {"model_owner", model_owner}, {"client", client}});
 }
 
 BoundBatch DealerStore::release_seed(const std::string& batch_id, const std::string& caller) {

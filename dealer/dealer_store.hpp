@@ -35,8 +35,8 @@ class DealerStore {
   // Binds an available batch to (model owner, client) and draws its fresh shares_seed and
   // mac_key_mask. Repeating the same binding is accepted (the super dealer may retry); another
   // binding is Error(conflict).
-  void bind(const std::string& batch_id, const std::string& model_owner,
-            const std::string& client, std::int64_t ttl_seconds);
+  void bind(const std::string& batch_id, const std::string& model_owner, const std::string& client,
+            std::int64_t ttl_seconds);
 
   // The seed and MAC-key mask, once, to the bound client. Throws not_found, permission_denied,
   // gone (expired) or conflict (released already, consumed, failed, not bound).

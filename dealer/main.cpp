@@ -2,8 +2,8 @@
 // (gRPC GetShares) to the bound model owner and seeds (REST /v1/seed) to the bound client.
 #include "app/actor.hpp"
 #include "app/malloc_tuning.hpp"
-#include "dealer/registration.hpp"
 #include "dealer/dealer_routes.hpp"
+#include "dealer/registration.hpp"
 #include "dealer/share_source.hpp"
 #include "grpc/share_service.hpp"
 #include "obs/log.hpp"
@@ -54,10 +54,10 @@ void start(ppi::app::ServerActor& actor, const ppi::config::Config& cfg) {
     if (cfg.get_string("super_dealer.url").empty()) return;
     std::string host = cfg.get_string("public.host");
     bool tls_on = !cfg.get_bool("tls.insecure");
-    dealer::register_dealer(cfg, settings.dealer_id,
-                         std::string(tls_on ? "https://" : "http://") + host + ":" +
-                             std::to_string(rest_port),
-                         host + ":" + std::to_string(grpc_server->port()));
+    dealer::register_dealer(
+        cfg, settings.dealer_id,
+        std::string(tls_on ? "https://" : "http://") + host + ":" + std::to_string(rest_port),
+        host + ":" + std::to_string(grpc_server->port()));
   });
 }
 

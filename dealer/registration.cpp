@@ -19,8 +19,8 @@ void register_dealer(const config::Config& cfg, const std::string& dealer_id,
   for (int attempt = 1;; ++attempt) {
     try {
       net::call_json(options, net::http::verb::post, url, body);
-      log::info("registered", {{"super_dealer", url}, {"rest_url", rest_url},
-                               {"grpc_endpoint", grpc_endpoint}});
+      log::info("registered",
+                {{"super_dealer", url}, {"rest_url", rest_url}, {"grpc_endpoint", grpc_endpoint}});
       return;
     } catch (const Error& e) {
       // Only an unreachable super dealer is worth waiting for; a refusal is final.

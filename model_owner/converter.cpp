@@ -17,17 +17,17 @@ nlohmann::json convert(ModelOwnerStore& store, const ConverterSettings& settings
                        const std::vector<std::string>& dealers) {
   if (!store.model_plan(model_id)) throw Error(Errc::not_found, "unknown model '" + model_id + "'");
   auto started = std::chrono::steady_clock::now();
-  json bound = net::call_json(settings.rest, net::http::verb::post,
-                              settings.super_dealer_url + "/v1/batch_id",
-                              {{"model_id", model_id}, {"dealers", dealers},
-                               {"client_identity", client}});
+  json bound = net::call_json(
+      settings.rest, net::http::verb::post, settings.super_dealer_url + "/v1/batch_id",
+      {{"model_id", model_id}, {"dealers", dealers}, {"client_identity", client}});
   const std::string batch_id = bound.at("batch_id").get<std::string>();
   check_batch_id(batch_id);
   const auto element_count = bound.at("element_count").get<std::uint64_t>();
   std::vector<grpcsvc::DealerEndpoint> endpoints;
   json for_client = json::array();
   for (const auto& d : bound.at("dealers")) {
-    endpoints.push_back({d.at("dealer_id").get<std::string>(), d.at("grpc_endpoint").get<std::string>()});
+    endpoints.push_back(
+        {d.at("dealer_id").get<std::string>(), d.at("grpc_endpoint").get<std::string>()});
     for_client.push_back({{"dealer_id", d.at("dealer_id")}, {"rest_url", d.at("rest_url")}});
   }
 

@@ -69,9 +69,9 @@ int register_model(const config::Config& cfg, std::shared_ptr<db::Database> data
   if (doc.is_discarded()) throw Error(Errc::invalid_argument, "plan file is not JSON");
   auto plan = material::MaterialPlan::from_json(doc);
   auto settings = converter_settings(cfg);
-  auto answer = net::call_json(settings.rest, net::http::verb::post,
-                               settings.super_dealer_url + "/v1/models",
-                               {{"model_id", args[1]}, {"plan", plan.to_json()}});
+  auto answer =
+      net::call_json(settings.rest, net::http::verb::post, settings.super_dealer_url + "/v1/models",
+                     {{"model_id", args[1]}, {"plan", plan.to_json()}});
   model_owner::ModelOwnerStore(std::move(database)).save_model(args[1], plan.to_json().dump());
   std::cout << "registered model " << args[1] << ": " << answer.at("element_count")
             << " elements per batch\n";

@@ -36,8 +36,8 @@ std::vector<DealerRecord> RegistryStore::dealers(const std::vector<std::string>&
   auto s = db_->acquire();
   std::vector<DealerRecord> out;
   for (const auto& id : ids) {
-    auto r = s.exec("SELECT dealer_id, rest_url, grpc_endpoint FROM dealers WHERE dealer_id = ?",
-                    {id});
+    auto r =
+        s.exec("SELECT dealer_id, rest_url, grpc_endpoint FROM dealers WHERE dealer_id = ?", {id});
     if (r.rows.empty()) throw Error(Errc::not_found, "unknown dealer '" + id + "'");
     out.push_back({r.rows[0].get_string(0), r.rows[0].get_string(1), r.rows[0].get_string(2)});
   }
@@ -49,9 +49,9 @@ void RegistryStore::register_model(const ModelRecord& m,
                                    const std::vector<std::uint64_t>& elements_per_item) {
   auto s = db_->acquire();
   db::Transaction tx(s);
-  auto existing = s.exec(
-      "SELECT owner_identity, element_count FROM models WHERE model_id = ? FOR UPDATE",
-      {m.model_id});
+  auto existing =
+      s.exec("SELECT owner_identity, element_count FROM models WHERE model_id = ? FOR UPDATE",
+             {m.model_id});
   if (!existing.rows.empty()) {
     auto plan = s.exec(
         "SELECT material_type, count FROM model_material_plans WHERE model_id = ? "
@@ -82,14 +82,15 @@ void RegistryStore::register_model(const ModelRecord& m,
         {m.model_id, static_cast<std::int64_t>(i), type, static_cast<std::int64_t>(count)});
   }
   tx.commit();
-  log::info("model_registered", {{"model_id", m.model_id}, {"owner", m.owner},
+  log::info("model_registered", {{"model_id", m.model_id},
+                                 {"owner", m.owner},
                                  {"elements", std::to_string(m.element_count)}});
 }
 
 std::optional<ModelRecord> RegistryStore::model(const std::string& model_id) {
   auto s = db_->acquire();
-  auto r = s.exec("SELECT owner_identity, element_count FROM models WHERE model_id = ?",
-                  {model_id});
+  auto r =
+      s.exec("SELECT owner_identity, element_count FROM models WHERE model_id = ?", {model_id});
   if (r.rows.empty()) return std::nullopt;
   ModelRecord m{model_id, r.rows[0].get_string(0), "",
                 static_cast<std::uint64_t>(r.rows[0].get_int(1))};
@@ -108,9 +109,10 @@ std::optional<ModelRecord> RegistryStore::model(const std::string& model_id) {
 void RegistryStore::add_available_batch(const std::string& batch_id, const std::string& model_id,
                                         const std::string& dealer_group) {
   auto s = db_->acquire();
-  s.exec("INSERT INTO batches (batch_id, model_id, dealer_group, state) VALUES (?, ?, ?, "
-         "'available')",
-         {batch_id, model_id, dealer_group});
+  s.exec(
+      "INSERT INTO batches (batch_id, model_id, dealer_group, state) VALUES (?, ?, ?, "
+      "'available')",
+      {batch_id, model_id, dealer_group});
 }
 
 std::optional<std::string> RegistryStore::bind_batch(const std::string& model_id,
@@ -154,8 +156,7 @@ std::optional<BatchRecord> RegistryStore::batch(const std::string& batch_id) {
 
 std::int64_t RegistryStore::count_batches(const std::string& model_id, const std::string& state) {
   auto s = db_->acquire();
-  return s.exec("SELECT COUNT(*) FROM batches WHERE model_id = ? AND state = ?",
-                {model_id, state})
+  return s.exec("SELECT COUNT(*) FROM batches WHERE model_id = ? AND state = ?", {model_id, state})
       .rows.at(0)
       .get_int(0);
 }

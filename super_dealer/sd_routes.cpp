@@ -50,8 +50,8 @@ void notify_dealers(const net::ClientOptions& options, const std::vector<DealerR
       try {
         net::call_json(options, verb::post, d.rest_url + "/v1/bind", binding);
       } catch (const Error& e) {
-        throw Error(Errc::unavailable, "dealer " + d.dealer_id + " could not take the batch: " +
-                                           std::string(e.what()));
+        throw Error(Errc::unavailable, "dealer " + d.dealer_id +
+                                           " could not take the batch: " + std::string(e.what()));
       }
     }));
   }
@@ -76,8 +76,8 @@ void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore>
     DealerRecord d{body.string("dealer_id"), body.string("rest_url"), body.string("grpc_endpoint")};
     check_name_id(d.dealer_id, "dealer_id");
     if (d.dealer_id != caller) {
-      throw Error(Errc::permission_denied, "a dealer registers itself only (certificate CN '" +
-                                               caller + "')");
+      throw Error(Errc::permission_denied,
+                  "a dealer registers itself only (certificate CN '" + caller + "')");
     }
     check_url(d.rest_url, "rest_url");
     check_endpoint(d.grpc_endpoint);
@@ -119,74 +119,77 @@ void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore>
                auto m = store->model(model_id);
                if (!m) throw Error(Errc::not_found, "unknown model '" + model_id + "'");
                return net::json_response(status::ok, json{{"model_id", m->model_id},
-                                                           {"owner", m->owner},
-                                                           {"plan", json::parse(m->plan_json)},
-                                                           {"element_count", m->element_count}}
+                                                          {"owner", m->owner},
+                                                          {"plan", json::parse(m->plan_json)},
+                                                          {"element_count", m->element_count}}
                                                          .dump());
              });
 
-  router.add(verb::post, "/v1/batch_id", [store, dealer_client](const net::Request& req,
-                                                                net::RequestContext& ctx) {
-    const std::string& caller = app::require_identity(ctx);
-    JsonBody body(req.body(), {"model_id", "dealers", "client_identity"});
-    std::string model_id = body.string("model_id");
-    check_name_id(model_id, "model_id");
-    std::vector<std::string> requested = body.strings("dealers");
-    std::vector<std::string> group = check_dealer_group(requested);
-    std::string client = body.string("client_identity");
-    check_identity(client, "client_identity");
-    if (client == caller) {
-      throw Error(Errc::invalid_argument, "the client and the model owner must differ");
-    }
-    auto model = store->model(model_id);
-    if (!model) throw Error(Errc::not_found, "unknown model '" + model_id + "'");
-    if (model->owner != caller) {
-      throw Error(Errc::permission_denied, "model '" + model_id + "' belongs to another owner");
-    }
-    std::vector<DealerRecord> dealers = store->dealers(requested);
-    auto batch_id = store->bind_batch(model_id, group_key(group), caller, client);
-    if (!batch_id) {
-      throw Error(Errc::unavailable, "no material available for this model and dealer group");
-    }
-    json binding = {
-        {"batch_id", *batch_id}, {"model_owner_identity", caller}, {"client_identity", client}};
-    try {
-      notify_dealers(dealer_client, dealers, binding);
-    } catch (const Error& e) {
-      // Some dealers may have drawn secrets: the batch is never handed out again.
-      store->mark_failed(*batch_id);
-      log::warn("batch_failed", {{"batch_id", *batch_id}, {"reason", e.what()}});
-      throw;
-    }
-    log::info("batch_bound", {{"batch_id", *batch_id}, {"model_id", model_id},
-                              {"model_owner", caller}, {"client", client}});
-    json list = json::array();
-    for (const auto& d : dealers) list.push_back(dealer_json(d));
-    return net::json_response(status::ok, json{{"batch_id", *batch_id},
-                                               {"model_id", model_id},
-                                               {"element_count", model->element_count},
-                                               {"dealers", list}}
-                                              .dump());
-  });
+  router.add(
+      verb::post, "/v1/batch_id",
+      [store, dealer_client](const net::Request& req, net::RequestContext& ctx) {
+        const std::string& caller = app::require_identity(ctx);
+        JsonBody body(req.body(), {"model_id", "dealers", "client_identity"});
+        std::string model_id = body.string("model_id");
+        check_name_id(model_id, "model_id");
+        std::vector<std::string> requested = body.strings("dealers");
+        std::vector<std::string> group = check_dealer_group(requested);
+        std::string client = body.string("client_identity");
+        check_identity(client, "client_identity");
+        if (client == caller) {
+          throw Error(Errc::invalid_argument, "the client and the model owner must differ");
+        }
+        auto model = store->model(model_id);
+        if (!model) throw Error(Errc::not_found, "unknown model '" + model_id + "'");
+        if (model->owner != caller) {
+          throw Error(Errc::permission_denied, "model '" + model_id + "' belongs to another owner");
+        }
+        std::vector<DealerRecord> dealers = store->dealers(requested);
+        auto batch_id = store->bind_batch(model_id, group_key(group), caller, client);
+        if (!batch_id) {
+          throw Error(Errc::unavailable, "no material available for this model and dealer group");
+        }
+        json binding = {
+            {"batch_id", *batch_id}, {"model_owner_identity", caller}, {"client_identity", client}};
+        try {
+          notify_dealers(dealer_client, dealers, binding);
+        } catch (const Error& e) {
+          // Some dealers may have drawn secrets: the batch is never handed out again.
+          store->mark_failed(*batch_id);
+          log::warn("batch_failed", {{"batch_id", *batch_id}, {"reason", e.what()}});
+          throw;
+        }
+        log::info("batch_bound", {{"batch_id", *batch_id},
+                                  {"model_id", model_id},
+                                  {"model_owner", caller},
+                                  {"client", client}});
+        json list = json::array();
+        for (const auto& d : dealers) list.push_back(dealer_json(d));
+        return net::json_response(status::ok, json{{"batch_id", *batch_id},
+                                                   {"model_id", model_id},
+                                                   {"element_count", model->element_count},
+                                                   {"dealers", list}}
+                                                  .dump());
+      });
 
-  router.add(verb::get, "/v1/batches/{batch_id}",
-             [store](const net::Request&, net::RequestContext& ctx) {
-               app::require_identity(ctx);
-               const std::string& batch_id = ctx.path_params.at("batch_id");
-               check_batch_id(batch_id);
-               auto b = store->batch(batch_id);
-               if (!b) throw Error(Errc::not_found, "unknown batch " + batch_id);
-               auto opt = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
-               return net::json_response(status::ok, json{{"batch_id", b->batch_id},
-                                                          {"model_id", b->model_id},
-                                                          {"dealer_group", b->dealer_group},
-                                                          {"state", b->state},
-                                                          {"model_owner_identity", opt(b->model_owner)},
-                                                          {"client_identity", opt(b->client)},
-                                                          {"created_at", b->created_at},
-                                                          {"bound_at", opt(b->bound_at)}}
-                                                        .dump());
-             });
+  router.add(
+      verb::get, "/v1/batches/{batch_id}", [store](const net::Request&, net::RequestContext& ctx) {
+        app::require_identity(ctx);
+        const std::string& batch_id = ctx.path_params.at("batch_id");
+        check_batch_id(batch_id);
+        auto b = store->batch(batch_id);
+        if (!b) throw Error(Errc::not_found, "unknown batch " + batch_id);
+        auto opt = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+        return net::json_response(status::ok, json{{"batch_id", b->batch_id},
+                                                   {"model_id", b->model_id},
+                                                   {"dealer_group", b->dealer_group},
+                                                   {"state", b->state},
+                                                   {"model_owner_identity", opt(b->model_owner)},
+                                                   {"client_identity", opt(b->client)},
+                                                   {"created_at", b->created_at},
+                                                   {"bound_at", opt(b->bound_at)}}
+                                                  .dump());
+      });
 }
 
 }  // namespace ppi::super_dealer

@@ -39,7 +39,8 @@ std::vector<KeySpec> server_keys(std::uint16_t default_port) {
       config::integer_key("threads.workers", 4, 1, 256, "worker threads for request handlers"),
       config::integer_key("http.body_limit", 1 << 20, 1024, 1 << 30,
                           "largest request body accepted, in bytes"),
-      config::string_key("docs.swagger_ui_dir", PPI_SOURCE_DIR "/third_party/node_modules/swagger-ui-dist",
+      config::string_key("docs.swagger_ui_dir",
+                         PPI_SOURCE_DIR "/third_party/node_modules/swagger-ui-dist",
                          "directory of the swagger-ui-dist package served at /docs"),
   };
 }
@@ -134,12 +135,11 @@ const std::string& require_identity(const net::RequestContext& ctx) {
   return ctx.peer_identity;
 }
 
-int run_server_actor(const std::string& actor, const std::string& summary,
-                     std::uint16_t default_port, std::vector<config::KeySpec> extra_keys, int argc,
-                     const char* const* argv,
-                     const std::function<void(ServerActor&, const config::Config&)>& add_routes,
-                     const std::function<int(const config::Config&, std::shared_ptr<db::Database>)>&
-                         command) {
+int run_server_actor(
+    const std::string& actor, const std::string& summary, std::uint16_t default_port,
+    std::vector<config::KeySpec> extra_keys, int argc, const char* const* argv,
+    const std::function<void(ServerActor&, const config::Config&)>& add_routes,
+    const std::function<int(const config::Config&, std::shared_ptr<db::Database>)>& command) {
   return run_main(actor, [&] {
     auto keys = common_keys();
     for (auto& k : server_keys(default_port)) keys.push_back(std::move(k));

@@ -4,17 +4,26 @@ namespace ppi::net {
 
 Errc errc_for_status(unsigned status) noexcept {
   switch (status) {
-    case 400: return Errc::invalid_argument;
-    case 401: return Errc::unauthenticated;
-    case 403: return Errc::permission_denied;
-    case 404: return Errc::not_found;
-    case 409: return Errc::conflict;
-    case 410: return Errc::gone;
-    case 413: return Errc::too_large;
+    case 400:
+      return Errc::invalid_argument;
+    case 401:
+      return Errc::unauthenticated;
+    case 403:
+      return Errc::permission_denied;
+    case 404:
+      return Errc::not_found;
+    case 409:
+      return Errc::conflict;
+    case 410:
+      return Errc::gone;
+    case 413:
+      return Errc::too_large;
     case 502:
     case 503:
-    case 504: return Errc::unavailable;
-    default: return Errc::internal;
+    case 504:
+      return Errc::unavailable;
+    default:
+      return Errc::internal;
   }
 }
 

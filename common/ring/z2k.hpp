@@ -5,8 +5,8 @@
 // and storage format, 8 bytes per u64, 16 per u128) and decimal strings (the REST fields
 // `shares_seed` and `mac_key_mask`).
 
-#include <cstddef>
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -32,13 +32,17 @@ inline u64 load_u64_le(const std::uint8_t* p) noexcept {
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline void store_u64_le(std::uint8_t* p, u64 v) noexcept { std::memcpy(p, &v, sizeof v); }
+inline void store_u64_le(std::uint8_t* p, u64 v) noexcept {
+  std::memcpy(p, &v, sizeof v);
+}
 inline u128 load_u128_le(const std::uint8_t* p) noexcept {
   u128 v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline void store_u128_le(std::uint8_t* p, u128 v) noexcept { std::memcpy(p, &v, sizeof v); }
+inline void store_u128_le(std::uint8_t* p, u128 v) noexcept {
+  std::memcpy(p, &v, sizeof v);
+}
 
 // Decimal form of a u128: digits only, no sign, no leading zeros ("0" for zero).
 std::string to_decimal(u128 v);

@@ -28,7 +28,9 @@ Certificates::Certificates(const std::vector<std::string>& identities) {
   REQUIRE(std::system((cmd + " > /dev/null").c_str()) == 0);
 }
 
-Certificates::~Certificates() { fs::remove_all(dir_); }
+Certificates::~Certificates() {
+  fs::remove_all(dir_);
+}
 
 std::vector<std::string> Certificates::tls_flags(const std::string& identity) const {
   return {"--tls.cert=" + (dir_ / (identity + ".pem")).string(),
@@ -88,8 +90,7 @@ ActorProcess Deployment::start(const std::string& exe, const std::string& identi
                                std::vector<std::string> env) {
   ActorProcess a;
   a.identity = identity;
-  a.db_url = test_databases().server(dialect_).create_database(
-      exe == "dealer" ? "dealer" : exe);
+  a.db_url = test_databases().server(dialect_).create_database(exe == "dealer" ? "dealer" : exe);
   auto port = std::to_string(free_port());
   a.url = "https://127.0.0.1:" + port;
   std::vector<std::string> argv = {binary(exe), "--listen.port=" + port};
@@ -121,13 +122,11 @@ int Deployment::register_model(const std::string& model_id, const material::Mate
                                std::string& output) {
   fs::path plan_file = certs_.dir() / (model_id + ".plan.json");
   std::ofstream(plan_file) << plan.to_json().dump();
-  std::vector<std::string> argv = {binary("model_owner"), "register", model_id,
-                                   plan_file.string()};
+  std::vector<std::string> argv = {binary("model_owner"), "register", model_id, plan_file.string()};
   for (auto& f : certs_.tls_flags("model_owner")) argv.push_back(f);
-  return run_program(argv,
-                     {"PPI_DB_URL=" + model_owner.db_url,
-                      "PPI_SUPER_DEALER_URL=" + super_dealer.url},
-                     output);
+  return run_program(
+      argv, {"PPI_DB_URL=" + model_owner.db_url, "PPI_SUPER_DEALER_URL=" + super_dealer.url},
+      output);
 }
 
 std::vector<std::string> Deployment::load_batches(const std::string& model_id,

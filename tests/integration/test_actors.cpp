@@ -11,8 +11,8 @@
 
 #include "db/database.hpp"
 #include "db_servers.hpp"
-#include "net/http_client.hpp"
 #include "deployment.hpp"
+#include "net/http_client.hpp"
 #include "process.hpp"
 
 namespace fs = std::filesystem;
@@ -93,17 +93,18 @@ TEST_CASE("actors: an unreachable database or a wrong password is one line and e
   }
 }
 
-TEST_CASE("actors: a deployment starts on each backend, reports health over mTLS, stops on SIGTERM") {
+TEST_CASE(
+    "actors: a deployment starts on each backend, reports health over mTLS, stops on SIGTERM") {
   ppi::test::Certificates certs({"super_dealer", "dealer-1", "model_owner", "client"});
   auto& dbs = ppi::test::test_databases();
   for (auto dialect : {ppi::db::Dialect::postgresql, ppi::db::Dialect::mysql}) {
     std::string dialect_name(ppi::db::dialect_name(dialect));
     CAPTURE(dialect_name);
     std::vector<ppi::test::ActorProcess> servers;
-    for (auto [actor, identity] : std::vector<std::pair<std::string, std::string>>{
-             {"super_dealer", "super_dealer"},
-             {"dealer", "dealer-1"},
-             {"model_owner", "model_owner"}}) {
+    for (auto [actor, identity] :
+         std::vector<std::pair<std::string, std::string>>{{"super_dealer", "super_dealer"},
+                                                          {"dealer", "dealer-1"},
+                                                          {"model_owner", "model_owner"}}) {
       ppi::test::ActorProcess s{identity, "", dbs.server(dialect).create_database(actor), nullptr};
       auto port = std::to_string(ppi::test::free_port());
       s.url = "https://127.0.0.1:" + port;
@@ -113,8 +114,8 @@ TEST_CASE("actors: a deployment starts on each backend, reports health over mTLS
                                       "PPI_GRPC_PORT=" + std::to_string(ppi::test::free_port())};
       // The model owner needs to know where the super dealer is; it is not called here.
       if (actor == "model_owner") env.push_back("PPI_SUPER_DEALER_URL=https://127.0.0.1:1");
-      s.process = std::make_unique<ChildProcess>(argv, env,
-                                                 certs.dir() / (actor + "-" + dialect_name + ".log"));
+      s.process = std::make_unique<ChildProcess>(
+          argv, env, certs.dir() / (actor + "-" + dialect_name + ".log"));
       servers.push_back(std::move(s));
     }
     auto client_tls = certs.client("client");

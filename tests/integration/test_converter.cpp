@@ -48,8 +48,9 @@ void verify_conversion(test::Deployment& d, const std::string& batch_id,
   CHECK(row.rows[0].get_string(2) == "ready");
   u128 mo_key = load_u128_le(row.rows[0].get_bytes(0).data());
   Bytes mo_pairs;
-  db::read_chunks(session, {"share_chunks", "batch_id"}, batch_id,
-                  [&](ByteView chunk) { mo_pairs.insert(mo_pairs.end(), chunk.begin(), chunk.end()); });
+  db::read_chunks(session, {"share_chunks", "batch_id"}, batch_id, [&](ByteView chunk) {
+    mo_pairs.insert(mo_pairs.end(), chunk.begin(), chunk.end());
+  });
   REQUIRE(mo_pairs.size() == 32 * plan.element_count());
 
   client::ClientStore client_store(d.open(d.client_db_url()));
@@ -71,7 +72,8 @@ void verify_conversion(test::Deployment& d, const std::string& batch_id,
   CHECK_MESSAGE(report.ok(), (report.failures.empty() ? "" : report.failures[0]));
   CHECK(report.macs_checked == plan.element_count());
   // Neither share alone is the material: the client's pairs are the PRG sums.
-  CHECK(Bytes(mo_pairs.begin(), mo_pairs.begin() + 32) != Bytes(client_pairs.begin(), client_pairs.begin() + 32));
+  CHECK(Bytes(mo_pairs.begin(), mo_pairs.begin() + 32) !=
+        Bytes(client_pairs.begin(), client_pairs.begin() + 32));
 }
 
 void convert_and_verify(db::Dialect dialect, int dealer_count) {
@@ -82,15 +84,17 @@ void convert_and_verify(db::Dialect dialect, int dealer_count) {
   auto ids = d.dealer_ids();
   auto batches = d.load_batches("mlp", plan, ids, 1);
 
-  REQUIRE_MESSAGE(d.run_client({"convert", "--model=mlp", "--dealers=" + join(ids)}, out) == 0, out);
+  REQUIRE_MESSAGE(d.run_client({"convert", "--model=mlp", "--dealers=" + join(ids)}, out) == 0,
+                  out);
   CHECK(out.find("batch_id=" + batches[0]) != std::string::npos);
   verify_conversion(d, batches[0], plan);
 
   // Audit: the super dealer bound it to this pair; every dealer released both parts once
   // and retired the batch.
   auto sd = d.open(d.super_dealer.db_url)->acquire();
-  auto b = sd.exec("SELECT state, model_owner_identity, client_identity FROM batches WHERE batch_id = ?",
-                   {batches[0]});
+  auto b =
+      sd.exec("SELECT state, model_owner_identity, client_identity FROM batches WHERE batch_id = ?",
+              {batches[0]});
   CHECK(b.rows.at(0).get_string(0) == "bound");
   CHECK(b.rows.at(0).get_string(1) == "model_owner");
   CHECK(b.rows.at(0).get_string(2) == "client");
@@ -99,15 +103,17 @@ void convert_and_verify(db::Dialect dialect, int dealer_count) {
     auto state = s.exec("SELECT state, shares_seed FROM batches WHERE batch_id = ?", {batches[0]});
     CHECK(state.rows.at(0).get_string(0) == "consumed");
     CHECK(state.rows.at(0).is_null(1));  // secrets deleted once consumed
-    auto rel = s.exec("SELECT kind, recipient_identity FROM releases WHERE batch_id = ? ORDER BY kind",
-                      {batches[0]});
+    auto rel =
+        s.exec("SELECT kind, recipient_identity FROM releases WHERE batch_id = ? ORDER BY kind",
+               {batches[0]});
     REQUIRE(rel.rows.size() == 2);
     CHECK(rel.rows[0].get_string(0) == "seed");
     CHECK(rel.rows[0].get_string(1) == "client");
     CHECK(rel.rows[1].get_string(0) == "shares");
     CHECK(rel.rows[1].get_string(1) == "model_owner");
     CHECK(s.exec("SELECT COUNT(*) FROM batch_chunks WHERE batch_id = ?", {batches[0]})
-              .rows.at(0).get_int(0) == 0);
+              .rows.at(0)
+              .get_int(0) == 0);
   }
 }
 
@@ -185,7 +191,8 @@ TEST_CASE("converter: bad requests get clear errors and store nothing") {
   const std::string mi = d.model_owner.url + "/v1/model_inference";
 
   CHECK(code_of(client, mi, {{"model_id", "nope"}, {"dealers", ids}}) == Errc::not_found);
-  CHECK(code_of(client, mi, {{"model_id", "m"}, {"dealers", {"dealer-1"}}}) == Errc::invalid_argument);
+  CHECK(code_of(client, mi, {{"model_id", "m"}, {"dealers", {"dealer-1"}}}) ==
+        Errc::invalid_argument);
   std::vector<std::string> eleven;
   for (int i = 0; i < 11; ++i) eleven.push_back("dealer-" + std::to_string(i));
   CHECK(code_of(client, mi, {{"model_id", "m"}, {"dealers", eleven}}) == Errc::invalid_argument);
@@ -279,7 +286,8 @@ TEST_CASE("converter: a dealer killed mid-stream fails the request and leaves no
   CHECK(call.get() == Errc::unavailable);
   auto mo = d.open(d.model_owner.db_url)->acquire();
   CHECK(mo.exec("SELECT state FROM inferences WHERE batch_id = ?", {batches[0]})
-            .rows.at(0).get_string(0) == "failed");
+            .rows.at(0)
+            .get_string(0) == "failed");
   CHECK(mo.exec("SELECT COUNT(*) FROM share_chunks").rows[0].get_int(0) == 0);
   auto s3 = db3->acquire();
   CHECK(s3.exec("SELECT shares_completed_at IS NULL FROM batches WHERE batch_id = ?", {batches[0]})

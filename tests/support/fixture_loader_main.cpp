@@ -3,7 +3,8 @@
 // writes each dealer's share into that dealer's database, then registers the batches with the
 // super dealer. It sees every secret it makes; it is never part of an actor.
 //
-//   ppi_fixture_loader --super-dealer-db URL --dealer ID=URL ... --model M --plan FILE [--batches N]
+//   ppi_fixture_loader --super-dealer-db URL --dealer ID=URL ... --model M --plan FILE [--batches
+//   N]
 #include <fstream>
 #include <iostream>
 #include <sstream>
