@@ -14,6 +14,7 @@
 #include <functional>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "core/bytes.hpp"
 #include "crypto/csprng.hpp"
 #include "crypto/prg.hpp"
@@ -27,16 +28,7 @@ using namespace ppi::material;
 constexpr std::size_t kDealers = 3;
 constexpr std::size_t kChunkElements = (std::size_t{4} << 20) / kPairBytes;
 
-double best_seconds(int reps, const std::function<void()>& f) {
-  double best = 1e300;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
-    best = std::min(best, dt.count());
-  }
-  return best;
-}
+using ppi::bench::best_seconds;
 
 void print(const char* op, std::uint64_t elements, double seconds) {
   const double bytes = static_cast<double>(elements) * kPairBytes;

@@ -12,21 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "crypto/csprng.hpp"
 #include "crypto/prg.hpp"
 
 namespace {
 
-double best_seconds(int reps, const std::function<void()>& f) {
-  double best = 1e300;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
-    best = std::min(best, dt.count());
-  }
-  return best;
-}
+using ppi::bench::best_seconds;
 
 void print(const char* op, std::size_t bytes, double seconds) {
   std::printf(
