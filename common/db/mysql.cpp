@@ -8,9 +8,9 @@
 #include <mysql_driver.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <initializer_list>
-#include <array>
 #include <istream>
 #include <mutex>
 #include <streambuf>
