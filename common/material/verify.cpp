@@ -76,12 +76,7 @@ VerifyReport verify_batch(const MaterialPlan& plan, const OpenedBatch& batch) {
   }
   VerifyReport report;
   const std::span<const u128> values(batch.values), macs(batch.macs);
-  // The last WEIGHT_MASK instance seen, for the MASKED_TRIPLEs that follow it.
-  struct Mask {
-    std::uint32_t k, n;
-    std::span<const u128> b;
-  };
-  std::vector<Mask> masks;
+  WeightMaskIndex masks;
 
   for (std::size_t idx = 0; idx < plan.items().size(); ++idx) {
     const PlanItem& item = plan.items()[idx];
@@ -127,18 +122,15 @@ VerifyReport verify_batch(const MaterialPlan& plan, const OpenedBatch& batch) {
           break;
         }
         case Kind::weight_mask:  // uniform B: no relation beyond its MACs
-          masks.push_back({t.k, t.n, v});
+          masks.add(t.k, t.n, base);
           break;
         case Kind::masked_triple: {
-          const Mask* mask = nullptr;
-          for (auto it = masks.rbegin(); it != masks.rend() && mask == nullptr; ++it) {
-            if (it->k == t.k && it->n == t.n) mask = &*it;
-          }
-          if (mask == nullptr) {
+          const auto mask = masks.find(t.k, t.n);
+          if (!mask) {
             report.fail(where() + ": no WEIGHT_MASK_" + std::to_string(t.k) + "_" +
                         std::to_string(t.n) + " before it in the plan to check against");
           } else {
-            check_masked(t, v, mask->b, report, where);
+            check_masked(t, v, values.subspan(*mask, std::size_t{t.k} * t.n), report, where);
           }
           break;
         }

@@ -33,11 +33,7 @@ void matmul(std::span<const u128> a, std::span<const u128> b, std::span<u128> c,
 
 // Turns uniform random values into material of the plan, in place.
 void impose_relations(const material::MaterialPlan& plan, std::vector<u128>& x) {
-  struct Mask {
-    std::uint32_t k, n;
-    std::uint64_t offset;
-  };
-  std::vector<Mask> masks;
+  material::WeightMaskIndex masks;
   for (std::size_t idx = 0; idx < plan.items().size(); ++idx) {
     const material::PlanItem& item = plan.items()[idx];
     const MaterialType& t = item.type;
@@ -63,19 +59,16 @@ void impose_relations(const material::MaterialPlan& plan, std::vector<u128>& x) 
           matmul(v.subspan(0, mk), v.subspan(mk, kn), v.subspan(mk + kn), t.m, t.k, t.n);
           break;
         case Kind::weight_mask:
-          masks.push_back({t.k, t.n, base});
+          masks.add(t.k, t.n, base);
           break;
         case Kind::masked_triple: {
-          const Mask* mask = nullptr;
-          for (auto it = masks.rbegin(); it != masks.rend() && mask == nullptr; ++it) {
-            if (it->k == t.k && it->n == t.n) mask = &*it;
-          }
-          if (mask == nullptr) {
+          const auto mask = masks.find(t.k, t.n);
+          if (!mask) {
             throw Error(Errc::invalid_argument, "make_fixture_batch: " + material::to_string(t) +
                                                     " without a WEIGHT_MASK before it");
           }
-          matmul(v.subspan(0, mk), std::span<const u128>(x.data() + mask->offset, kn),
-                 v.subspan(mk), t.m, t.k, t.n);
+          matmul(v.subspan(0, mk), std::span<const u128>(x.data() + *mask, kn), v.subspan(mk), t.m,
+                 t.k, t.n);
           break;
         }
       }
