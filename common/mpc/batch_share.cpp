@@ -1,0 +1,205 @@
+#include "mpc/batch_share.hpp"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "core/error.hpp"
+#include "material/material_type.hpp"
+
+namespace ppi::mpc {
+
+using material::Kind;
+using material::MaterialType;
+
+BatchShare::BatchShare(material::MaterialPlan plan, u128 mac_key_share, Bytes elements)
+    : plan_(std::move(plan)),
+      layout_(plan_),
+      mac_key_share_(mac_key_share),
+      elements_(std::move(elements)) {
+  if (elements_.size() / kElementBytes != layout_.element_count() ||
+      elements_.size() % kElementBytes != 0) {
+    const std::size_t got = elements_.size();
+    cleanse(elements_);
+    throw Error(Errc::invalid_argument,
+                "batch share holds " + std::to_string(got) + " bytes; its plan needs " +
+                    std::to_string(layout_.element_count()) + " elements of 32 bytes");
+  }
+}
+
+BatchShare::~BatchShare() {
+  cleanse(elements_);
+  mac_key_share_ = 0;
+}
+
+u64 BatchShare::value(std::uint64_t e) const {
+  return load_u64_le(elements_.data() + e * kElementBytes);
+}
+
+u64 BatchShare::boolean_word(std::uint64_t e, unsigned w) const {
+  return load_u64_le(elements_.data() + e * kElementBytes + w * sizeof(u64));
+}
+
+BatchCursor::BatchCursor(const BatchShare& share) : share_(share) {
+  const auto& items = share.plan().items();
+  std::map<std::pair<std::uint32_t, std::uint32_t>, std::int64_t> masks_seen;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const material::PlanItem& item = items[i];
+    Run run{share.plan().offset_of(i), item.count, -1};
+    if (item.type.kind == Kind::weight_mask) {
+      masks_seen[{item.type.k, item.type.n}] += static_cast<std::int64_t>(item.count);
+    } else if (item.type.kind == Kind::masked_triple) {
+      auto it = masks_seen.find({item.type.k, item.type.n});
+      if (it != masks_seen.end()) run.paired_mask = it->second - 1;
+    }
+    auto tc = std::find_if(types_.begin(), types_.end(),
+                           [&](const TypeCursor& c) { return c.type == item.type; });
+    if (tc == types_.end()) {
+      types_.push_back(
+          TypeCursor{item.type, material::elements_per_item(item.type), {}, 0, 0, 0, 0});
+      tc = types_.end() - 1;
+    }
+    tc->runs.push_back(run);
+    tc->remaining += item.count;
+  }
+}
+
+BatchCursor::TypeCursor& BatchCursor::require(const MaterialType& type, std::uint64_t count,
+                                              const std::string& unit) {
+  auto tc = std::find_if(types_.begin(), types_.end(),
+                         [&](const TypeCursor& c) { return c.type == type; });
+  const std::uint64_t left = tc == types_.end() ? 0 : tc->remaining;
+  if (left < count) {
+    throw Error(Errc::conflict, "batch has too little " + material::to_string(type) +
+                                    " material: the program needs " + std::to_string(count) +
+                                    " more " + unit + ", " + std::to_string(left) + " remain");
+  }
+  return *tc;
+}
+
+std::uint64_t BatchCursor::take_one(TypeCursor& tc) {
+  const Run& r = tc.runs[tc.run];
+  const std::uint64_t first = r.first + tc.next * tc.per;
+  if (++tc.next == r.count) {
+    ++tc.run;
+    tc.next = 0;
+  }
+  --tc.remaining;
+  ++tc.taken;
+  return first;
+}
+
+Triples BatchCursor::triples(std::size_t count) {
+  Triples t{SecretWords(count), SecretWords(count), SecretWords(count)};
+  if (count == 0) return t;
+  TypeCursor& tc = require(plan_type(Kind::triple), count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::uint64_t e = take_one(tc);
+    t.a[i] = share_.value(e);
+    t.b[i] = share_.value(e + 1);
+    t.c[i] = share_.value(e + 2);
+  }
+  return t;
+}
+
+Triples BatchCursor::matrix_triple(std::uint32_t m, std::uint32_t k, std::uint32_t n) {
+  TypeCursor& tc = require(plan_type(Kind::matrix_triple, m, k, n), 1);
+  const std::uint64_t mk = std::uint64_t{m} * k, kn = std::uint64_t{k} * n,
+                      mn = std::uint64_t{m} * n;
+  const std::uint64_t e = take_one(tc);
+  Triples t{SecretWords(mk), SecretWords(kn), SecretWords(mn)};
+  for (std::uint64_t i = 0; i < mk; ++i) t.a[i] = share_.value(e + i);
+  for (std::uint64_t i = 0; i < kn; ++i) t.b[i] = share_.value(e + mk + i);
+  for (std::uint64_t i = 0; i < mn; ++i) t.c[i] = share_.value(e + mk + kn + i);
+  return t;
+}
+
+TruncPairs BatchCursor::trunc(std::uint32_t f, std::size_t count) {
+  TruncPairs t{SecretWords(count), SecretWords(count), SecretWords(count)};
+  if (count == 0) return t;
+  TypeCursor& tc = require(plan_type(Kind::trunc, 0, 0, 0, f), count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::uint64_t e = take_one(tc);
+    t.r[i] = share_.value(e);
+    t.r_low_shifted[i] = share_.value(e + 1);
+    t.r_msb[i] = share_.value(e + 2);
+  }
+  return t;
+}
+
+Dabits BatchCursor::dabits(std::size_t count) {
+  Dabits d{SecretWords(count), SecretWords((count + 63) / 64)};
+  if (count == 0) return d;
+  TypeCursor& tc = require(plan_type(Kind::dabit), count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::uint64_t e = take_one(tc);
+    d.arith[i] = share_.value(e);
+    d.bits[i / 64] |= (share_.boolean_word(e + 1, 0) & 1) << (i % 64);
+  }
+  return d;
+}
+
+BitTriples BatchCursor::bit_triples(std::size_t words) {
+  BitTriples t{SecretWords(words), SecretWords(words), SecretWords(words)};
+  if (words == 0) return t;
+  const std::uint64_t in_hand = kBitTripleWords - bit_word_;
+  TypeCursor* tc = nullptr;
+  if (words > in_hand) {
+    const std::uint64_t items = (words - in_hand + kBitTripleWords - 1) / kBitTripleWords;
+    tc = &require(plan_type(Kind::bit_triple), items,
+                  "items (" + std::to_string(words) + " words of 64 AND triples asked)");
+  }
+  for (std::size_t w = 0; w < words; ++w) {
+    if (bit_word_ == kBitTripleWords) {
+      bit_first_ = take_one(*tc);
+      bit_word_ = 0;
+    }
+    t.a[w] = share_.boolean_word(bit_first_, bit_word_);
+    t.b[w] = share_.boolean_word(bit_first_ + 1, bit_word_);
+    t.c[w] = share_.boolean_word(bit_first_ + 2, bit_word_);
+    ++bit_word_;
+  }
+  return t;
+}
+
+WeightMask BatchCursor::weight_mask(std::uint32_t k, std::uint32_t n) {
+  TypeCursor& tc = require(plan_type(Kind::weight_mask, 0, k, n), 1);
+  const std::uint64_t id = tc.taken;
+  const std::uint64_t e = take_one(tc);
+  WeightMask w{k, n, id, SecretWords(std::uint64_t{k} * n)};
+  for (std::uint64_t i = 0; i < w.b.size(); ++i) w.b[i] = share_.value(e + i);
+  return w;
+}
+
+MaskedTriple BatchCursor::masked_triple(std::uint32_t m, const WeightMask& mask) {
+  const MaterialType type = plan_type(Kind::masked_triple, m, mask.k, mask.n);
+  TypeCursor& tc = require(type, 1);
+  const std::int64_t paired = tc.runs[tc.run].paired_mask;
+  if (paired != static_cast<std::int64_t>(mask.id)) {
+    throw Error(Errc::conflict,
+                "the batch's next " + material::to_string(type) +
+                    (paired < 0 ? std::string(" has no WEIGHT_MASK before it")
+                                : " was made with WEIGHT_MASK instance " + std::to_string(paired)) +
+                    ", the layer holds instance " + std::to_string(mask.id));
+  }
+  const std::uint64_t mk = std::uint64_t{m} * mask.k, mn = std::uint64_t{m} * mask.n;
+  const std::uint64_t e = take_one(tc);
+  MaskedTriple t{SecretWords(mk), SecretWords(mn)};
+  for (std::uint64_t i = 0; i < mk; ++i) t.a[i] = share_.value(e + i);
+  for (std::uint64_t i = 0; i < mn; ++i) t.c[i] = share_.value(e + mk + i);
+  return t;
+}
+
+std::uint64_t BatchCursor::remaining(const MaterialType& type) const {
+  auto tc = std::find_if(types_.begin(), types_.end(),
+                         [&](const TypeCursor& c) { return c.type == type; });
+  return tc == types_.end() ? 0 : tc->remaining;
+}
+
+std::uint64_t BatchCursor::remaining_total() const {
+  std::uint64_t total = 0;
+  for (const TypeCursor& tc : types_) total += tc.remaining;
+  return total;
+}
+
+}  // namespace ppi::mpc

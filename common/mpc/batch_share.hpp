@@ -1,0 +1,101 @@
+#pragma once
+// One party's 2PC share of a batch (docs/material-layout.md) and the cursor that hands its
+// material out to the online operations.
+//
+// The share is what the conversion leaves each party: the model owner's sum of the dealers'
+// masked streams, or the client's expansion of its seeds. Elements are 32 bytes each; the
+// semi-honest online phase reads the low 64 bits of arithmetic and mo_clear elements (bytes
+// [0, 8)) and the four u64 words of boolean elements.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/bytes.hpp"
+#include "material/layout.hpp"
+#include "material/plan.hpp"
+#include "mpc/material_source.hpp"
+#include "ring/z2k.hpp"
+
+namespace ppi::mpc {
+
+class BatchShare {
+ public:
+  static constexpr std::size_t kElementBytes = 32;
+
+  // `elements` must hold exactly 32 * plan.element_count() bytes, else Error(invalid_argument).
+  // The bytes are wiped when the share is destroyed.
+  BatchShare(material::MaterialPlan plan, u128 mac_key_share, Bytes elements);
+  ~BatchShare();
+  BatchShare(const BatchShare&) = delete;
+  BatchShare& operator=(const BatchShare&) = delete;
+
+  const material::MaterialPlan& plan() const { return plan_; }
+  const material::BatchLayout& layout() const { return layout_; }
+  u128 mac_key_share() const { return mac_key_share_; }
+  std::uint64_t element_count() const { return layout_.element_count(); }
+
+  // The low 64 bits of element e's value share (arithmetic or mo_clear). e < element_count().
+  u64 value(std::uint64_t e) const;
+  // Word w (0..3) of boolean element e.
+  u64 boolean_word(std::uint64_t e, unsigned w) const;
+
+ private:
+  material::MaterialPlan plan_;
+  material::BatchLayout layout_;
+  u128 mac_key_share_;
+  Bytes elements_;
+};
+
+// Hands out a BatchShare's instances in plan order, each type on its own: the n-th TRIPLE asked
+// for is the n-th TRIPLE instance of the batch, whatever other types were asked for between.
+// Both parties' programs ask in the same order, so they take matching shares.
+class BatchCursor final : public MaterialSource {
+ public:
+  // `share` must outlive the cursor.
+  explicit BatchCursor(const BatchShare& share);
+
+  Triples triples(std::size_t count) override;
+  Triples matrix_triple(std::uint32_t m, std::uint32_t k, std::uint32_t n) override;
+  TruncPairs trunc(std::uint32_t f, std::size_t count) override;
+  Dabits dabits(std::size_t count) override;
+  BitTriples bit_triples(std::size_t words) override;
+  WeightMask weight_mask(std::uint32_t k, std::uint32_t n) override;
+  MaskedTriple masked_triple(std::uint32_t m, const WeightMask& mask) override;
+
+  // Instances of `type` not handed out yet (0 for a type outside the plan).
+  std::uint64_t remaining(const material::MaterialType& type) const;
+  // Instances not handed out yet, all types together; a BIT_TRIPLE item with words left
+  // counts as handed out.
+  std::uint64_t remaining_total() const;
+
+ private:
+  struct Run {
+    std::uint64_t first = 0;  // element index of the run's first instance
+    std::uint64_t count = 0;
+    std::int64_t paired_mask = -1;  // MASKED_TRIPLE: id of its WEIGHT_MASK instance, else -1
+  };
+  struct TypeCursor {
+    material::MaterialType type;
+    std::uint64_t per = 0;  // elements per instance
+    std::vector<Run> runs;
+    std::size_t run = 0;
+    std::uint64_t next = 0;  // instance within runs[run]
+    std::uint64_t remaining = 0;
+    std::uint64_t taken = 0;
+  };
+
+  TypeCursor& require(const material::MaterialType& type, std::uint64_t count,
+                      const std::string& unit = "instances");
+  // First element of the next instance; advances the cursor.
+  static std::uint64_t take_one(TypeCursor& tc);
+
+  const BatchShare& share_;
+  std::vector<TypeCursor> types_;
+  // The BIT_TRIPLE instance being used word by word, and the next word of it (4: none left).
+  std::uint64_t bit_first_ = 0;
+  unsigned bit_word_ = 4;
+};
+
+}  // namespace ppi::mpc

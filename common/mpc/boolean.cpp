@@ -1,0 +1,143 @@
+#include "mpc/boolean.hpp"
+
+#include <utility>
+
+namespace ppi::mpc {
+
+namespace {
+
+constexpr unsigned kCarryBits = 63;  // bits 0..62 produce the carry into bit 63
+
+std::size_t words_for(std::size_t bits) {
+  return (bits + 63) / 64;
+}
+
+// A (generate, propagate) pair of a group of bit positions, bit-sliced over all values: word w,
+// bit t belongs to value 64 w + t.
+struct Node {
+  std::vector<u64> g, p;
+};
+
+// slices[i * words + w], bit t = bit i of x[64 w + t], for bit positions i < 64.
+std::vector<u64> bit_slices(std::span<const u64> x, std::size_t words) {
+  std::vector<u64> s(64 * words, 0);
+  for (std::size_t j = 0; j < x.size(); ++j) {
+    const u64 v = x[j];
+    const std::size_t w = j / 64;
+    const unsigned t = static_cast<unsigned>(j % 64);
+    for (unsigned i = 0; i < 64; ++i) s[i * words + w] |= ((v >> i) & 1) << t;
+  }
+  return s;
+}
+
+// One tree level: adjacent nodes (lo = 2t, hi = 2t + 1) combine into
+//   G = G_hi XOR (P_hi AND G_lo),  P = P_hi AND P_lo
+// (XOR works as OR because a group cannot both generate and propagate a carry). The lowest
+// node's P is never needed: the carry into bit 63 is the root's G alone.
+std::vector<Node> combine_level(Party& p, std::vector<Node> nodes, std::size_t words) {
+  const std::size_t pairs = nodes.size() / 2;
+  std::vector<u64> x, y;
+  x.reserve((2 * pairs) * words);
+  y.reserve((2 * pairs) * words);
+  for (std::size_t t = 0; t < pairs; ++t) {
+    const Node &lo = nodes[2 * t], &hi = nodes[2 * t + 1];
+    x.insert(x.end(), hi.p.begin(), hi.p.end());
+    y.insert(y.end(), lo.g.begin(), lo.g.end());
+    if (t > 0) {
+      x.insert(x.end(), hi.p.begin(), hi.p.end());
+      y.insert(y.end(), lo.p.begin(), lo.p.end());
+    }
+  }
+  const std::vector<u64> z = and_words(p, x, y);
+  std::vector<Node> next;
+  next.reserve(pairs + nodes.size() % 2);
+  std::size_t at = 0;
+  for (std::size_t t = 0; t < pairs; ++t) {
+    Node n;
+    n.g = std::move(nodes[2 * t + 1].g);
+    for (std::size_t w = 0; w < words; ++w) n.g[w] ^= z[at + w];
+    at += words;
+    if (t > 0) {
+      n.p.assign(z.begin() + static_cast<std::ptrdiff_t>(at),
+                 z.begin() + static_cast<std::ptrdiff_t>(at + words));
+      at += words;
+    }
+    next.push_back(std::move(n));
+  }
+  if (nodes.size() % 2) next.push_back(std::move(nodes.back()));
+  return next;
+}
+
+}  // namespace
+
+std::vector<u64> and_words(Party& p, std::span<const u64> x, std::span<const u64> y,
+                           Piggyback* extra) {
+  check_same_size(x.size(), y.size(), "and_words");
+  const std::size_t n = x.size();
+  const std::size_t extra_n = extra ? extra->mine.size() : 0;
+  BitTriples t = p.material().bit_triples(n);
+  std::vector<u64> msg(2 * n + extra_n);
+  for (std::size_t i = 0; i < n; ++i) {
+    msg[i] = x[i] ^ t.a[i];
+    msg[n + i] = y[i] ^ t.b[i];
+  }
+  if (extra) std::copy(extra->mine.begin(), extra->mine.end(), msg.begin() + 2 * n);
+  std::vector<u64> peer = p.channel().exchange(msg);
+  std::vector<u64> z(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const u64 d = msg[i] ^ peer[i];
+    const u64 e = msg[n + i] ^ peer[n + i];
+    z[i] = t.c[i] ^ (d & t.b[i]) ^ (e & t.a[i]) ^ (p.is_model_owner() ? d & e : 0);
+  }
+  if (extra) extra->peer.assign(peer.begin() + 2 * n, peer.end());
+  return z;
+}
+
+BitShares msb_bits(Party& p, std::span<const u64> x, Piggyback* extra) {
+  const std::size_t words = words_for(x.size());
+  const std::vector<u64> slices = bit_slices(x, words);
+  // Party 0's share is one addend, party 1's the other: as XOR sharings, (x0, 0) and (0, x1).
+  // g_i = x0_i AND x1_i, p_i = x0_i XOR x1_i (each party's own bit is its XOR share of p_i).
+  const std::span<const u64> own(slices.data(), kCarryBits * words);
+  const std::vector<u64> none(own.size(), 0);
+  const bool first = p.is_model_owner();
+  const std::vector<u64> g = and_words(p, first ? own : std::span<const u64>(none),
+                                       first ? std::span<const u64>(none) : own, extra);
+  std::vector<Node> nodes(kCarryBits);
+  for (unsigned i = 0; i < kCarryBits; ++i) {
+    const auto at = static_cast<std::ptrdiff_t>(i * words);
+    nodes[i].g.assign(g.begin() + at, g.begin() + at + static_cast<std::ptrdiff_t>(words));
+    if (i > 0)
+      nodes[i].p.assign(own.begin() + at, own.begin() + at + static_cast<std::ptrdiff_t>(words));
+  }
+  while (nodes.size() > 1) nodes = combine_level(p, std::move(nodes), words);
+
+  BitShares msb{std::move(nodes.front().g), x.size()};
+  for (std::size_t w = 0; w < words; ++w) msb.words[w] ^= slices[kCarryBits * words + w];
+  return msb;
+}
+
+Shares b2a(Party& p, const BitShares& bits) {
+  const std::size_t n = bits.count;
+  check_same_size(bits.words.size(), words_for(n), "b2a: words against bit count");
+  Dabits d = p.material().dabits(n);
+  std::vector<u64> c(bits.words.size());
+  for (std::size_t w = 0; w < c.size(); ++w) c[w] = bits.words[w] ^ d.bits[w];
+  const std::vector<u64> peer = p.channel().exchange(c);
+  Shares out(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool ci = ((c[i / 64] ^ peer[i / 64]) >> (i % 64)) & 1;
+    // b = c XOR r = c + r - 2 c r: r when c = 0, 1 - r when c = 1.
+    out[i] = ci ? (p.is_model_owner() ? 1 : 0) - d.arith[i] : d.arith[i];
+  }
+  return out;
+}
+
+BitShares flip(const Party& p, BitShares bits) {
+  if (p.is_model_owner()) {
+    for (u64& w : bits.words) w = ~w;
+  }
+  return bits;
+}
+
+}  // namespace ppi::mpc

@@ -1,0 +1,78 @@
+#include "mpc/plan_recorder.hpp"
+
+#include <string>
+
+#include "core/error.hpp"
+#include "material/material_type.hpp"
+
+namespace ppi::mpc {
+
+using material::Kind;
+using material::MaterialType;
+
+void PlanRecorder::record(const MaterialType& type, std::uint64_t count) {
+  if (count == 0) return;
+  if (!items_.empty() && items_.back().type == type) {
+    items_.back().count += count;
+  } else {
+    items_.push_back({type, count});
+  }
+}
+
+Triples PlanRecorder::triples(std::size_t count) {
+  record(plan_type(Kind::triple), count);
+  return {SecretWords(count), SecretWords(count), SecretWords(count)};
+}
+
+Triples PlanRecorder::matrix_triple(std::uint32_t m, std::uint32_t k, std::uint32_t n) {
+  record(plan_type(Kind::matrix_triple, m, k, n), 1);
+  return {SecretWords(std::uint64_t{m} * k), SecretWords(std::uint64_t{k} * n),
+          SecretWords(std::uint64_t{m} * n)};
+}
+
+TruncPairs PlanRecorder::trunc(std::uint32_t f, std::size_t count) {
+  record(plan_type(Kind::trunc, 0, 0, 0, f), count);
+  return {SecretWords(count), SecretWords(count), SecretWords(count)};
+}
+
+Dabits PlanRecorder::dabits(std::size_t count) {
+  record(plan_type(Kind::dabit), count);
+  return {SecretWords(count), SecretWords((count + 63) / 64)};
+}
+
+BitTriples PlanRecorder::bit_triples(std::size_t words) {
+  // Words run on across items (as BatchCursor takes them): only new items are recorded.
+  const std::uint64_t items_before = (bit_words_ + kBitTripleWords - 1) / kBitTripleWords;
+  bit_words_ += words;
+  const std::uint64_t items_after = (bit_words_ + kBitTripleWords - 1) / kBitTripleWords;
+  record(plan_type(Kind::bit_triple), items_after - items_before);
+  return {SecretWords(words), SecretWords(words), SecretWords(words)};
+}
+
+WeightMask PlanRecorder::weight_mask(std::uint32_t k, std::uint32_t n) {
+  record(plan_type(Kind::weight_mask, 0, k, n), 1);
+  const std::uint64_t id = masks_[{k, n}]++;
+  return {k, n, id, SecretWords(std::uint64_t{k} * n)};
+}
+
+MaskedTriple PlanRecorder::masked_triple(std::uint32_t m, const WeightMask& mask) {
+  auto it = masks_.find({mask.k, mask.n});
+  if (it == masks_.end() || it->second != mask.id + 1) {
+    throw Error(Errc::invalid_argument,
+                "MASKED_TRIPLE for WEIGHT_MASK_" + std::to_string(mask.k) + "_" +
+                    std::to_string(mask.n) + " instance " + std::to_string(mask.id) +
+                    " is not after the last mask of that shape: a batch pairs it with the last "
+                    "one, so use each mask before taking the next of the same shape");
+  }
+  record(plan_type(Kind::masked_triple, m, mask.k, mask.n), 1);
+  return {SecretWords(std::uint64_t{m} * mask.k), SecretWords(std::uint64_t{m} * mask.n)};
+}
+
+material::MaterialPlan PlanRecorder::plan() const {
+  if (items_.empty()) {
+    throw Error(Errc::invalid_argument, "the recorded program demanded no material");
+  }
+  return material::MaterialPlan(items_);
+}
+
+}  // namespace ppi::mpc
