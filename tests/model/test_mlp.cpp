@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "expect_error.hpp"
 #include "model/mlp.hpp"
 #include "model/reference.hpp"
 #include "model/safetensors.hpp"
@@ -58,15 +59,7 @@ MlpGraph patterned_graph() {
 }
 
 void expect_invalid(const SafeTensors& st, const std::string& needle) {
-  CAPTURE(needle);
-  try {
-    (void)load_mlp(st);
-    FAIL("accepted an invalid model");
-  } catch (const Error& e) {
-    CHECK(e.code() == Errc::invalid_argument);
-    CAPTURE(e.what());
-    CHECK(std::string(e.what()).find(needle) != std::string::npos);
-  }
+  expect_invalid_argument([&] { (void)load_mlp(st); }, needle);
 }
 
 std::int64_t sv(u64 v) {

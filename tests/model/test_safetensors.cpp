@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "expect_error.hpp"
 #include "model/safetensors.hpp"
 #include "ring/z2k.hpp"
 
@@ -19,17 +20,8 @@ Bytes zeros(std::size_t n) {
   return Bytes(n, 0);
 }
 
-// Parsing must fail with invalid_argument and a message that names the problem.
 void expect_rejected(const Bytes& file, const std::string& needle) {
-  CAPTURE(needle);
-  try {
-    (void)parse_safetensors(file);
-    FAIL("accepted a malformed file");
-  } catch (const Error& e) {
-    CHECK(e.code() == Errc::invalid_argument);
-    CAPTURE(e.what());
-    CHECK(std::string(e.what()).find(needle) != std::string::npos);
-  }
+  expect_invalid_argument([&] { (void)parse_safetensors(file); }, needle);
 }
 
 void expect_rejected(const std::string& header, std::size_t buffer_bytes,
