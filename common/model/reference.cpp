@@ -22,11 +22,13 @@ u64 magnitude(i128 v) {
   return mag >= (i128{1} << 64) ? ~u64{0} : static_cast<u64>(mag);
 }
 
-void check_bound(i128 v, int magnitude_bits, u64& max_abs, const std::string& what) {
+// `what` builds the message only when the bound is broken: this runs for every value.
+template <class Describe>
+void check_bound(i128 v, int magnitude_bits, u64& max_abs, Describe what) {
   const u64 mag = magnitude(v);
   max_abs = std::max(max_abs, mag);
   if (mag >= (u64{1} << magnitude_bits)) {
-    throw Error(Errc::invalid_argument, "fixed point: " + what + " has |value| >= 2^" +
+    throw Error(Errc::invalid_argument, "fixed point: " + what() + " has |value| >= 2^" +
                                             std::to_string(magnitude_bits) +
                                             " (the private engine would compute it wrongly)");
   }
@@ -92,11 +94,13 @@ std::vector<u64> linear_fixed(const Linear& layer, std::span<const u64> x, std::
       }
     }
     for (std::size_t j = 0; j < layer.out; ++j) {
-      const std::string where = "row " + std::to_string(i) + " output " + std::to_string(j);
-      check_bound(acc[j], magnitude_bits, max_abs, "product before truncation at " + where);
+      auto where = [&] { return "row " + std::to_string(i) + " output " + std::to_string(j); };
+      check_bound(acc[j], magnitude_bits, max_abs,
+                  [&] { return "product before truncation at " + where(); });
       const u64 product = static_cast<u64>(acc[j]);  // == acc mod 2^64, as the engine holds it
       const u64 out = truncate_plain(product, frac_bits) + layer.bias_fixed[j];
-      check_bound(as_signed(out), magnitude_bits, max_abs, "output after bias at " + where);
+      check_bound(as_signed(out), magnitude_bits, max_abs,
+                  [&] { return "output after bias at " + where(); });
       y[i * layer.out + j] = out;
     }
   }
@@ -116,7 +120,8 @@ FixedPointResult fixed_point_forward(const MlpGraph& g, std::span<const u64> inp
   r.batch = batch;
   r.classes = g.classes;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
-    check_bound(as_signed(inputs[i]), g.magnitude_bits, r.max_abs, "input " + std::to_string(i));
+    check_bound(as_signed(inputs[i]), g.magnitude_bits, r.max_abs,
+                [&] { return "input " + std::to_string(i); });
   }
   std::vector<u64> x(inputs.begin(), inputs.end());
   for (std::size_t j = 0; j < g.layers.size(); ++j) {
