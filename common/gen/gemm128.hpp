@@ -1,0 +1,29 @@
+#pragma once
+// Matrix products in Z_2^128, the dealers' dominant cost for MATRIX_TRIPLE and MASKED_TRIPLE.
+//
+// gemm_z2_128 splits each element into 52-bit limbs and, on CPUs with AVX-512 IFMA, runs the
+// limb products as 52 x 52 -> 104-bit multiply-adds (vpmadd52luq/huq), 8 lanes at a time;
+// only the limb products below 2^128 are formed. Elsewhere it falls back to a blocked scalar
+// loop. Both give the exact product mod 2^128.
+
+#include <cstddef>
+#include <span>
+#include <string>
+
+#include "ring/z2k.hpp"
+
+namespace ppi::gen {
+
+// C (m x n) = A (m x k) B (k x n) mod 2^128, row-major. Throws Error(invalid_argument) when a
+// buffer size does not match.
+void gemm_z2_128(std::span<const u128> a, std::span<const u128> b, std::span<u128> c, std::size_t m,
+                 std::size_t k, std::size_t n);
+
+// The plain i-k-j loop on unsigned __int128 (the reference the benchmark compares with).
+void gemm_z2_128_scalar(std::span<const u128> a, std::span<const u128> b, std::span<u128> c,
+                        std::size_t m, std::size_t k, std::size_t n);
+
+// "avx512ifma" or "scalar": what gemm_z2_128 runs on this CPU.
+std::string gemm_z2_128_backend();
+
+}  // namespace ppi::gen

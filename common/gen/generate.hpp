@@ -1,0 +1,28 @@
+#pragma once
+// One dealer's part of generating a batch (PROTOCOL.md section 4). Every member of the group
+// calls generate_batch with the same plan and context at the same time; they talk only
+// through the mesh, and each returns its own additive share. No member ever holds a secret.
+
+#include <string>
+
+#include "core/bytes.hpp"
+#include "gen/group_keys.hpp"
+#include "gen/mesh.hpp"
+#include "material/plan.hpp"
+
+namespace ppi::gen {
+
+struct GenerationContext {
+  std::string group_id;  // the dealer group (material/ids: its canonical key)
+  std::string model_id;  // long-lived per-model material (weight masks) is bound to it
+  std::string batch_id;  // per-batch randomness is bound to it
+};
+
+// This member's share in the dealer storage layout: 16 bytes alpha_i, then 32 bytes per
+// element (docs/material-layout.md): arithmetic and mo_clear elements are additive shares of
+// (x~, alpha x~) in Z_2^128, boolean elements XOR shares. Throws Error(unavailable) when a
+// member cannot be reached, Error(invalid_argument) on inconsistent keys or plan.
+Bytes generate_batch(const material::MaterialPlan& plan, const GroupKeys& keys,
+                     const GenerationContext& context, Mesh& mesh);
+
+}  // namespace ppi::gen

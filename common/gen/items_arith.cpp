@@ -1,0 +1,189 @@
+// TRIPLE, MATRIX_TRIPLE, WEIGHT_MASK and MASKED_TRIPLE (docs/generation.md): random
+// replicated sharings, products into additive sub-group shares, one resharing of the product
+// so that its MAC can be formed, MACs as products with the replicated MAC key.
+
+#include <memory>
+#include <vector>
+
+#include "core/error.hpp"
+#include "gen/gemm128.hpp"
+#include "gen/item_generators.hpp"
+#include "material/material_type.hpp"
+
+namespace ppi::gen {
+
+namespace {
+
+constexpr std::uint64_t kChunk = 4096;  // elementwise instances per pass over the vectors
+
+// Wipes a vector of secrets when it goes away, whatever path leaves the scope.
+struct Secret {
+  std::vector<u128> v;
+  explicit Secret(std::size_t n = 0) : v(n) {}
+  ~Secret() { cleanse(v.data(), v.size() * sizeof(u128)); }
+};
+
+void cleanse_components(Components& c) {
+  cleanse(c.c1.data(), c.c1.size() * sizeof(u128));
+  cleanse(c.c2.data(), c.c2.size() * sizeof(u128));
+}
+
+// d += Z1 - Z2 with Z the pseudo-random sharing of `zero_domain`: sub-group h adds
+// Z_{h+1} - Z_{h+2}, which sums to zero over h. The member of sub-group h + 1 that receives
+// d lacks Z_{h+1}, so d tells it nothing about the terms it could not compute itself.
+void add_zero_share(const Session& s, const Domain& zero_domain, u128 first, std::span<u128> d) {
+  Components z;
+  z.resize(d.size());
+  fill_random(s, zero_domain, first, z);
+  for (std::size_t i = 0; i < d.size(); ++i) d[i] += z.c1[i] - z.c2[i];
+  cleanse_components(z);
+}
+
+// The MAC shares of C after its resharing: C's components are (received, own).
+void put_resharedproduct_macs(BatchContext& b, std::span<const u128> received,
+                              std::span<const u128> own, std::uint64_t first, std::uint64_t stride,
+                              std::uint64_t width) {
+  std::vector<u128> mac(own.size());
+  mul_scalar_local(b.alpha1, b.alpha2, received, own, mac);
+  for (std::size_t i = 0; i < own.size(); ++i) {
+    b.out.put(first + (i / width) * stride + i % width, own[i], mac[i]);
+  }
+  cleanse(mac.data(), mac.size() * sizeof(u128));
+}
+
+// Additive share of C = A B for this sub-group: A1 (B1 + B2) + A2 B1 as one GEMM of
+// [A1 | A2] (m x 2k) by [B1 + B2 ; B1] (2k x n).
+void product_share(std::span<const u128> a1, std::span<const u128> a2, std::span<const u128> b1,
+                   std::span<const u128> b2, std::size_t m, std::size_t k, std::size_t n,
+                   std::span<u128> c) {
+  Secret left(m * 2 * k), right(2 * k * n);
+  for (std::size_t i = 0; i < m; ++i) {
+    std::copy_n(a1.data() + i * k, k, left.v.data() + i * 2 * k);
+    std::copy_n(a2.data() + i * k, k, left.v.data() + i * 2 * k + k);
+  }
+  for (std::size_t p = 0; p < k * n; ++p) right.v[p] = b1[p] + b2[p];
+  std::copy_n(b1.data(), k * n, right.v.data() + k * n);
+  gemm_z2_128(left.v, right.v, c, m, 2 * k, n);
+}
+
+// The weight mask B of (group, model, type, ordinal): long-lived, so its domain names the
+// model and not the batch; every batch of the model in the group derives the same B.
+void weight_mask_components(const BatchContext& b, std::uint32_t k, std::uint32_t n,
+                            std::uint64_t ordinal, Components& out) {
+  Domain d("model");
+  d.add(b.session.group_id()).add(b.context.model_id);
+  d.add(material::to_string(material::MaterialType{material::Kind::weight_mask, 0, k, n, 0}));
+  d.add(ordinal);
+  out.resize(std::size_t{k} * n);
+  fill_random(b.session, d, 0, out);
+}
+
+// Shared by MATRIX_TRIPLE and MASKED_TRIPLE: A random (per batch), C = A B with B given by
+// `make_b` per instance, A and C written with their MACs after the round. `with_b` says
+// whether B is part of the item (MATRIX_TRIPLE) and so written too.
+template <class MakeB>
+Finisher matrix_items(BatchContext& b, const ItemRef& it, bool with_b, MakeB make_b) {
+  const material::MaterialType& t = it.item->type;
+  const std::size_t m = t.m, k = t.k, n = t.n;
+  const std::uint64_t per = material::elements_per_item(t);
+  const std::uint64_t a_off = 0, b_off = m * k, c_off = with_b ? m * k + k * n : m * k;
+  auto own = std::make_shared<Secret>(it.mine.size() * m * n);
+  const Domain a_dom = b.batch("matrix.A", it.index), c_zero = b.batch("matrix.C.zero", it.index);
+  Components a, bm;
+  for (std::uint64_t inst = it.mine.lo; inst < it.mine.hi; ++inst) {
+    const std::uint64_t first = it.first_element + inst * per;
+    a.resize(m * k);
+    fill_random(b.session, a_dom, u128{inst} * m * k, a);
+    make_b(inst, bm);
+    put_shared(b, a, first + a_off, m * k, m * k);
+    if (with_b) put_shared(b, bm, first + b_off, k * n, k * n);
+    const std::span<u128> c(own->v.data() + (inst - it.mine.lo) * m * n, m * n);
+    product_share(a.c1, a.c2, bm.c1, bm.c2, m, k, n, c);
+    add_zero_share(b.session, c_zero, u128{inst} * m * n, c);
+  }
+  cleanse_components(a);
+  cleanse_components(bm);
+  b.exchange.post(it.item->count, it.mine, own->v, m * n);
+  return [&b, it, own, per, c_off, mn = m * n] {
+    Secret received(own->v.size());
+    b.exchange.take(it.item->count, it.mine, received.v, mn);
+    put_resharedproduct_macs(b, received.v, own->v, it.first_element + it.mine.lo * per + c_off,
+                             per, mn);
+  };
+}
+
+}  // namespace
+
+void put_shared(BatchContext& b, const Components& x, std::uint64_t first, std::uint64_t stride,
+                std::uint64_t width) {
+  std::vector<u128> mac(x.size());
+  mul_scalar_local(b.alpha1, b.alpha2, x.c1, x.c2, mac);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    b.out.put(first + (i / width) * stride + i % width, x.c1[i], mac[i]);
+  }
+  cleanse(mac.data(), mac.size() * sizeof(u128));
+}
+
+Finisher generate_triples(BatchContext& b, const ItemRef& it) {
+  auto own = std::make_shared<Secret>(it.mine.size());
+  const Domain a_dom = b.batch("triple.a", it.index), b_dom = b.batch("triple.b", it.index);
+  const Domain c_zero = b.batch("triple.c.zero", it.index);
+  Components x, y;
+  for (std::uint64_t lo = it.mine.lo; lo < it.mine.hi; lo += kChunk) {
+    const std::uint64_t count = std::min(kChunk, it.mine.hi - lo);
+    const std::uint64_t first = it.first_element + 3 * lo;
+    x.resize(count);
+    y.resize(count);
+    fill_random(b.session, a_dom, lo, x);
+    fill_random(b.session, b_dom, lo, y);
+    put_shared(b, x, first, 3, 1);
+    put_shared(b, y, first + 1, 3, 1);
+    const std::span<u128> c(own->v.data() + (lo - it.mine.lo), count);
+    mul_local(x.c1, x.c2, y.c1, y.c2, c);
+    add_zero_share(b.session, c_zero, lo, c);
+  }
+  cleanse_components(x);
+  cleanse_components(y);
+  b.exchange.post(it.item->count, it.mine, own->v, 1);
+  return [&b, it, own] {
+    Secret received(own->v.size());
+    b.exchange.take(it.item->count, it.mine, received.v, 1);
+    put_resharedproduct_macs(b, received.v, own->v, it.first_element + 3 * it.mine.lo + 2, 3, 1);
+  };
+}
+
+Finisher generate_matrix_triples(BatchContext& b, const ItemRef& it) {
+  const material::MaterialType& t = it.item->type;
+  const Domain b_dom = b.batch("matrix.B", it.index);
+  return matrix_items(b, it, true, [&](std::uint64_t inst, Components& bm) {
+    bm.resize(std::size_t{t.k} * t.n);
+    fill_random(b.session, b_dom, u128{inst} * t.k * t.n, bm);
+  });
+}
+
+Finisher generate_weight_masks(BatchContext& b, const ItemRef& it) {
+  const material::MaterialType& t = it.item->type;
+  const std::uint64_t per = material::elements_per_item(t);
+  Components bm;
+  for (std::uint64_t inst = it.mine.lo; inst < it.mine.hi; ++inst) {
+    weight_mask_components(b, t.k, t.n, it.weight_mask + inst, bm);
+    put_shared(b, bm, it.first_element + inst * per, per, per);
+  }
+  cleanse_components(bm);
+  return {};
+}
+
+Finisher generate_masked_triples(BatchContext& b, const ItemRef& it) {
+  const material::MaterialType& t = it.item->type;
+  // B is the same for every instance: derive its components once.
+  auto cached = std::make_shared<Components>();
+  if (!it.mine.empty()) weight_mask_components(b, t.k, t.n, it.weight_mask, *cached);
+  Finisher f = matrix_items(b, it, false, [&](std::uint64_t, Components& bm) {
+    bm.c1 = cached->c1;
+    bm.c2 = cached->c2;
+  });
+  cleanse_components(*cached);
+  return f;
+}
+
+}  // namespace ppi::gen

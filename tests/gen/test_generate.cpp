@@ -1,0 +1,236 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "core/error.hpp"
+#include "gen/generate.hpp"
+#include "gen/local_mesh.hpp"
+#include "group_keys_fixture.hpp"
+#include "material/verify.hpp"
+#include "run_members.hpp"
+
+using namespace ppi;
+using namespace std::chrono_literals;
+using gen::testing::run_members;
+using gen::testing::shares_of;
+
+namespace {
+
+// Every type, with a MASKED_TRIPLE after its WEIGHT_MASK and counts that do not divide evenly
+// among the members of a sub-group.
+material::MaterialPlan full_plan() {
+  return material::MaterialPlan::parse(R"([
+    {"type": "TRIPLE", "count": 7},
+    {"type": "MATRIX_TRIPLE_3_4_5", "count": 2},
+    {"type": "WEIGHT_MASK_4_5", "count": 1},
+    {"type": "MASKED_TRIPLE_3_4_5", "count": 3},
+    {"type": "TRUNC_16", "count": 5},
+    {"type": "BIT_TRIPLE", "count": 4},
+    {"type": "DABIT", "count": 9},
+    {"type": "WEIGHT_MASK_2_3", "count": 2},
+    {"type": "MASKED_TRIPLE_1_2_3", "count": 1}
+  ])");
+}
+
+gen::GenerationContext context(std::string batch, std::string model = "model-1") {
+  return {"group-a", std::move(model), std::move(batch)};
+}
+
+material::OpenedBatch open(const material::MaterialPlan& plan, const std::vector<Bytes>& s) {
+  return material::open_dealer_shares(plan, s);
+}
+
+// Element index of instance `inst`, element `e` of plan item `item`.
+std::uint64_t element(const material::MaterialPlan& plan, std::size_t item, std::uint64_t inst,
+                      std::uint64_t e) {
+  return plan.offset_of(item) + inst * material::elements_per_item(plan.items()[item].type) + e;
+}
+
+std::string report_text(const material::VerifyReport& r) {
+  std::string s;
+  for (const auto& f : r.failures) s += f + "\n";
+  return s;
+}
+
+void expect_error(const std::function<void()>& f, Errc code) {
+  try {
+    f();
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK_MESSAGE(e.code() == code, e.what());
+  }
+}
+
+}  // namespace
+
+TEST_CASE("generated material of every type opens to valid relations and MACs") {
+  const auto plan = full_plan();
+  for (std::size_t n : {3u, 4u, 10u}) {
+    CAPTURE(n);
+    const auto keys = gen::test_fixture::make_group_keys(n);
+    const auto shares = shares_of(run_members(plan, keys, context("batch-1"), 10s));
+    REQUIRE(shares.size() == n);
+    for (const Bytes& s : shares) CHECK(s.size() == 16 + 32 * plan.element_count());
+    const auto opened = open(plan, shares);
+    const auto report = material::verify_batch(plan, opened);
+    CHECK_MESSAGE(report.ok(), report_text(report));
+    CHECK(report.macs_checked > 0);
+    CHECK(opened.alpha != 0);
+
+    // Checked here too, independently of the verifier: a DABIT's two halves are the same bit,
+    // a BIT_TRIPLE's c is a AND b on all 256 bits, a TRIPLE holds on all 128 bits.
+    for (std::uint64_t i = 0; i < 9; ++i) {
+      const auto e = element(plan, 6, i, 0);
+      CHECK(opened.values[e] <= 1);
+      CHECK(opened.values[e + 1] == opened.values[e]);
+      CHECK(opened.macs[e + 1] == 0);
+      CHECK(opened.macs[e] == opened.alpha * opened.values[e]);
+    }
+    for (std::uint64_t i = 0; i < 4; ++i) {
+      const auto e = element(plan, 5, i, 0);
+      CHECK(opened.values[e + 2] == (opened.values[e] & opened.values[e + 1]));
+      CHECK(opened.macs[e + 2] == (opened.macs[e] & opened.macs[e + 1]));
+    }
+    for (std::uint64_t i = 0; i < 7; ++i) {
+      const auto e = element(plan, 0, i, 0);
+      CHECK(opened.values[e + 2] == opened.values[e] * opened.values[e + 1]);
+    }
+    for (std::uint64_t i = 0; i < 5; ++i) {
+      const auto e = element(plan, 4, i, 0);
+      const u64 r = static_cast<u64>(opened.values[e]);
+      CHECK(opened.values[e] == u128{r});  // r is a 64-bit value built from 64 bits
+      CHECK(opened.values[e + 1] == u128{(r & ~(u64{1} << 63)) >> 16});
+      CHECK(opened.values[e + 2] == u128{r >> 63});
+    }
+  }
+}
+
+TEST_CASE("the verifier sees a corrupted share: the material is checked, not just its size") {
+  const auto plan = full_plan();
+  const auto keys = gen::test_fixture::make_group_keys(3);
+  auto shares = shares_of(run_members(plan, keys, context("batch-x"), 10s));
+  // One bit of the c of the first TRIPLE in member 1's share.
+  shares[1][16 + 32 * element(plan, 0, 0, 2)] ^= 1;
+  CHECK_FALSE(material::verify_batch(plan, open(plan, shares)).ok());
+}
+
+TEST_CASE("a weight mask is the same in every batch of a model and differs for another model") {
+  const auto plan = full_plan();
+  const auto keys = gen::test_fixture::make_group_keys(4);
+  const auto b1 = open(plan, shares_of(run_members(plan, keys, context("batch-1"), 10s)));
+  const auto b2 = open(plan, shares_of(run_members(plan, keys, context("batch-2"), 10s)));
+  const auto other =
+      open(plan, shares_of(run_members(plan, keys, context("batch-3", "model-2"), 10s)));
+  CHECK(b1.alpha != b2.alpha);
+  for (std::size_t item : {2u, 7u}) {
+    const auto first = plan.offset_of(item), end = plan.offset_of(item + 1);
+    for (auto e = first; e < end; ++e) {
+      CHECK(b1.values[e] == b2.values[e]);
+      CHECK(b1.macs[e] != b2.macs[e]);  // MAC'd with each batch's own alpha
+      CHECK(b1.values[e] != other.values[e]);
+    }
+  }
+  // The two masks of WEIGHT_MASK_2_3 differ from each other.
+  CHECK(b1.values[element(plan, 7, 0, 0)] != b1.values[element(plan, 7, 1, 0)]);
+  // Per-batch material differs between batches.
+  CHECK(b1.values[element(plan, 0, 0, 0)] != b2.values[element(plan, 0, 0, 0)]);
+}
+
+TEST_CASE("a member's share alone looks random; the same batch is generated identically") {
+  const auto plan = full_plan();
+  const auto keys = gen::test_fixture::make_group_keys(10);
+  const auto s1 = shares_of(run_members(plan, keys, context("batch-1"), 10s));
+  const auto s1_again = shares_of(run_members(plan, keys, context("batch-1"), 10s));
+  const auto s2 = shares_of(run_members(plan, keys, context("batch-2"), 10s));
+  CHECK(s1 == s1_again);  // deterministic in the keys and the batch id: resumable
+  for (std::size_t i = 0; i < 10; ++i) {
+    CAPTURE(i);
+    // Member 9 handles no instance of most items (sub-group 0 has 4 members), yet its share
+    // is as random as the others': the ring masks cover every element.
+    CHECK(s1[i] != s2[i]);
+    std::size_t zero_words = 0, equal_words = 0;
+    for (std::size_t w = 0; w + 16 <= s1[i].size(); w += 16) {
+      const u128 a = load_u128_le(&s1[i][w]), b = load_u128_le(&s2[i][w]);
+      zero_words += a == 0;
+      equal_words += a == b;
+    }
+    CHECK(zero_words == 0);
+    CHECK(equal_words == 0);
+    if (i > 0) CHECK(s1[i] != s1[i - 1]);
+  }
+}
+
+TEST_CASE("a member whose mesh peer never answers gets Error(unavailable)") {
+  const auto plan = full_plan();
+  const auto keys = gen::test_fixture::make_group_keys(4);
+  // Sub-groups of 4: {0, 3}, {1}, {2}. Member 1 waits for 0 and 3; 3 never starts.
+  auto results = run_members(plan, keys, context("batch-1"), 200ms, {3});
+  REQUIRE(results[1].error);
+  try {
+    std::rethrow_exception(results[1].error);
+  } catch (const Error& e) {
+    CHECK(e.code() == Errc::unavailable);
+    CHECK(std::string(e.what()).find("member 3") != std::string::npos);
+  }
+}
+
+TEST_CASE("generation refuses bad keys, plans and contexts with invalid_argument") {
+  const auto plan = full_plan();
+  auto keys = gen::test_fixture::make_group_keys(3);
+  gen::LocalMeshHub hub(3, 100ms);
+  SUBCASE("own component key present") {
+    keys[0].component_keys[0] = random_seed();
+    expect_error([&] { gen::generate_batch(plan, keys[0], context("b"), hub.member(0)); },
+                 Errc::invalid_argument);
+  }
+  SUBCASE("a component key missing") {
+    keys[0].component_keys[2].reset();
+    expect_error([&] { gen::generate_batch(plan, keys[0], context("b"), hub.member(0)); },
+                 Errc::invalid_argument);
+  }
+  SUBCASE("a group of two") {
+    auto two = gen::test_fixture::make_group_keys(2);
+    gen::LocalMeshHub hub2(2, 100ms);
+    expect_error([&] { gen::generate_batch(plan, two[0], context("b"), hub2.member(0)); },
+                 Errc::invalid_argument);
+  }
+  SUBCASE("keys of another member than the mesh endpoint") {
+    expect_error([&] { gen::generate_batch(plan, keys[1], context("b"), hub.member(0)); },
+                 Errc::invalid_argument);
+  }
+  SUBCASE("a MASKED_TRIPLE without its WEIGHT_MASK") {
+    const auto bad = material::MaterialPlan::parse(
+        R"([{"type": "WEIGHT_MASK_4_4", "count": 1}, {"type": "MASKED_TRIPLE_2_4_5", "count": 1}])");
+    expect_error([&] { gen::generate_batch(bad, keys[0], context("b"), hub.member(0)); },
+                 Errc::invalid_argument);
+  }
+  SUBCASE("no batch id") {
+    expect_error([&] { gen::generate_batch(plan, keys[0], context(""), hub.member(0)); },
+                 Errc::invalid_argument);
+  }
+}
+
+TEST_CASE("daBits and TRUNC masks are random bits, not a constant that passes the relations") {
+  const auto plan = material::MaterialPlan::parse(
+      R"([{"type": "DABIT", "count": 512}, {"type": "TRUNC_8", "count": 64}])");
+  const auto opened = open(
+      plan, shares_of(run_members(plan, gen::test_fixture::make_group_keys(5), context("b"), 10s)));
+  CHECK(material::verify_batch(plan, opened).ok());
+  std::size_t ones = 0;
+  for (std::uint64_t i = 0; i < 512; ++i) ones += opened.values[element(plan, 0, i, 0)] == 1;
+  // Binomial(512, 1/2): mean 256, standard deviation about 11.
+  CHECK(ones > 180);
+  CHECK(ones < 332);
+  std::size_t msb = 0;
+  u64 all_or = 0, all_and = ~u64{0};
+  for (std::uint64_t i = 0; i < 64; ++i) {
+    const u64 r = static_cast<u64>(opened.values[element(plan, 1, i, 0)]);
+    msb += r >> 63;
+    all_or |= r;
+    all_and &= r;
+  }
+  CHECK(msb > 10);
+  CHECK(msb < 54);
+  CHECK(all_or == ~u64{0});  // every bit position is 1 somewhere
+  CHECK(all_and == 0);       // and 0 somewhere
+}
