@@ -95,8 +95,10 @@ void run_database(db::Dialect dialect, const std::vector<std::uint64_t>& sizes,
   const std::string dialect_name(db::dialect_name(dialect));
 
   for (std::uint64_t elements : sizes) {
-    auto plan = material::MaterialPlan::from_json(
-        nlohmann::json::array({{{"type", "DABIT"}, {"count", elements}}}));
+    // 10^k = 3 (10^k - 4) / 3 + 4: triples and two daBits, `elements` elements in all.
+    auto plan = material::MaterialPlan::from_json(nlohmann::json::array(
+        {{{"type", "TRIPLE"}, {"count", (elements - 4) / 3}}, {{"type", "DABIT"}, {"count", 2}}}));
+    const material::BatchLayout layout(plan);
     for (bool persisted : {false, true}) {
       auto load_start = Clock::now();
       auto batch = test::load_fixture_batches(*sd_db, dealers.dbs, "bench", plan, 1).at(0);
@@ -129,7 +131,7 @@ void run_database(db::Dialect dialect, const std::vector<std::uint64_t>& sizes,
         db::Transaction tx(session);
         db::ChunkWriter writer(session, {"share_chunks", "batch_id"}, batch.batch_id);
         result =
-            grpcsvc::collect_shares(dealers.endpoints, batch.batch_id, options,
+            grpcsvc::collect_shares(dealers.endpoints, batch.batch_id, layout, options,
                                     [&](std::uint64_t, ByteView pairs) { writer.write(pairs); });
         writer.finish();
         tx.commit();
@@ -138,10 +140,11 @@ void run_database(db::Dialect dialect, const std::vector<std::uint64_t>& sizes,
         // 250 MB/s on this VM and are not part of the protocol.
         share.assign(32 * elements, 0);
         start = Clock::now();
-        result = grpcsvc::collect_shares(
-            dealers.endpoints, batch.batch_id, options, [&](std::uint64_t first, ByteView pairs) {
-              std::copy(pairs.begin(), pairs.end(), share.begin() + static_cast<long>(32 * first));
-            });
+        result = grpcsvc::collect_shares(dealers.endpoints, batch.batch_id, layout, options,
+                                         [&](std::uint64_t first, ByteView pairs) {
+                                           std::copy(pairs.begin(), pairs.end(),
+                                                     share.begin() + static_cast<long>(32 * first));
+                                         });
       }
       double secs = seconds_since(start);
       double ingested = static_cast<double>(result.bytes_received);
@@ -168,11 +171,12 @@ void run_expansion(const std::vector<std::uint64_t>& sizes) {
       masks.push_back(random_u128());
     }
     material::ClientShareExpander expander(seeds, masks);
+    const auto layout = material::BatchLayout::all_arithmetic(elements);
     Bytes chunk(4 << 20);
     auto start = Clock::now();
     for (std::uint64_t e = 0; e < elements;) {
       std::uint64_t n = std::min<std::uint64_t>(chunk.size() / 32, elements - e);
-      expander.expand(e, std::span<std::uint8_t>(chunk.data(), 32 * n));
+      expander.expand(layout, e, std::span<std::uint8_t>(chunk.data(), 32 * n));
       e += n;
     }
     double secs = seconds_since(start);

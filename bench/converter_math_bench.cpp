@@ -64,22 +64,24 @@ int main() {
 
   for (std::uint64_t elements : {100'000ULL, 1'000'000ULL, 10'000'000ULL}) {
     const int reps = elements <= 1'000'000 ? 10 : 3;
+    const auto layout = ppi::material::BatchLayout::all_arithmetic(elements);
     print("mask_pairs", elements, best_seconds(reps, [&] {
             chunked(elements, [&](std::uint64_t first, std::size_t n) {
-              mask_pairs(prg, first, {in[0].data(), n * kPairBytes}, {out.data(), n * kPairBytes});
+              mask_pairs(layout, prg, first, {in[0].data(), n * kPairBytes},
+                         {out.data(), n * kPairBytes});
             });
           }));
     print("add_pairs", elements, best_seconds(reps, [&] {
             chunked(elements, [&](std::uint64_t, std::size_t n) {
               std::copy_n(in[0].begin(), n * kPairBytes, out.begin());
               for (std::size_t d = 1; d < kDealers; ++d) {
-                add_pairs({out.data(), n * kPairBytes}, {in[d].data(), n * kPairBytes});
+                add_pairs(layout, 0, {out.data(), n * kPairBytes}, {in[d].data(), n * kPairBytes});
               }
             });
           }));
     print("expand", elements, best_seconds(reps, [&] {
             chunked(elements, [&](std::uint64_t first, std::size_t n) {
-              client.expand(first, {out.data(), n * kPairBytes});
+              client.expand(layout, first, {out.data(), n * kPairBytes});
             });
           }));
   }

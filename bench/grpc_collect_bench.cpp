@@ -110,7 +110,8 @@ int main(int argc, char** argv) {
         std::uint64_t checksum = 0;  // consumes the sums, so they cannot be optimized away
         const auto t0 = std::chrono::steady_clock::now();
         CollectResult result = collect_shares(
-            endpoints, "0f8e6b2c-1d3a-4c5e-9f70-8a9b0c1d2e3f", options,
+            endpoints, "0f8e6b2c-1d3a-4c5e-9f70-8a9b0c1d2e3f",
+            material::BatchLayout::all_arithmetic(elements), options,
             [&](std::uint64_t, ByteView pairs) { checksum += load_u64_le(pairs.data()); });
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

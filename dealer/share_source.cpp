@@ -4,6 +4,7 @@
 
 #include "crypto/prg.hpp"
 #include "material/conversion.hpp"
+#include "material/layout.hpp"
 
 namespace ppi::dealer {
 namespace {
@@ -13,7 +14,14 @@ namespace {
 class MaskedShareReader final : public grpcsvc::ShareReader {
  public:
   MaskedShareReader(DealerStore& store, BoundBatch batch)
-      : store_(store), batch_(std::move(batch)), prg_(batch_.shares_seed) {
+      : store_(store),
+        batch_(std::move(batch)),
+        layout_(material::MaterialPlan::parse(batch_.plan)),
+        prg_(batch_.shares_seed) {
+    if (layout_.element_count() != batch_.element_count) {
+      throw Error(Errc::internal,
+                  "batch " + batch_.batch_id + ": its plan and element count differ");
+    }
     std::uint8_t alpha[16];
     read_bytes(0, alpha);
     masked_key_ = material::mask_mac_key(load_u128_le(alpha), batch_.mac_key_mask);
@@ -26,7 +34,7 @@ class MaskedShareReader final : public grpcsvc::ShareReader {
 
   void read(std::uint64_t first_element, std::span<std::uint8_t> out) override {
     read_bytes(16 + 32 * first_element, out);
-    material::mask_pairs(prg_, first_element, out, out);
+    material::mask_pairs(layout_, prg_, first_element, out, out);
   }
 
   void complete() override { store_.complete_shares(batch_.batch_id); }
@@ -53,6 +61,7 @@ class MaskedShareReader final : public grpcsvc::ShareReader {
 
   DealerStore& store_;
   BoundBatch batch_;
+  const material::BatchLayout layout_;
   Prg prg_;
   u128 masked_key_ = 0;
   Bytes chunk_;

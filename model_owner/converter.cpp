@@ -5,6 +5,7 @@
 #include "core/ids.hpp"
 #include "db/chunks.hpp"
 #include "grpc/share_collector.hpp"
+#include "material/layout.hpp"
 #include "net/json_call.hpp"
 #include "obs/log.hpp"
 
@@ -15,7 +16,9 @@ using nlohmann::json;
 nlohmann::json convert(ModelOwnerStore& store, const ConverterSettings& settings,
                        const std::string& client, const std::string& model_id,
                        const std::vector<std::string>& dealers) {
-  if (!store.model_plan(model_id)) throw Error(Errc::not_found, "unknown model '" + model_id + "'");
+  const auto plan = store.model_plan(model_id);
+  if (!plan) throw Error(Errc::not_found, "unknown model '" + model_id + "'");
+  const material::BatchLayout layout(material::MaterialPlan::parse(*plan));
   auto started = std::chrono::steady_clock::now();
   json bound = net::call_json(
       settings.rest, net::http::verb::post, settings.super_dealer_url + "/v1/batch_id",
@@ -42,7 +45,7 @@ nlohmann::json convert(ModelOwnerStore& store, const ConverterSettings& settings
     options.tls = settings.grpc_tls;
     options.chunk_elements = settings.chunk_elements;
     auto result = grpcsvc::collect_shares(
-        endpoints, batch_id, options,
+        endpoints, batch_id, layout, options,
         [&](std::uint64_t, ByteView summed_pairs) { writer.write(summed_pairs); });
     if (result.total_elements != element_count) {
       throw Error(Errc::internal, "dealers sent " + std::to_string(result.total_elements) +

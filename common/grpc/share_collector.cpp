@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "grpc/grpc_tls.hpp"
+#include "material/conversion.hpp"
 #include "grpc/share_service.hpp"
 #include "obs/log.hpp"
 
@@ -266,23 +267,9 @@ class DealerReader {
   std::uint64_t bytes_ = 0;
 };
 
-// dst += src, element-wise over little-endian u128s. The host is little-endian too (checked), so
-// an element loads with a plain copy: gcc 12 does not fold load_u128_le's byte loop into one
-// load, and with it this loop was a tenth of the collector's time.
-static_assert(std::endian::native == std::endian::little);
-void add_pairs(std::uint8_t* dst, const std::string& src) {
-  for (std::size_t i = 0; i < src.size(); i += kU128Bytes) {
-    u128 a, b;
-    std::memcpy(&a, dst + i, sizeof a);
-    std::memcpy(&b, src.data() + i, sizeof b);
-    a += b;
-    std::memcpy(dst + i, &a, sizeof a);
-  }
-}
-
 // Sums chunk k of every dealer and hands it to the sink, until the batch is complete.
 CollectResult combine(Shared& shared, const std::vector<DealerEndpoint>& dealers,
-                      const ShareSink& sink) {
+                      const material::BatchLayout& layout, const ShareSink& sink) {
   CollectResult result{0, 0, 0};
   for (std::size_t d = 0; d < dealers.size(); ++d) {
     Header header = shared.header(d);
@@ -294,6 +281,11 @@ CollectResult combine(Shared& shared, const std::vector<DealerEndpoint>& dealers
                                       std::to_string(result.total_elements));
     result.mac_key_share += header.mac_key_share;
   }
+  if (result.total_elements != layout.element_count())
+    throw Error(Errc::internal, "dealer " + dealers[0].dealer_id + " reports " +
+                                    std::to_string(result.total_elements) +
+                                    " elements, the model's plan has " +
+                                    std::to_string(layout.element_count()));
 
   Bytes sum;
   std::vector<Chunk> parts(dealers.size());
@@ -318,7 +310,10 @@ CollectResult combine(Shared& shared, const std::vector<DealerEndpoint>& dealers
     }
     sum.resize(parts[0].pairs.size());
     std::memcpy(sum.data(), parts[0].pairs.data(), sum.size());
-    for (std::size_t d = 1; d < dealers.size(); ++d) add_pairs(sum.data(), parts[d].pairs);
+    for (std::size_t d = 1; d < dealers.size(); ++d) {
+      const auto* part = reinterpret_cast<const std::uint8_t*>(parts[d].pairs.data());
+      material::add_pairs(layout, next, sum, ByteView(part, parts[d].pairs.size()));
+    }
     sink(next, sum);
     next += sum.size() / kPairBytes;
     for (std::size_t d = 0; d < dealers.size(); ++d) {
@@ -332,8 +327,8 @@ CollectResult combine(Shared& shared, const std::vector<DealerEndpoint>& dealers
 }  // namespace
 
 CollectResult collect_shares(const std::vector<DealerEndpoint>& dealers,
-                             const std::string& batch_id, const CollectOptions& options,
-                             const ShareSink& sink) {
+                             const std::string& batch_id, const material::BatchLayout& layout,
+                             const CollectOptions& options, const ShareSink& sink) {
   if (dealers.empty()) throw Error(Errc::invalid_argument, "no dealers to collect from");
   if (options.max_attempts < 1 || options.queue_depth < 1 ||
       options.chunk_elements > kMaxChunkElements)
@@ -366,7 +361,7 @@ CollectResult collect_shares(const std::vector<DealerEndpoint>& dealers,
         }
       });
     }
-    result = combine(shared, dealers, sink);
+    result = combine(shared, dealers, layout, sink);
   } catch (...) {
     shared.stop();
     join();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/bytes.hpp"
+#include "material/layout.hpp"
 #include "net/tls.hpp"
 #include "ring/z2k.hpp"
 
@@ -52,8 +53,10 @@ using ShareSink = std::function<void(std::uint64_t first_element, ByteView summe
 // - Error(internal) naming the dealer when its stream contradicts itself or the others
 //   (element counts, chunk boundaries, key share);
 // - whatever `sink` throws.
+// `layout` is the batch's (from the model's plan): it says how each element combines, and a
+// dealer announcing another element count is Error(internal).
 CollectResult collect_shares(const std::vector<DealerEndpoint>& dealers,
-                             const std::string& batch_id, const CollectOptions& options,
-                             const ShareSink& sink);
+                             const std::string& batch_id, const material::BatchLayout& layout,
+                             const CollectOptions& options, const ShareSink& sink);
 
 }  // namespace ppi::grpcsvc

@@ -47,6 +47,25 @@ void add_u128s(std::uint8_t* acc, const std::uint8_t* b, std::size_t n) {
   }
 }
 
+void xor_bytes(const std::uint8_t* a, const std::uint8_t* b, std::uint8_t* dst, std::size_t n) {
+  for (std::size_t i = 0; i < n; i += 8) {
+    std::uint64_t x, y;
+    std::memcpy(&x, a + i, 8);
+    std::memcpy(&y, b + i, 8);
+    x ^= y;
+    std::memcpy(dst + i, &x, 8);
+  }
+}
+
+// The value halves (the first 16 of each 32 bytes) of n elements.
+void zero_values(std::uint8_t* pairs, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) std::memset(pairs + kPairBytes * i, 0, 16);
+}
+
+void check_same_size(std::size_t a, std::size_t b, const char* what) {
+  if (a != b) throw Error(Errc::invalid_argument, std::string(what) + ": the sizes differ");
+}
+
 // The stream is the client's share: it must not linger in freed memory of a dealer.
 struct Scratch {
   alignas(64) std::array<std::uint8_t, kScratchBytes> bytes;
@@ -55,26 +74,51 @@ struct Scratch {
 
 }  // namespace
 
-void mask_pairs(Prg& prg, std::uint64_t first_element, ByteView pairs,
+void mask_pairs(const BatchLayout& layout, Prg& prg, std::uint64_t first_element, ByteView pairs,
                 std::span<std::uint8_t> out) {
   check_pairs(pairs.size(), "mask_pairs");
-  if (out.size() != pairs.size()) {
-    throw Error(Errc::invalid_argument, "mask_pairs: output size differs from input size");
-  }
+  check_same_size(out.size(), pairs.size(), "mask_pairs");
   Scratch s;
-  for (std::size_t off = 0; off < pairs.size(); off += kScratchBytes) {
-    const std::size_t len = std::min(kScratchBytes, pairs.size() - off);
-    prg.fill_bytes(first_block(first_element) + off / 16, {s.bytes.data(), len});
-    sub_u128s(pairs.data() + off, s.bytes.data(), out.data() + off, len / 16);
-  }
+  constexpr std::size_t kElementsPerScratch = kScratchBytes / kPairBytes;
+  layout.for_each(first_element, pairs.size() / kPairBytes, [&](const Segment& seg) {
+    for (std::uint64_t e = seg.first; e < seg.first + seg.count; e += kElementsPerScratch) {
+      const std::size_t n = std::min<std::uint64_t>(kElementsPerScratch, seg.first + seg.count - e);
+      const std::size_t off = (e - first_element) * kPairBytes, len = n * kPairBytes;
+      prg.fill_bytes(first_block(e), {s.bytes.data(), len});
+      const std::uint8_t* in = pairs.data() + off;
+      std::uint8_t* dst = out.data() + off;
+      switch (seg.domain) {
+        case Domain::arithmetic:
+          sub_u128s(in, s.bytes.data(), dst, len / 16);
+          break;
+        case Domain::boolean:
+          xor_bytes(in, s.bytes.data(), dst, len);
+          break;
+        case Domain::mo_clear:
+          // The value half stays as it is; only the MAC half is masked.
+          for (std::size_t i = 0; i < n; ++i) {
+            std::memmove(dst + kPairBytes * i, in + kPairBytes * i, 16);
+            sub_u128s(in + kPairBytes * i + 16, s.bytes.data() + kPairBytes * i + 16,
+                      dst + kPairBytes * i + 16, 1);
+          }
+          break;
+      }
+    }
+  });
 }
 
-void add_pairs(std::span<std::uint8_t> acc, ByteView pairs) {
+void add_pairs(const BatchLayout& layout, std::uint64_t first_element, std::span<std::uint8_t> acc,
+               ByteView pairs) {
   check_pairs(pairs.size(), "add_pairs");
-  if (acc.size() != pairs.size()) {
-    throw Error(Errc::invalid_argument, "add_pairs: the two pair blocks differ in size");
-  }
-  add_u128s(acc.data(), pairs.data(), acc.size() / 16);
+  check_same_size(acc.size(), pairs.size(), "add_pairs");
+  layout.for_each(first_element, pairs.size() / kPairBytes, [&](const Segment& seg) {
+    const std::size_t off = (seg.first - first_element) * kPairBytes, len = seg.count * kPairBytes;
+    if (seg.domain == Domain::boolean) {
+      xor_bytes(acc.data() + off, pairs.data() + off, acc.data() + off, len);
+    } else {
+      add_u128s(acc.data() + off, pairs.data() + off, len / 16);
+    }
+  });
 }
 
 ClientShareExpander::ClientShareExpander(std::vector<Seed128> seeds,
@@ -94,19 +138,29 @@ ClientShareExpander::~ClientShareExpander() {
   cleanse(&mac_key_share_, sizeof(mac_key_share_));
 }
 
-void ClientShareExpander::expand(std::uint64_t first_element, std::span<std::uint8_t> out_pairs) {
+void ClientShareExpander::expand(const BatchLayout& layout, std::uint64_t first_element,
+                                 std::span<std::uint8_t> out_pairs) {
   check_pairs(out_pairs.size(), "ClientShareExpander::expand");
   Scratch s;
-  // Chunk by chunk, so the output chunk stays in cache while every dealer's stream is added.
-  for (std::size_t off = 0; off < out_pairs.size(); off += kScratchBytes) {
-    const std::size_t len = std::min(kScratchBytes, out_pairs.size() - off);
-    const u128 block = first_block(first_element) + off / 16;
-    prgs_[0].fill_bytes(block, out_pairs.subspan(off, len));
-    for (std::size_t i = 1; i < prgs_.size(); ++i) {
-      prgs_[i].fill_bytes(block, {s.bytes.data(), len});
-      add_u128s(out_pairs.data() + off, s.bytes.data(), len / 16);
+  constexpr std::size_t kElementsPerScratch = kScratchBytes / kPairBytes;
+  layout.for_each(first_element, out_pairs.size() / kPairBytes, [&](const Segment& seg) {
+    // Chunk by chunk, so the output chunk stays in cache while every dealer's stream is added.
+    for (std::uint64_t e = seg.first; e < seg.first + seg.count; e += kElementsPerScratch) {
+      const std::size_t n = std::min<std::uint64_t>(kElementsPerScratch, seg.first + seg.count - e);
+      std::uint8_t* dst = out_pairs.data() + (e - first_element) * kPairBytes;
+      const std::size_t len = n * kPairBytes;
+      prgs_[0].fill_bytes(first_block(e), {dst, len});
+      for (std::size_t i = 1; i < prgs_.size(); ++i) {
+        prgs_[i].fill_bytes(first_block(e), {s.bytes.data(), len});
+        if (seg.domain == Domain::boolean) {
+          xor_bytes(dst, s.bytes.data(), dst, len);
+        } else {
+          add_u128s(dst, s.bytes.data(), len / 16);
+        }
+      }
+      if (seg.domain == Domain::mo_clear) zero_values(dst, n);
     }
-  }
+  });
 }
 
 }  // namespace ppi::material

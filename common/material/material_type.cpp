@@ -58,6 +58,8 @@ MaterialType parse_material_type(std::string_view name) {
     t.kind = Kind::triple;
   } else if (name == "DABIT") {
     t.kind = Kind::dabit;
+  } else if (name == "BIT_TRIPLE") {
+    t.kind = Kind::bit_triple;
   } else if (starts("TRUNC_")) {
     t.kind = Kind::trunc;
     t.f = parse_dims<1>(name, name.substr(6), 62)[0];
@@ -75,7 +77,7 @@ MaterialType parse_material_type(std::string_view name) {
   } else {
     bad_type(name,
              "unknown type (expected TRIPLE, MATRIX_TRIPLE_m_k_n, TRUNC_f, DABIT, "
-             "WEIGHT_MASK_k_n or MASKED_TRIPLE_m_k_n)");
+             "BIT_TRIPLE, WEIGHT_MASK_k_n or MASKED_TRIPLE_m_k_n)");
   }
   if (elements_per_item(t) > kMaxItemElements) {
     bad_type(name, "more than 2^28 elements per item");
@@ -94,6 +96,8 @@ std::string to_string(const MaterialType& t) {
       return "TRUNC_" + s(t.f);
     case Kind::dabit:
       return "DABIT";
+    case Kind::bit_triple:
+      return "BIT_TRIPLE";
     case Kind::weight_mask:
       return "WEIGHT_MASK_" + s(t.k) + "_" + s(t.n);
     case Kind::masked_triple:
@@ -108,9 +112,10 @@ std::uint64_t elements_per_item(const MaterialType& t) {
   switch (t.kind) {
     case Kind::triple:
     case Kind::trunc:
+    case Kind::bit_triple:
       return 3;
     case Kind::dabit:
-      return 1;
+      return 2;
     case Kind::matrix_triple:
       return m * k + k * n + m * n;
     case Kind::weight_mask:

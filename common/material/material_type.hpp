@@ -1,17 +1,17 @@
 #pragma once
-// The MAC'd arithmetic material types of PROTOCOL.md section 3 and their names.
+// The material types of PROTOCOL.md section 3 and their names.
 //
 // A type's name carries its dimensions (`MATRIX_TRIPLE_128_64_512`). One *item* of a type is a
 // fixed number of Z_2^128 elements, in this order:
 //   TRIPLE                a, b, c                          (3 elements, c = a * b)
 //   MATRIX_TRIPLE_m_k_n   A (m x k), B (k x n), C (m x n)  (row-major each, C = A B)
 //   TRUNC_f               r, r_low >> f, r_msb             (r_low = r mod 2^63, 1 <= f <= 62)
-//   DABIT                 b                                (1 element, b in {0, 1})
+//   DABIT                 b, b's GF(2) element             (2 elements, b in {0, 1})
+//   BIT_TRIPLE            a, b, c over GF(2)               (3 boolean elements, 256 triples)
 //   WEIGHT_MASK_k_n       B (k x n)
 //   MASKED_TRIPLE_m_k_n   A (m x k), C (m x n)             (C = A B with the B of a WEIGHT_MASK)
-// A DABIT's GF(2) share of the same bit is not MAC'd and does not travel in this element
-// stream; it comes with the generation issue (boolean material, like BIT_TRIPLE). MAC_KEY is
-// not an item type: alpha_i leads every batch stream.
+// Which elements are arithmetic, known to the model owner, or boolean: material/layout.hpp and
+// docs/material-layout.md. MAC_KEY is not an item type: alpha_i leads every batch stream.
 
 #include <cstdint>
 #include <string>
@@ -19,7 +19,7 @@
 
 namespace ppi::material {
 
-enum class Kind { triple, matrix_triple, trunc, dabit, weight_mask, masked_triple };
+enum class Kind { triple, matrix_triple, trunc, dabit, bit_triple, weight_mask, masked_triple };
 
 struct MaterialType {
   Kind kind = Kind::triple;

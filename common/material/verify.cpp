@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "material/conversion.hpp"
+#include "material/layout.hpp"
 
 namespace ppi::material {
 
@@ -50,21 +52,48 @@ void VerifyReport::fail(std::string what) {
   if (failures.size() < kMaxReported) failures.push_back(std::move(what));
 }
 
-OpenedBatch open_batch(u128 key_a, ByteView pairs_a, u128 key_b, ByteView pairs_b) {
-  if (pairs_a.size() != pairs_b.size() || pairs_a.size() % 32 != 0) {
-    throw Error(Errc::invalid_argument,
-                "open_batch: the two shares need pair blocks of the same size, 32 bytes each");
+OpenedBatch open_dealer_shares(const MaterialPlan& plan, std::span<const Bytes> shares) {
+  const BatchLayout layout(plan);
+  const std::size_t bytes = 16 + 32 * layout.element_count();
+  if (shares.empty()) throw Error(Errc::invalid_argument, "open_dealer_shares: no shares");
+  Bytes sum(shares[0].size());
+  for (const Bytes& share : shares) {
+    if (share.size() != bytes) {
+      throw Error(Errc::invalid_argument, "open_dealer_shares: a share has " +
+                                              std::to_string(share.size()) +
+                                              " bytes, the plan needs " + std::to_string(bytes));
+    }
   }
+  u128 alpha = 0;
+  for (const Bytes& share : shares) alpha += load_u128_le(share.data());
+  std::span<std::uint8_t> pairs(sum.data() + 16, sum.size() - 16);
+  std::copy(shares[0].begin() + 16, shares[0].end(), pairs.begin());
+  for (std::size_t i = 1; i < shares.size(); ++i) {
+    add_pairs(layout, 0, pairs, ByteView(shares[i]).subspan(16));
+  }
+  OpenedBatch out = open_batch(layout, alpha, pairs, 0, Bytes(pairs.size()));
+  cleanse(sum);
+  return out;
+}
+
+OpenedBatch open_batch(const BatchLayout& layout, u128 key_a, ByteView pairs_a, u128 key_b,
+                       ByteView pairs_b) {
+  if (pairs_a.size() != pairs_b.size() || pairs_a.size() != 32 * layout.element_count()) {
+    throw Error(Errc::invalid_argument,
+                "open_batch: the two shares need 32 bytes per element of the batch each");
+  }
+  Bytes sum(pairs_a.begin(), pairs_a.end());
+  add_pairs(layout, 0, sum, pairs_b);
   OpenedBatch out;
   out.alpha = key_a + key_b;
-  const std::size_t n = pairs_a.size() / 32;
+  const std::size_t n = sum.size() / 32;
   out.values.resize(n);
   out.macs.resize(n);
   for (std::size_t e = 0; e < n; ++e) {
-    const std::size_t p = 32 * e;
-    out.values[e] = load_u128_le(&pairs_a[p]) + load_u128_le(&pairs_b[p]);
-    out.macs[e] = load_u128_le(&pairs_a[p + 16]) + load_u128_le(&pairs_b[p + 16]);
+    out.values[e] = load_u128_le(&sum[32 * e]);
+    out.macs[e] = load_u128_le(&sum[32 * e + 16]);
   }
+  cleanse(sum);
   return out;
 }
 
@@ -90,11 +119,15 @@ VerifyReport verify_batch(const MaterialPlan& plan, const OpenedBatch& batch) {
                std::to_string(inst) + " (batch element " + std::to_string(base) + ")";
       };
       for (std::uint64_t e = 0; e < per; ++e) {
+        if (domain_of(t, e) == Domain::boolean) {  // GF(2) material carries no MAC
+          ++report.boolean_elements;
+          continue;
+        }
         if (macs[base + e] != batch.alpha * v[e]) {
           report.fail(where() + ": element " + std::to_string(e) + " MAC != alpha * value");
         }
+        ++report.macs_checked;
       }
-      report.macs_checked += per;
       report.elements_checked += per;
 
       switch (t.kind) {
@@ -113,7 +146,18 @@ VerifyReport verify_batch(const MaterialPlan& plan, const OpenedBatch& batch) {
           break;
         }
         case Kind::dabit:
-          if (lo(v[0]) > 1) report.fail(where() + ": the daBit is not a bit");
+          if (lo(v[0]) > 1) {
+            report.fail(where() + ": the daBit is not a bit");
+          } else if (v[1] != u128{lo(v[0])} || macs[base + 1] != 0) {
+            // The boolean element: bit 0 is b, the other 255 bits are 0.
+            report.fail(where() + ": the GF(2) bit differs from the arithmetic one");
+          }
+          break;
+        case Kind::bit_triple:
+          // Each element's 256 bits sit in its value (bits 0-127) and MAC (bits 128-255) halves.
+          if ((v[0] & v[1]) != v[2] || (macs[base] & macs[base + 1]) != macs[base + 2]) {
+            report.fail(where() + ": c != a AND b");
+          }
           break;
         case Kind::matrix_triple: {
           const std::size_t mk = std::size_t{t.m} * t.k, kn = std::size_t{t.k} * t.n;

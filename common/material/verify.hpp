@@ -5,7 +5,8 @@
 //
 // SPDZ2k with k = 64: an element x~ in Z_2^128 stands for the value x~ mod 2^64, so relations
 // (c = a b, C = A B, the bits of r, b in {0, 1}) are checked on the low 64 bits, while the MAC
-// m = alpha x~ is checked on all 128 bits.
+// m = alpha x~ is checked on all 128 bits. Boolean material (BIT_TRIPLE, a DABIT's GF(2) bit)
+// is checked on all its bits and has no MAC.
 
 #include <cstdint>
 #include <span>
@@ -13,25 +14,33 @@
 #include <vector>
 
 #include "core/bytes.hpp"
+#include "material/layout.hpp"
 #include "material/plan.hpp"
 #include "ring/z2k.hpp"
 
 namespace ppi::material {
 
+// One value and one MAC per element. A boolean element (layout.hpp) has no MAC: its 256 bits
+// are split over the two fields, bits 0-127 in `values`, bits 128-255 in `macs`.
 struct OpenedBatch {
   u128 alpha = 0;
   std::vector<u128> values, macs;
 };
 
-// Adds two 2PC shares (each: a MAC key share and pair blocks). The pair blocks must have the
-// same size, a multiple of 32 bytes; else Error(invalid_argument).
-OpenedBatch open_batch(u128 key_a, ByteView pairs_a, u128 key_b, ByteView pairs_b);
+// Combines two 2PC shares (each: a MAC key share and 32 bytes per element of the layout) per
+// element domain; else Error(invalid_argument).
+OpenedBatch open_batch(const BatchLayout& layout, u128 key_a, ByteView pairs_a, u128 key_b,
+                       ByteView pairs_b);
+// Combines the dealers' stored shares of a batch (16 bytes alpha_i, then 32 bytes per element)
+// per element domain; a share of the wrong size is Error(invalid_argument).
+OpenedBatch open_dealer_shares(const MaterialPlan& plan, std::span<const Bytes> shares);
 
 struct VerifyReport {
   std::uint64_t elements_checked = 0;  // elements covered by a relation check
-  std::uint64_t macs_checked = 0;
-  std::uint64_t failure_count = 0;    // all failures found
-  std::vector<std::string> failures;  // the first kMaxReported, described
+  std::uint64_t macs_checked = 0;      // every element but the boolean ones
+  std::uint64_t boolean_elements = 0;  // GF(2) elements: no MAC
+  std::uint64_t failure_count = 0;     // all failures found
+  std::vector<std::string> failures;   // the first kMaxReported, described
 
   static constexpr std::size_t kMaxReported = 10;
   bool ok() const { return failure_count == 0; }

@@ -143,7 +143,9 @@ struct TestDealer {
 struct Group {
   std::vector<std::unique_ptr<TestDealer>> dealers;
   std::vector<DealerEndpoint> endpoints;
-  Group(std::size_t n, std::uint64_t total, bool tls) {
+  material::BatchLayout layout;
+  Group(std::size_t n, std::uint64_t total, bool tls)
+      : layout(material::BatchLayout::all_arithmetic(total)) {
     for (std::size_t d = 0; d < n; ++d) {
       std::optional<net::TlsOptions> options;
       if (tls) options = certs().tls("dealer");
@@ -160,19 +162,21 @@ CollectResult collect_and_check(Group& group, const CollectOptions& options, std
       options.chunk_elements ? options.chunk_elements : kDefaultChunkElements;
   std::uint64_t next = 0;
   std::uint64_t mismatches = 0;
-  auto result =
-      collect_shares(group.endpoints, kBatch, options, [&](std::uint64_t first, ByteView pairs) {
-        CHECK(first == next);
-        CHECK(pairs.size() % 32 == 0);
-        CHECK(pairs.size() > 0);
-        CHECK(pairs.size() <= std::size_t{chunk} * 32);
-        for (std::size_t i = 0; i < pairs.size() / 16; ++i) {
-          u128 expected = 0;
-          for (auto& dealer : group.dealers) expected += dealer->source.word(2 * first + i);
-          if (load_u128_le(pairs.data() + 16 * i) != expected) ++mismatches;
-        }
-        next = first + pairs.size() / 32;
-      });
+  auto result = collect_shares(group.endpoints, kBatch, group.layout, options,
+                               [&](std::uint64_t first, ByteView pairs) {
+                                 CHECK(first == next);
+                                 CHECK(pairs.size() % 32 == 0);
+                                 CHECK(pairs.size() > 0);
+                                 CHECK(pairs.size() <= std::size_t{chunk} * 32);
+                                 for (std::size_t i = 0; i < pairs.size() / 16; ++i) {
+                                   u128 expected = 0;
+                                   for (auto& dealer : group.dealers)
+                                     expected += dealer->source.word(2 * first + i);
+                                   if (load_u128_le(pairs.data() + 16 * i) != expected)
+                                     ++mismatches;
+                                 }
+                                 next = first + pairs.size() / 32;
+                               });
   CHECK(mismatches == 0);
   CHECK(next == total);
   u128 key = 0;
@@ -247,7 +251,8 @@ TEST_CASE("a stream that keeps breaking fails as unavailable after max_attempts"
   group.dealers[0]->source.failures_left = 100;
   CollectOptions options;
   options.chunk_elements = 256;
-  auto [code, message] = failure([&] { collect_shares(group.endpoints, kBatch, options, ignore); });
+  auto [code, message] =
+      failure([&] { collect_shares(group.endpoints, kBatch, group.layout, options, ignore); });
   CHECK(code == Errc::unavailable);
   CHECK(message.find("dealer d1") != std::string::npos);
   CHECK(group.dealers[0]->source.resumes() == std::vector<std::uint64_t>{0, 2816, 2816});
@@ -262,9 +267,10 @@ TEST_CASE("a refusing dealer gives permission_denied and the other streams stop 
   options.queue_depth = 1;
   const auto start = std::chrono::steady_clock::now();
   CHECK(test::error_code([&] {
-          collect_shares(group.endpoints, kBatch, options, [](std::uint64_t, ByteView) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-          });
+          collect_shares(group.endpoints, kBatch, group.layout, options,
+                         [](std::uint64_t, ByteView) {
+                           std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                         });
         }) == Errc::permission_denied);
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
   for (auto& dealer : group.dealers) CHECK(dealer->source.completed == 0);
@@ -273,7 +279,8 @@ TEST_CASE("a refusing dealer gives permission_denied and the other streams stop 
 TEST_CASE("an unreachable dealer gives unavailable naming it") {
   Group group(1, 100, false);
   group.endpoints.push_back({"d-missing", "127.0.0.1:1"});
-  auto [code, message] = failure([&] { collect_shares(group.endpoints, kBatch, {}, ignore); });
+  auto [code, message] =
+      failure([&] { collect_shares(group.endpoints, kBatch, group.layout, {}, ignore); });
   CHECK(code == Errc::unavailable);
   CHECK(message.find("dealer d-missing (127.0.0.1:1)") != std::string::npos);
 }
@@ -284,12 +291,14 @@ TEST_CASE("clients without a certificate or with a foreign CA's are refused") {
     CollectOptions options = tls_options();
     options.tls->cert_file.clear();
     options.tls->key_file.clear();
-    auto code = test::error_code([&] { collect_shares(group.endpoints, kBatch, options, ignore); });
+    auto code = test::error_code(
+        [&] { collect_shares(group.endpoints, kBatch, group.layout, options, ignore); });
     CHECK((code == Errc::unavailable || code == Errc::unauthenticated));
   }
   SUBCASE("certificate from another CA") {
     auto code = test::error_code([&] {
-      collect_shares(group.endpoints, kBatch, tls_options("model_owner", "foreign"), ignore);
+      collect_shares(group.endpoints, kBatch, group.layout, tls_options("model_owner", "foreign"),
+                     ignore);
     });
     CHECK((code == Errc::unavailable || code == Errc::unauthenticated));
   }
@@ -300,7 +309,7 @@ TEST_CASE("an identity the batch is not bound to is refused by the source") {
   Group group(1, 100, true);
   group.dealers[0]->source.allowed = "model_owner";
   CHECK(test::error_code([&] {
-          collect_shares(group.endpoints, kBatch, tls_options("intruder"), ignore);
+          collect_shares(group.endpoints, kBatch, group.layout, tls_options("intruder"), ignore);
         }) == Errc::permission_denied);
   CHECK(group.dealers[0]->source.callers() == std::vector<std::string>{"intruder"});
 }
@@ -311,7 +320,7 @@ TEST_CASE("malformed requests are invalid_argument, an unknown batch not_found")
     return test::error_code([&] {
       CollectOptions options;
       options.chunk_elements = chunk;
-      collect_shares(group.endpoints, batch_id, options, ignore);
+      collect_shares(group.endpoints, batch_id, group.layout, options, ignore);
     });
   };
   CHECK(collect("not-a-uuid") == Errc::invalid_argument);
@@ -325,8 +334,9 @@ TEST_CASE("dealers that disagree on the batch size are an internal error") {
   Group group(2, 100, false);
   Group other(1, 101, false);
   group.endpoints[1] = other.endpoints[0];
-  CHECK(test::error_code([&] { collect_shares(group.endpoints, kBatch, {}, ignore); }) ==
-        Errc::internal);
+  CHECK(test::error_code([&] {
+          collect_shares(group.endpoints, kBatch, group.layout, {}, ignore);
+        }) == Errc::internal);
 }
 
 TEST_CASE("errors map to gRPC statuses and back") {

@@ -64,13 +64,15 @@ void verify_conversion(test::Deployment& d, const std::string& batch_id,
   }
   material::ClientShareExpander expander(seeds, masks);
   Bytes client_pairs(mo_pairs.size());
-  expander.expand(0, client_pairs);
+  const material::BatchLayout layout(plan);
+  expander.expand(layout, 0, client_pairs);
 
-  auto opened = material::open_batch(mo_key, mo_pairs, expander.mac_key_share(), client_pairs);
+  auto opened =
+      material::open_batch(layout, mo_key, mo_pairs, expander.mac_key_share(), client_pairs);
   CHECK(opened.alpha == d.fixture_alpha(batch_id));
   auto report = material::verify_batch(plan, opened);
   CHECK_MESSAGE(report.ok(), (report.failures.empty() ? "" : report.failures[0]));
-  CHECK(report.macs_checked == plan.element_count());
+  CHECK(report.macs_checked + report.boolean_elements == plan.element_count());
   // Neither share alone is the material: the client's pairs are the PRG sums.
   CHECK(Bytes(mo_pairs.begin(), mo_pairs.begin() + 32) !=
         Bytes(client_pairs.begin(), client_pairs.begin() + 32));
@@ -238,7 +240,8 @@ TEST_CASE("converter: bad requests get clear errors and store nothing") {
     endpoints.push_back({e.at("dealer_id"), e.at("grpc_endpoint")});
   }
   try {
-    grpcsvc::collect_shares(endpoints, batch, as_client, [](std::uint64_t, ByteView) {});
+    grpcsvc::collect_shares(endpoints, batch, material::BatchLayout::all_arithmetic(1), as_client,
+                            [](std::uint64_t, ByteView) {});
     FAIL("the client fetched masked shares");
   } catch (const Error& e) {
     CHECK(e.code() == Errc::permission_denied);

@@ -9,6 +9,8 @@
 #include "core/error.hpp"
 #include "crypto/csprng.hpp"
 #include "crypto/prg.hpp"
+#include "material/conversion.hpp"
+#include "material/layout.hpp"
 
 namespace ppi::test {
 
@@ -31,8 +33,10 @@ void matmul(std::span<const u128> a, std::span<const u128> b, std::span<u128> c,
   }
 }
 
-// Turns uniform random values into material of the plan, in place.
-void impose_relations(const material::MaterialPlan& plan, std::vector<u128>& x) {
+// Turns uniform random values into material of the plan, in place. x holds each element's
+// value (bits 0-127 of a boolean element), hi bits 128-255 of boolean elements.
+void impose_relations(const material::MaterialPlan& plan, std::vector<u128>& x,
+                      std::vector<u128>& hi) {
   material::WeightMaskIndex masks;
   for (std::size_t idx = 0; idx < plan.items().size(); ++idx) {
     const material::PlanItem& item = plan.items()[idx];
@@ -54,6 +58,12 @@ void impose_relations(const material::MaterialPlan& plan, std::vector<u128>& x) 
         }
         case Kind::dabit:
           v[0] &= 1;
+          v[1] = v[0];
+          hi[base + 1] = 0;
+          break;
+        case Kind::bit_triple:
+          v[2] = v[0] & v[1];
+          hi[base + 2] = hi[base] & hi[base + 1];
           break;
         case Kind::matrix_triple:
           matmul(v.subspan(0, mk), v.subspan(mk, kn), v.subspan(mk + kn), t.m, t.k, t.n);
@@ -83,9 +93,11 @@ FixtureBatch make_fixture_batch(const material::MaterialPlan& plan, std::size_t 
   const std::uint64_t count = plan.element_count();
 
   // Values: uniform in Z_2^128 from a CSPRNG-seeded PRG, then the relations imposed.
-  std::vector<u128> x(count);
+  std::vector<u128> x(count), hi(count);
   Prg(random_seed()).fill_u128(0, x);
-  impose_relations(plan, x);
+  Prg(random_seed()).fill_u128(0, hi);
+  impose_relations(plan, x, hi);
+  const material::BatchLayout layout(plan);
 
   FixtureBatch out;
   out.alpha = random_u128();
@@ -94,33 +106,75 @@ FixtureBatch make_fixture_batch(const material::MaterialPlan& plan, std::size_t 
   for (std::size_t d = 0; d < dealers; ++d) out.dealer_shares.emplace_back(blob);
 
   // The last dealer starts with the secrets, then every other dealer's uniformly random share
-  // is subtracted from it: the shares sum to the secrets and any n - 1 of them are uniform.
-  // The blobs are 16-byte aligned u128 arrays in little-endian (host) order, so they are
-  // handled as such through memcpy, which compiles to plain loads and stores.
+  // is taken out of it (subtracted, or XORed for boolean elements): the shares combine to the
+  // secrets and any n - 1 of them are uniform. The blobs are u128 arrays in little-endian
+  // (host) order, handled through memcpy, which compiles to plain loads and stores.
   Bytes& last = out.dealer_shares.back();
   std::vector<u128> buf(2 * kBufPairs);
   std::memcpy(last.data(), &out.alpha, 16);
-  for (std::uint64_t e = 0; e < count; e += kBufPairs) {
-    const std::size_t n = std::min<std::uint64_t>(kBufPairs, count - e);
-    for (std::size_t i = 0; i < n; ++i) {
-      buf[2 * i] = x[e + i];
-      buf[2 * i + 1] = out.alpha * x[e + i];
+  layout.for_each(0, count, [&](const material::Segment& seg) {
+    for (std::uint64_t e = seg.first; e < seg.first + seg.count; e += kBufPairs) {
+      const std::size_t n = std::min<std::uint64_t>(kBufPairs, seg.first + seg.count - e);
+      for (std::size_t i = 0; i < n; ++i) {
+        buf[2 * i] = x[e + i];
+        buf[2 * i + 1] = seg.domain == material::Domain::boolean ? hi[e + i] : out.alpha * x[e + i];
+      }
+      std::memcpy(&last[16 + 32 * e], buf.data(), 32 * n);
     }
-    std::memcpy(&last[16 + 32 * e], buf.data(), 32 * n);
-  }
+  });
   cleanse(x.data(), x.size() * sizeof(u128));
-  for (std::size_t d = 0; d + 1 < dealers; ++d) {
-    Bytes& share = out.dealer_shares[d];
-    Prg(random_seed()).fill_bytes(0, share);
-    for (std::size_t p = 0; p < blob; p += 16) {
+  cleanse(hi.data(), hi.size() * sizeof(u128));
+  const auto take_out = [&last](const Bytes& share, std::size_t from, std::size_t to, bool xor_) {
+    for (std::size_t p = from; p < to; p += 16) {
       u128 a, b;
       std::memcpy(&a, &last[p], 16);
       std::memcpy(&b, &share[p], 16);
-      a -= b;
+      a = xor_ ? a ^ b : a - b;
       std::memcpy(&last[p], &a, 16);
     }
+  };
+  for (std::size_t d = 0; d + 1 < dealers; ++d) {
+    Bytes& share = out.dealer_shares[d];
+    Prg(random_seed()).fill_bytes(0, share);
+    take_out(share, 0, 16, false);
+    layout.for_each(0, count, [&](const material::Segment& seg) {
+      take_out(share, 16 + 32 * seg.first, 16 + 32 * (seg.first + seg.count),
+               seg.domain == material::Domain::boolean);
+    });
   }
   cleanse(buf.data(), buf.size() * sizeof(u128));
+  return out;
+}
+
+TwoPartyBatch make_two_party_batch(const material::MaterialPlan& plan, std::size_t dealers) {
+  FixtureBatch batch = make_fixture_batch(plan, dealers);
+  const material::BatchLayout layout(plan);
+  const std::size_t bytes = 32 * plan.element_count();
+  TwoPartyBatch out;
+  out.alpha = batch.alpha;
+  out.model_owner.elements.resize(bytes);
+  out.client.elements.resize(bytes);
+  std::vector<Seed128> seeds;
+  std::vector<u128> masks;
+  for (std::size_t d = 0; d < dealers; ++d) {
+    // What dealer d sends: its masked key share, then its masked pairs.
+    seeds.push_back(random_seed());
+    masks.push_back(random_u128());
+    const ByteView share(batch.dealer_shares[d]);
+    Prg prg(seeds.back());
+    Bytes sent(bytes);
+    material::mask_pairs(layout, prg, 0, share.subspan(16), sent);
+    out.model_owner.mac_key_share +=
+        material::mask_mac_key(load_u128_le(share.data()), masks.back());
+    if (d == 0) {
+      out.model_owner.elements = std::move(sent);
+    } else {
+      material::add_pairs(layout, 0, out.model_owner.elements, sent);
+    }
+  }
+  material::ClientShareExpander expander(std::move(seeds), std::move(masks));
+  out.client.mac_key_share = expander.mac_key_share();
+  expander.expand(layout, 0, out.client.elements);
   return out;
 }
 

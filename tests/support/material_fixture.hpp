@@ -22,8 +22,25 @@ struct FixtureBatch {
   u128 alpha = 0;
 };
 
-// `dealers` >= 1, else Error(invalid_argument). Each MASKED_TRIPLE_m_k_n uses the B of the last
+// `dealers` >= 1, else Error(invalid_argument). Boolean elements are XOR-shared
+// (docs/material-layout.md). Each MASKED_TRIPLE_m_k_n uses the B of the last
 // WEIGHT_MASK_k_n instance before it (as verify_batch does); without one: invalid_argument.
 FixtureBatch make_fixture_batch(const material::MaterialPlan& plan, std::size_t dealers);
+
+// One party's 2PC share of a batch: its MAC key share and 32 bytes per element.
+struct PartyShare {
+  u128 mac_key_share = 0;
+  Bytes elements;
+};
+
+struct TwoPartyBatch {
+  PartyShare model_owner, client;  // party 0 and party 1
+  u128 alpha = 0;
+};
+
+// A fixture batch made by `dealers` trusted-dealer shares and then converted exactly as the
+// real conversion does it (material/conversion.hpp): the dealers mask their shares with fresh
+// seeds, the model owner combines what it receives, the client expands the seeds.
+TwoPartyBatch make_two_party_batch(const material::MaterialPlan& plan, std::size_t dealers = 3);
 
 }  // namespace ppi::test

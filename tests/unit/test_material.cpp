@@ -17,6 +17,7 @@
 #include "crypto/prg.hpp"
 #include "error_code.hpp"
 #include "material/conversion.hpp"
+#include "material/layout.hpp"
 #include "material/material_type.hpp"
 #include "material/plan.hpp"
 #include "material/verify.hpp"
@@ -30,9 +31,10 @@ namespace {
 using ppi::test::error_code;
 
 // Secret material for a plan: random values with every relation imposed (on all 128 bits).
+// m is each element's second half: its MAC, or bits 128-255 of a boolean element.
 struct Secret {
   u128 alpha = 0;
-  std::vector<u128> x;
+  std::vector<u128> x, m;
 };
 
 void matmul(const u128* a, const u128* b, u128* c, std::size_t m, std::size_t k, std::size_t n) {
@@ -45,17 +47,27 @@ void matmul(const u128* a, const u128* b, u128* c, std::size_t m, std::size_t k,
   }
 }
 
+bool is_boolean(const MaterialPlan& plan, std::size_t element) {
+  std::size_t idx = 0;
+  while (plan.offset_of(idx + 1) <= element) ++idx;
+  const MaterialType& t = plan.items()[idx].type;
+  return domain_of(t, (element - plan.offset_of(idx)) % elements_per_item(t)) == Domain::boolean;
+}
+
 Secret make_secret(const MaterialPlan& plan) {
   Secret s;
   s.alpha = random_u128();
   s.x.resize(plan.element_count());
+  s.m.resize(plan.element_count());
   Prg(random_seed()).fill_u128(0, s.x);
+  Prg(random_seed()).fill_u128(0, s.m);
   std::vector<std::pair<MaterialType, const u128*>> masks;  // WEIGHT_MASK Bs so far
   for (std::size_t idx = 0; idx < plan.items().size(); ++idx) {
     const MaterialType& t = plan.items()[idx].type;
     const std::uint64_t per = elements_per_item(t);
     for (std::uint64_t i = 0; i < plan.items()[idx].count; ++i) {
       u128* v = s.x.data() + plan.offset_of(idx) + i * per;
+      u128* hi = s.m.data() + plan.offset_of(idx) + i * per;
       const std::size_t mk = std::size_t{t.m} * t.k, kn = std::size_t{t.k} * t.n;
       switch (t.kind) {
         case Kind::triple:
@@ -67,6 +79,12 @@ Secret make_secret(const MaterialPlan& plan) {
           break;
         case Kind::dabit:
           v[0] &= 1;
+          v[1] = v[0];
+          hi[1] = 0;
+          break;
+        case Kind::bit_triple:
+          v[2] = v[0] & v[1];
+          hi[2] = hi[0] & hi[1];
           break;
         case Kind::matrix_triple:
           matmul(v, v + mk, v + mk + kn, t.m, t.k, t.n);
@@ -86,24 +104,29 @@ Secret make_secret(const MaterialPlan& plan) {
       }
     }
   }
+  for (std::size_t e = 0; e < s.x.size(); ++e) {
+    if (!is_boolean(plan, e)) s.m[e] = s.alpha * s.x[e];
+  }
   return s;
 }
 
-// Dealer blobs (16-byte alpha_i, then pair blocks) that sum to the secret.
-std::vector<Bytes> split(const Secret& s, std::size_t dealers) {
+// Dealer blobs (16-byte alpha_i, then pair blocks) that combine to the secret: boolean
+// elements are XOR-shared, the others additively.
+std::vector<Bytes> split(const MaterialPlan& plan, const Secret& s, std::size_t dealers) {
   Bytes whole(16 + 32 * s.x.size());
   store_u128_le(whole.data(), s.alpha);
   for (std::size_t e = 0; e < s.x.size(); ++e) {
     store_u128_le(&whole[16 + 32 * e], s.x[e]);
-    store_u128_le(&whole[32 + 32 * e], s.alpha * s.x[e]);
+    store_u128_le(&whole[32 + 32 * e], s.m[e]);
   }
   std::vector<Bytes> shares(dealers, Bytes(whole.size()));
   shares.back() = whole;
   for (std::size_t d = 0; d + 1 < dealers; ++d) {
     random_bytes(shares[d]);
     for (std::size_t p = 0; p < whole.size(); p += 16) {
-      store_u128_le(&shares.back()[p],
-                    load_u128_le(&shares.back()[p]) - load_u128_le(&shares[d][p]));
+      const u128 a = load_u128_le(&shares.back()[p]), b = load_u128_le(&shares[d][p]);
+      const bool boolean = p >= 16 && is_boolean(plan, (p - 16) / 32);
+      store_u128_le(&shares.back()[p], boolean ? a ^ b : a - b);
     }
   }
   return shares;
@@ -115,7 +138,8 @@ struct TwoPc {
   Bytes mo_pairs, client_pairs;
 };
 
-TwoPc convert(const std::vector<Bytes>& dealer_shares) {
+TwoPc convert(const MaterialPlan& plan, const std::vector<Bytes>& dealer_shares) {
+  const BatchLayout layout(plan);
   const std::size_t bytes = dealer_shares[0].size() - 16;
   TwoPc out;
   out.mo_pairs.assign(bytes, 0);
@@ -130,16 +154,16 @@ TwoPc convert(const std::vector<Bytes>& dealer_shares) {
     Bytes sent(bytes);
     const std::size_t half = (bytes / 32 / 2) * 32;
     const ByteView pairs = ByteView(share).subspan(16);
-    mask_pairs(prg, 0, pairs.subspan(0, half), std::span(sent).subspan(0, half));
-    mask_pairs(prg, half / 32, pairs.subspan(half), std::span(sent).subspan(half));
+    mask_pairs(layout, prg, 0, pairs.subspan(0, half), std::span(sent).subspan(0, half));
+    mask_pairs(layout, prg, half / 32, pairs.subspan(half), std::span(sent).subspan(half));
     // Model owner: sums what it receives.
     out.mo_key += mask_mac_key(load_u128_le(share.data()), masks.back());
-    add_pairs(out.mo_pairs, sent);
+    add_pairs(layout, 0, out.mo_pairs, sent);
   }
   ClientShareExpander client(seeds, masks);
   out.client_key = client.mac_key_share();
   out.client_pairs.resize(bytes);
-  client.expand(0, out.client_pairs);
+  client.expand(layout, 0, out.client_pairs);
   return out;
 }
 
@@ -148,11 +172,15 @@ TwoPc convert(const std::vector<Bytes>& dealer_shares) {
 MaterialPlan all_types_plan() {
   return MaterialPlan::parse(
       R"([{"type": "TRIPLE", "count": 300}, {"type": "MATRIX_TRIPLE_2_3_4", "count": 2},
-          {"type": "TRUNC_16", "count": 40}, {"type": "DABIT", "count": 70},
+          {"type": "TRUNC_16", "count": 40}, {"type": "DABIT", "count": 70}, {"type": "BIT_TRIPLE", "count": 9},
           {"type": "WEIGHT_MASK_3_4", "count": 1}, {"type": "WEIGHT_MASK_2_2", "count": 2},
           {"type": "MASKED_TRIPLE_2_3_4", "count": 3}, {"type": "TRUNC_62", "count": 5},
           {"type": "MASKED_TRIPLE_1_2_2", "count": 2}])");
 }
+
+// Item indices in all_types_plan after BIT_TRIPLE (item 4) was added.
+constexpr std::size_t kWeightMask34 = 5, kMaskedTriple234 = 7;
+constexpr std::size_t kBitTriples = 4;
 
 struct Opened {
   MaterialPlan plan;
@@ -163,8 +191,9 @@ struct Opened {
 Opened opened_material() {
   MaterialPlan plan = all_types_plan();
   Secret s = make_secret(plan);
-  const TwoPc two = convert(split(s, 3));
-  OpenedBatch b = open_batch(two.client_key, two.client_pairs, two.mo_key, two.mo_pairs);
+  const TwoPc two = convert(plan, split(plan, s, 3));
+  OpenedBatch b =
+      open_batch(BatchLayout(plan), two.client_key, two.client_pairs, two.mo_key, two.mo_pairs);
   return {plan, s, b};
 }
 
@@ -187,7 +216,7 @@ TEST_CASE("material types: names, round trips, elements per item") {
        {Case{"TRIPLE", Kind::triple, 3},
         Case{"MATRIX_TRIPLE_128_64_512", Kind::matrix_triple, 128 * 64 + 64 * 512 + 128 * 512},
         Case{"TRUNC_1", Kind::trunc, 3}, Case{"TRUNC_62", Kind::trunc, 3},
-        Case{"DABIT", Kind::dabit, 1},
+        Case{"DABIT", Kind::dabit, 2}, Case{"BIT_TRIPLE", Kind::bit_triple, 3},
         Case{"WEIGHT_MASK_16384_16384", Kind::weight_mask, 1ULL << 28},
         Case{"MASKED_TRIPLE_7_3_65536", Kind::masked_triple, 21 + 7 * 65536},
         Case{"MATRIX_TRIPLE_65536_1_1", Kind::matrix_triple, 2 * 65536 + 1}}) {
@@ -211,7 +240,7 @@ TEST_CASE("material types: strict parsing rejects bad names") {
                           "TRIPLE ",
                           "DABIT_1",
                           "MAC_KEY",
-                          "BIT_TRIPLE",
+                          "BIT_TRIPLE_1",
                           "MATRIX_TRIPLE",
                           "MATRIX_TRIPLE_",
                           "MATRIX_TRIPLE_1_1",
@@ -255,8 +284,8 @@ TEST_CASE("material plan: JSON round trip, offsets, canonical form") {
   CHECK(plan.offset_of(0) == 0);
   CHECK(plan.offset_of(1) == 3000);
   CHECK(plan.offset_of(2) == 3000 + 2 * 26);
-  CHECK(plan.offset_of(3) == 3057);
-  CHECK(plan.element_count() == 3057);
+  CHECK(plan.offset_of(3) == 3062);
+  CHECK(plan.element_count() == 3062);
   CHECK(error_code([&] { (void)plan.offset_of(4); }) == Errc::invalid_argument);
 
   CHECK(plan.canonical() ==
@@ -308,24 +337,34 @@ TEST_CASE("conversion end to end: the two 2PC shares open to the dealers' materi
   for (std::size_t dealers : {2, 3, 10}) {
     CAPTURE(dealers);
     const Secret s = make_secret(plan);
-    const std::vector<Bytes> shares = split(s, dealers);
-    const TwoPc two = convert(shares);
+    const std::vector<Bytes> shares = split(plan, s, dealers);
+    const TwoPc two = convert(plan, shares);
     // Neither 2PC share alone is the material (each is masked by the other).
     CHECK(two.mo_key != s.alpha);
     CHECK(two.client_key != s.alpha);
 
-    const OpenedBatch b = open_batch(two.mo_key, two.mo_pairs, two.client_key, two.client_pairs);
+    const OpenedBatch b =
+        open_batch(BatchLayout(plan), two.mo_key, two.mo_pairs, two.client_key, two.client_pairs);
     CHECK(b.alpha == s.alpha);
     CHECK(b.values == s.x);
-    bool macs_right = true;
-    for (std::size_t e = 0; e < s.x.size(); ++e) macs_right &= b.macs[e] == s.alpha * s.x[e];
-    CHECK(macs_right);
+    CHECK(b.macs == s.m);
+    CHECK(open_dealer_shares(plan, shares).values == s.x);
 
     const VerifyReport r = verify_batch(plan, b);
     CHECK(r.ok());
     CHECK(r.failures.empty());
     CHECK(r.elements_checked == plan.element_count());
-    CHECK(r.macs_checked == plan.element_count());
+    std::size_t with_mac = 0;
+    for (std::size_t e = 0; e < s.x.size(); ++e) with_mac += is_boolean(plan, e) ? 0 : 1;
+    CHECK(r.macs_checked == with_mac);
+    // The weight mask is the model owner's alone: its value share is B, the client's is 0,
+    // while the MAC stays shared between them.
+    const std::size_t wm = plan.offset_of(kWeightMask34);
+    for (std::size_t e = wm; e < wm + 12; ++e) {
+      CHECK(load_u128_le(&two.mo_pairs[32 * e]) == s.x[e]);
+      CHECK(load_u128_le(&two.client_pairs[32 * e]) == 0);
+      CHECK(load_u128_le(&two.client_pairs[32 * e + 16]) != 0);
+    }
   }
 }
 
@@ -337,7 +376,8 @@ TEST_CASE("mask_pairs: matches the stream definition, resumes, works in place") 
 
   Prg prg(seed);
   Bytes whole(pairs.size());
-  mask_pairs(prg, 0, pairs, whole);
+  const BatchLayout layout = BatchLayout::all_arithmetic(n);
+  mask_pairs(layout, prg, 0, pairs, whole);
   // Element e is masked with R[2e] and R[2e + 1], computed here one by one.
   Prg check(seed);
   bool by_definition = true;
@@ -352,18 +392,19 @@ TEST_CASE("mask_pairs: matches the stream definition, resumes, works in place") 
   const std::size_t from = 777;
   Bytes part(32 * (n - from));
   Prg resumed(seed);
-  mask_pairs(resumed, from, ByteView(pairs).subspan(32 * from), part);
+  mask_pairs(layout, resumed, from, ByteView(pairs).subspan(32 * from), part);
   CHECK(part == Bytes(whole.begin() + 32 * from, whole.end()));
 
   Bytes in_place = pairs;
-  mask_pairs(prg, 0, in_place, in_place);
+  mask_pairs(layout, prg, 0, in_place, in_place);
   CHECK(in_place == whole);
 
   Bytes odd(31), out(31);
-  CHECK(error_code([&] { mask_pairs(prg, 0, odd, out); }) == Errc::invalid_argument);
+  CHECK(error_code([&] { mask_pairs(layout, prg, 0, odd, out); }) == Errc::invalid_argument);
   Bytes a(64), b(32);
-  CHECK(error_code([&] { mask_pairs(prg, 0, a, b); }) == Errc::invalid_argument);
-  CHECK(error_code([&] { add_pairs(a, b); }) == Errc::invalid_argument);
+  CHECK(error_code([&] { mask_pairs(layout, prg, 0, a, b); }) == Errc::invalid_argument);
+  CHECK(error_code([&] { add_pairs(layout, 0, a, b); }) == Errc::invalid_argument);
+  CHECK(error_code([&] { mask_pairs(layout, prg, n - 1, a, a); }) == Errc::invalid_argument);
 }
 
 TEST_CASE("add_pairs and mask_mac_key wrap around in Z_2^128") {
@@ -373,7 +414,7 @@ TEST_CASE("add_pairs and mask_mac_key wrap around in Z_2^128") {
   store_u128_le(acc.data() + 16, 5);
   store_u128_le(x.data(), 2);
   store_u128_le(x.data() + 16, max);
-  add_pairs(acc, x);
+  add_pairs(BatchLayout::all_arithmetic(1), 0, acc, x);
   CHECK(load_u128_le(acc.data()) == 1);
   CHECK(load_u128_le(acc.data() + 16) == 4);
   CHECK(mask_mac_key(3, 5) == max - 1);
@@ -389,8 +430,9 @@ TEST_CASE("ClientShareExpander: sum of the dealers' streams, any range") {
 
   const std::size_t n = 1000, from = 333;
   Bytes all(32 * n), part(32 * (n - from));
-  client.expand(0, all);
-  client.expand(from, part);
+  const BatchLayout layout = BatchLayout::all_arithmetic(n);
+  client.expand(layout, 0, all);
+  client.expand(layout, from, part);
   CHECK(part == Bytes(all.begin() + 32 * from, all.end()));
   bool sums = true;
   for (std::size_t j = 0; j < 2 * n; ++j) {
@@ -401,7 +443,7 @@ TEST_CASE("ClientShareExpander: sum of the dealers' streams, any range") {
   CHECK(error_code([&] { ClientShareExpander({}, {}); }) == Errc::invalid_argument);
   CHECK(error_code([&] { ClientShareExpander(seeds, {1}); }) == Errc::invalid_argument);
   Bytes odd(40);
-  CHECK(error_code([&] { client.expand(0, odd); }) == Errc::invalid_argument);
+  CHECK(error_code([&] { client.expand(layout, 0, odd); }) == Errc::invalid_argument);
 }
 
 TEST_CASE("verify_batch: known answers") {
@@ -426,11 +468,12 @@ TEST_CASE("verify_batch: known answers") {
 TEST_CASE("verify_batch detects tampering") {
   Opened o = opened_material();
   REQUIRE(verify_batch(o.plan, o.batch).ok());
-  const u64 triple_c = 2;                                 // item 0, instance 0, element c
-  const u64 matrix_c = o.plan.offset_of(1) + 6 + 12 + 5;  // item 1, instance 0, C[1][1]
-  const u64 trunc = o.plan.offset_of(2) + 3 * 4;          // item 2, instance 4
-  const u64 dabit = o.plan.offset_of(3) + 9;              // item 3, instance 9
-  const u64 masked_c = o.plan.offset_of(6) + 14 + 6 + 7;  // item 6, instance 1, C[1][3]
+  const u64 triple_c = 2;                                       // item 0, instance 0, element c
+  const u64 matrix_c = o.plan.offset_of(1) + 6 + 12 + 5;        // item 1, instance 0, C[1][1]
+  const u64 trunc = o.plan.offset_of(2) + 3 * 4;                // item 2, instance 4
+  const u64 dabit = o.plan.offset_of(3) + 2 * 9;                // item 3, instance 9
+  const u64 bit_c = o.plan.offset_of(kBitTriples) + 3 * 5 + 2;  // BIT_TRIPLE instance 5, c
+  const u64 masked_c = o.plan.offset_of(kMaskedTriple234) + 14 + 6 + 7;  // instance 1, C[1][3]
 
   // Change one opened value and keep its MAC consistent, so only the relation can catch it.
   auto tamper = [&](u64 e, u128 value) {
@@ -450,10 +493,10 @@ TEST_CASE("verify_batch detects tampering") {
   }
   SUBCASE("a flipped bit in a MAC") {
     OpenedBatch b = o.batch;
-    b.macs[o.plan.offset_of(4) + 3] ^= 1;
+    b.macs[o.plan.offset_of(kWeightMask34) + 3] ^= 1;
     const VerifyReport r = verify_batch(o.plan, b);
     CHECK(r.failure_count == 1);
-    CHECK(mentions(r, "item 4 (WEIGHT_MASK_3_4) instance 0"));
+    CHECK(mentions(r, "item 5 (WEIGHT_MASK_3_4) instance 0"));
   }
   SUBCASE("a flipped bit in c of a triple") {
     const VerifyReport r = tamper(triple_c, o.batch.values[triple_c] ^ 1);
@@ -469,7 +512,7 @@ TEST_CASE("verify_batch detects tampering") {
   SUBCASE("a flipped bit in C of a masked triple") {
     const VerifyReport r = tamper(masked_c, o.batch.values[masked_c] ^ 4);
     CHECK(r.failure_count == 1);
-    CHECK(mentions(r, "item 6 (MASKED_TRIPLE_2_3_4) instance 1"));
+    CHECK(mentions(r, "item 7 (MASKED_TRIPLE_2_3_4) instance 1"));
     CHECK(mentions(r, "C[1][3]"));
   }
   SUBCASE("TRUNC: r_msb, r_low >> f") {
@@ -479,8 +522,22 @@ TEST_CASE("verify_batch detects tampering") {
     CHECK(mentions(tamper(trunc + 1, o.batch.values[trunc + 1] + 1), "r_low >> f is wrong"));
     CHECK(mentions(tamper(trunc, o.batch.values[trunc] ^ (u128{1} << 63)), "r_msb != bit 63"));
   }
-  SUBCASE("DABIT not a bit") {
+  SUBCASE("DABIT not a bit, or its two domains disagree") {
     CHECK(mentions(tamper(dabit, 2), "the daBit is not a bit"));
+    OpenedBatch b = o.batch;
+    b.values[dabit + 1] ^= 1;
+    CHECK(mentions(verify_batch(o.plan, b), "the GF(2) bit differs"));
+    b = o.batch;
+    b.macs[dabit + 1] ^= u128{1} << 70;  // one of the boolean element's bits 128-255
+    CHECK(mentions(verify_batch(o.plan, b), "the GF(2) bit differs"));
+  }
+  SUBCASE("BIT_TRIPLE: one of 256 AND relations broken, in either half") {
+    OpenedBatch b = o.batch;
+    b.values[bit_c] ^= u128{1} << 77;
+    CHECK(mentions(verify_batch(o.plan, b), "item 4 (BIT_TRIPLE) instance 5"));
+    b = o.batch;
+    b.macs[bit_c] ^= u128{1} << 127;
+    CHECK(mentions(verify_batch(o.plan, b), "c != a AND b"));
   }
   SUBCASE("a wrong alpha") {
     OpenedBatch b = o.batch;
@@ -491,10 +548,11 @@ TEST_CASE("verify_batch detects tampering") {
     CHECK(r.failure_count > VerifyReport::kMaxReported);
   }
   SUBCASE("a bit flipped in one 2PC share before opening") {
-    const std::vector<Bytes> shares = split(o.secret, 3);
-    TwoPc two = convert(shares);
+    const std::vector<Bytes> shares = split(o.plan, o.secret, 3);
+    TwoPc two = convert(o.plan, shares);
     two.mo_pairs[32 * 100 + 3] ^= 0x10;  // element 100's value, low bits
-    const OpenedBatch b = open_batch(two.mo_key, two.mo_pairs, two.client_key, two.client_pairs);
+    const OpenedBatch b =
+        open_batch(BatchLayout(o.plan), two.mo_key, two.mo_pairs, two.client_key, two.client_pairs);
     const VerifyReport r = verify_batch(o.plan, b);
     CHECK_FALSE(r.ok());
     CHECK(mentions(r, "item 0 (TRIPLE) instance 33"));
@@ -505,8 +563,8 @@ TEST_CASE("MASKED_TRIPLE: needs its WEIGHT_MASK; verify_masked_triple with a sep
   Opened o = opened_material();
   const MaterialType mt = parse_material_type("MASKED_TRIPLE_2_3_4");
   const std::span<const u128> values(o.batch.values);
-  const auto b = values.subspan(o.plan.offset_of(4), 12);
-  auto instance = values.subspan(o.plan.offset_of(6), 14);
+  const auto b = values.subspan(o.plan.offset_of(kWeightMask34), 12);
+  auto instance = values.subspan(o.plan.offset_of(kMaskedTriple234), 14);
 
   VerifyReport r;
   verify_masked_triple(mt, instance, b, r);
@@ -530,6 +588,10 @@ TEST_CASE("MASKED_TRIPLE: needs its WEIGHT_MASK; verify_masked_triple with a sep
 
 TEST_CASE("open_batch rejects mismatched shares") {
   Bytes a(64), b(32), c(48);
-  CHECK(error_code([&] { open_batch(0, a, 0, b); }) == Errc::invalid_argument);
-  CHECK(error_code([&] { open_batch(0, c, 0, c); }) == Errc::invalid_argument);
+  const BatchLayout two = BatchLayout::all_arithmetic(2);
+  CHECK(error_code([&] { open_batch(two, 0, a, 0, b); }) == Errc::invalid_argument);
+  CHECK(error_code([&] { open_batch(two, 0, c, 0, c); }) == Errc::invalid_argument);
+  CHECK(error_code([&] {
+          open_dealer_shares(all_types_plan(), {&a, 1});
+        }) == Errc::invalid_argument);
 }
