@@ -1,5 +1,6 @@
 #include "mpc/plan_recorder.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "core/error.hpp"
@@ -66,6 +67,35 @@ MaskedTriple PlanRecorder::masked_triple(std::uint32_t m, const WeightMask& mask
   }
   record(plan_type(Kind::masked_triple, m, mask.k, mask.n), 1);
   return {SecretWords(std::uint64_t{m} * mask.k), SecretWords(std::uint64_t{m} * mask.n)};
+}
+
+namespace {
+
+// Recording runs on zeros: products need not be computed, only shaped.
+class ZeroKernels final : public compute::RingKernels {
+ public:
+  std::string name() const override { return "zero (recording)"; }
+  void gemm(std::span<const u64> a, std::span<const u64> b, std::span<u64> c, std::size_t m,
+            std::size_t k, std::size_t n) override {
+    compute::check_gemm_shapes(a.size(), b.size(), c.size(), m, k, n);
+    std::fill(c.begin(), c.end(), 0);
+  }
+  void mul(std::span<const u64> x, std::span<const u64> y, std::span<u64> out) override {
+    compute::check_mul_shapes(x.size(), y.size(), out.size());
+    std::fill(out.begin(), out.end(), 0);
+  }
+};
+
+}  // namespace
+
+RecordedProgram record_program(Role role, const std::function<void(Party&)>& program, int frac_bits,
+                               int magnitude_bits) {
+  PlanRecorder recorder;
+  RecordingChannel channel;
+  ZeroKernels kernels;
+  Party party(role, channel, recorder, kernels, frac_bits, magnitude_bits);
+  program(party);
+  return {recorder.plan(), channel.rounds(), channel.bytes_sent(), channel.bytes_received()};
 }
 
 material::MaterialPlan PlanRecorder::plan() const {

@@ -6,6 +6,7 @@
 // channel's counters are the rounds and bytes the real run will use.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <utility>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "material/plan.hpp"
 #include "mpc/channel.hpp"
 #include "mpc/material_source.hpp"
+#include "mpc/party.hpp"
 
 namespace ppi::mpc {
 
@@ -49,5 +51,18 @@ class RecordingChannel final : public Channel {
     return std::vector<u64>(expected, 0);
   }
 };
+
+// What running a program in recording mode found: the plan it consumes and its traffic.
+struct RecordedProgram {
+  material::MaterialPlan plan;
+  std::uint64_t rounds = 0, bytes_sent = 0, bytes_received = 0;
+};
+
+// Runs `program` once as `role` with a PlanRecorder, a RecordingChannel and kernels that
+// compute nothing (all shares are zeros, and a program's control flow never depends on a
+// secret). Error(invalid_argument) if the program demanded no material.
+RecordedProgram record_program(Role role, const std::function<void(Party&)>& program,
+                               int frac_bits = kDefaultFracBits,
+                               int magnitude_bits = kMaxMagnitudeBits);
 
 }  // namespace ppi::mpc
