@@ -1,6 +1,7 @@
 #include "mpc/batch_share.hpp"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <utility>
 
@@ -34,6 +35,12 @@ BatchShare::~BatchShare() {
 
 u64 BatchShare::value(std::uint64_t e) const {
   return load_u64_le(elements_.data() + e * kElementBytes);
+}
+
+SecretWords BatchShare::values(std::uint64_t first, std::uint64_t count) const {
+  SecretWords out(count);
+  for (std::uint64_t i = 0; i < count; ++i) out[i] = value(first + i);
+  return out;
 }
 
 u64 BatchShare::boolean_word(std::uint64_t e, unsigned w) const {
@@ -89,17 +96,20 @@ std::uint64_t BatchCursor::take_one(TypeCursor& tc) {
   return first;
 }
 
-Triples BatchCursor::triples(std::size_t count) {
-  Triples t{SecretWords(count), SecretWords(count), SecretWords(count)};
-  if (count == 0) return t;
-  TypeCursor& tc = require(plan_type(Kind::triple), count);
+std::array<SecretWords, 3> BatchCursor::take_triplets(const MaterialType& type, std::size_t count) {
+  std::array<SecretWords, 3> out{SecretWords(count), SecretWords(count), SecretWords(count)};
+  if (count == 0) return out;
+  TypeCursor& tc = require(type, count);
   for (std::size_t i = 0; i < count; ++i) {
     const std::uint64_t e = take_one(tc);
-    t.a[i] = share_.value(e);
-    t.b[i] = share_.value(e + 1);
-    t.c[i] = share_.value(e + 2);
+    for (unsigned j = 0; j < 3; ++j) out[j][i] = share_.value(e + j);
   }
-  return t;
+  return out;
+}
+
+Triples BatchCursor::triples(std::size_t count) {
+  auto [a, b, c] = take_triplets(plan_type(Kind::triple), count);
+  return {std::move(a), std::move(b), std::move(c)};
 }
 
 Triples BatchCursor::matrix_triple(std::uint32_t m, std::uint32_t k, std::uint32_t n) {
@@ -107,24 +117,12 @@ Triples BatchCursor::matrix_triple(std::uint32_t m, std::uint32_t k, std::uint32
   const std::uint64_t mk = std::uint64_t{m} * k, kn = std::uint64_t{k} * n,
                       mn = std::uint64_t{m} * n;
   const std::uint64_t e = take_one(tc);
-  Triples t{SecretWords(mk), SecretWords(kn), SecretWords(mn)};
-  for (std::uint64_t i = 0; i < mk; ++i) t.a[i] = share_.value(e + i);
-  for (std::uint64_t i = 0; i < kn; ++i) t.b[i] = share_.value(e + mk + i);
-  for (std::uint64_t i = 0; i < mn; ++i) t.c[i] = share_.value(e + mk + kn + i);
-  return t;
+  return {share_.values(e, mk), share_.values(e + mk, kn), share_.values(e + mk + kn, mn)};
 }
 
 TruncPairs BatchCursor::trunc(std::uint32_t f, std::size_t count) {
-  TruncPairs t{SecretWords(count), SecretWords(count), SecretWords(count)};
-  if (count == 0) return t;
-  TypeCursor& tc = require(plan_type(Kind::trunc, 0, 0, 0, f), count);
-  for (std::size_t i = 0; i < count; ++i) {
-    const std::uint64_t e = take_one(tc);
-    t.r[i] = share_.value(e);
-    t.r_low_shifted[i] = share_.value(e + 1);
-    t.r_msb[i] = share_.value(e + 2);
-  }
-  return t;
+  auto [r, low, msb] = take_triplets(plan_type(Kind::trunc, 0, 0, 0, f), count);
+  return {std::move(r), std::move(low), std::move(msb)};
 }
 
 Dabits BatchCursor::dabits(std::size_t count) {
@@ -166,9 +164,7 @@ WeightMask BatchCursor::weight_mask(std::uint32_t k, std::uint32_t n) {
   TypeCursor& tc = require(plan_type(Kind::weight_mask, 0, k, n), 1);
   const std::uint64_t id = tc.taken;
   const std::uint64_t e = take_one(tc);
-  WeightMask w{k, n, id, SecretWords(std::uint64_t{k} * n)};
-  for (std::uint64_t i = 0; i < w.b.size(); ++i) w.b[i] = share_.value(e + i);
-  return w;
+  return {k, n, id, share_.values(e, std::uint64_t{k} * n)};
 }
 
 MaskedTriple BatchCursor::masked_triple(std::uint32_t m, const WeightMask& mask) {
@@ -184,10 +180,7 @@ MaskedTriple BatchCursor::masked_triple(std::uint32_t m, const WeightMask& mask)
   }
   const std::uint64_t mk = std::uint64_t{m} * mask.k, mn = std::uint64_t{m} * mask.n;
   const std::uint64_t e = take_one(tc);
-  MaskedTriple t{SecretWords(mk), SecretWords(mn)};
-  for (std::uint64_t i = 0; i < mk; ++i) t.a[i] = share_.value(e + i);
-  for (std::uint64_t i = 0; i < mn; ++i) t.c[i] = share_.value(e + mk + i);
-  return t;
+  return {share_.values(e, mk), share_.values(e + mk, mn)};
 }
 
 std::uint64_t BatchCursor::remaining(const MaterialType& type) const {

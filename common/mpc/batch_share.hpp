@@ -7,6 +7,7 @@
 // semi-honest online phase reads the low 64 bits of arithmetic and mo_clear elements (bytes
 // [0, 8)) and the four u64 words of boolean elements.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -38,6 +39,8 @@ class BatchShare {
 
   // The low 64 bits of element e's value share (arithmetic or mo_clear). e < element_count().
   u64 value(std::uint64_t e) const;
+  // value(first), ..., value(first + count - 1).
+  SecretWords values(std::uint64_t first, std::uint64_t count) const;
   // Word w (0..3) of boolean element e.
   u64 boolean_word(std::uint64_t e, unsigned w) const;
 
@@ -88,6 +91,9 @@ class BatchCursor final : public MaterialSource {
 
   TypeCursor& require(const material::MaterialType& type, std::uint64_t count,
                       const std::string& unit = "instances");
+  // `count` instances of three arithmetic elements (TRIPLE, TRUNC): element j of instance i is
+  // out[j][i].
+  std::array<SecretWords, 3> take_triplets(const material::MaterialType& type, std::size_t count);
   // First element of the next instance; advances the cursor.
   static std::uint64_t take_one(TypeCursor& tc);
 
