@@ -23,13 +23,14 @@ struct LockedBatch {
   std::optional<std::int64_t> expires_at;
   bool shares_completed = false, seed_released = false;
   std::uint64_t element_count = 0;
+  std::string plan;
   Bytes seed, mask;
 };
 
 LockedBatch lock_batch(db::Session& s, const std::string& batch_id) {
   auto r = s.exec(
       "SELECT state, model_owner_identity, client_identity, expires_at_unix, "
-      "shares_completed_at, seed_released_at, element_count, shares_seed, mac_key_mask "
+      "shares_completed_at, seed_released_at, element_count, shares_seed, mac_key_mask, plan "
       "FROM batches WHERE batch_id = ? FOR UPDATE",
       {batch_id});
   if (r.rows.empty()) throw Error(Errc::not_found, "unknown batch " + batch_id);
@@ -44,6 +45,7 @@ LockedBatch lock_batch(db::Session& s, const std::string& batch_id) {
   b.element_count = static_cast<std::uint64_t>(row.get_int(6));
   if (!row.is_null(7)) b.seed = row.get_bytes(7);
   if (!row.is_null(8)) b.mask = row.get_bytes(8);
+  b.plan = row.get_string(9);
   return b;
 }
 
@@ -88,6 +90,7 @@ BoundBatch bound_batch(const std::string& batch_id, const LockedBatch& b) {
   BoundBatch out;
   out.batch_id = batch_id;
   out.element_count = b.element_count;
+  out.plan = b.plan;
   std::memcpy(out.shares_seed.bytes.data(), b.seed.data(), 16);
   out.mac_key_mask = load_u128_le(b.mask.data());
   return out;
@@ -105,17 +108,19 @@ DealerStore::DealerStore(std::shared_ptr<db::Database> db)
     : db_(std::move(db)), chunk_size_(db::kDefaultChunkSize) {}
 
 void DealerStore::store_batch(const std::string& batch_id, const std::string& model_id,
-                              const std::string& dealer_group, std::uint64_t element_count,
+                              const std::string& dealer_group, const material::MaterialPlan& plan,
                               ByteView share) {
+  const std::uint64_t element_count = plan.element_count();
   if (share.size() != 16 + 32 * element_count) {
     throw Error(Errc::invalid_argument, "share blob size does not match the element count");
   }
   auto s = db_->acquire();
   db::Transaction tx(s);
   s.exec(
-      "INSERT INTO batches (batch_id, model_id, dealer_group, state, element_count) "
-      "VALUES (?, ?, ?, 'generating', ?)",
-      {batch_id, model_id, dealer_group, static_cast<std::int64_t>(element_count)});
+      "INSERT INTO batches (batch_id, model_id, dealer_group, state, element_count, plan) "
+      "VALUES (?, ?, ?, 'generating', ?, ?)",
+      {batch_id, model_id, dealer_group, static_cast<std::int64_t>(element_count),
+       plan.canonical()});
   db::write_chunks(s, kChunks, batch_id, share, chunk_size_);
   s.exec("UPDATE batches SET state = 'available' WHERE batch_id = ?", {batch_id});
   tx.commit();

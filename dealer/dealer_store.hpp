@@ -11,6 +11,7 @@
 #include "core/bytes.hpp"
 #include "crypto/csprng.hpp"
 #include "db/database.hpp"
+#include "material/plan.hpp"
 #include "ring/z2k.hpp"
 
 namespace ppi::dealer {
@@ -19,6 +20,7 @@ namespace ppi::dealer {
 struct BoundBatch {
   std::string batch_id;
   std::uint64_t element_count = 0;
+  std::string plan;  // the batch's material plan, canonical JSON (material/plan.hpp)
   Seed128 shares_seed;
   u128 mac_key_mask = 0;
 };
@@ -27,10 +29,12 @@ class DealerStore {
  public:
   explicit DealerStore(std::shared_ptr<db::Database> db);
 
-  // Stores this dealer's additive share of a batch (16-byte alpha_i, then 32-byte pairs) and
-  // makes it available, in one transaction. Used by generation (and the test fixture loader).
+  // Stores this dealer's share of a batch laid out by `plan` (16-byte alpha_i, then 32 bytes
+  // per element, docs/material-layout.md) and makes it available, in one transaction. Used by
+  // the test fixture loader.
   void store_batch(const std::string& batch_id, const std::string& model_id,
-                   const std::string& dealer_group, std::uint64_t element_count, ByteView share);
+                   const std::string& dealer_group, const material::MaterialPlan& plan,
+                   ByteView share);
 
   // Binds an available batch to (model owner, client) and draws its fresh shares_seed and
   // mac_key_mask. Repeating the same binding is accepted (the super dealer may retry); another

@@ -27,8 +27,7 @@ std::vector<LoadedBatch> load_fixture_batches(
     LoadedBatch batch{random_uuid(), 0};
     FixtureBatch fixture = make_fixture_batch(plan, stores.size());
     for (std::size_t i = 0; i < stores.size(); ++i) {
-      stores[i]->store_batch(batch.batch_id, model_id, group, plan.element_count(),
-                             fixture.dealer_shares[i]);
+      stores[i]->store_batch(batch.batch_id, model_id, group, plan, fixture.dealer_shares[i]);
     }
     registry.add_available_batch(batch.batch_id, model_id, group);
     batch.alpha = fixture.alpha;
