@@ -27,6 +27,8 @@ void measure(const std::string& name, const std::string& size,
              const std::function<void(Party&)>& op) {
   double seconds = 0;
   const Program program = [&](Party& p) -> std::vector<Shares> {
+    // An empty exchange first, so the clock starts when both parties are ready.
+    p.channel().exchange(std::span<const u64>());
     const auto start = std::chrono::steady_clock::now();
     op(p);
     const std::chrono::duration<double> d = std::chrono::steady_clock::now() - start;
@@ -38,7 +40,7 @@ void measure(const std::string& name, const std::string& size,
   std::printf(
       "{\"bench\":\"mpc_ops\",\"op\":\"%s\",\"size\":\"%s\",\"rounds\":%llu,"
       "\"mo_bytes_sent\":%llu,\"client_bytes_sent\":%llu,\"seconds\":%.6f}\n",
-      name.c_str(), size.c_str(), static_cast<unsigned long long>(run.mo.rounds),
+      name.c_str(), size.c_str(), static_cast<unsigned long long>(run.mo.rounds - 1),
       static_cast<unsigned long long>(run.mo.bytes_sent),
       static_cast<unsigned long long>(run.client.bytes_sent), seconds);
   std::fflush(stdout);
