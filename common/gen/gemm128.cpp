@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "gen/big_buffer.hpp"
 
 namespace ppi::gen {
 
@@ -100,33 +101,48 @@ void ifma_rows(size_t rows, const u64* ap, const u64* bp, size_t kb, u128* c, si
   }
 }
 
-void gemm_ifma(std::span<const u128> a, std::span<const u128> b, std::span<u128> c, size_t m,
-               size_t k, size_t n) {
+// Scratch for the packed operands, kept per thread so that a dealer generating batch after
+// batch does not map and fault in fresh pages for every product; wiped after each use.
+struct PackBuffers {
+  std::vector<u64> a, b;
+};
+PackBuffers& pack_buffers() {
+  thread_local PackBuffers buffers;
+  return buffers;
+}
+
+// C (m x k_total) by (k_total x n) with the operands read through left(i, p) and
+// right(p, j), so that structured operands need not be materialized.
+template <class Left, class Right>
+void gemm_ifma(const Left& left, const Right& right, std::span<u128> c, size_t m, size_t k,
+               size_t n) {
   std::fill(c.begin(), c.end(), u128{0});
   const size_t panels = (n + kLanes - 1) / kLanes;
   const size_t tiles = (m + kRows - 1) / kRows;
-  std::vector<u64> pa, pb;
+  std::vector<u64>& pa = pack_buffers().a;
+  std::vector<u64>& pb = pack_buffers().b;
   for (size_t k0 = 0; k0 < k; k0 += kKBlock) {
     const size_t kb = std::min(kKBlock, k - k0);
     // A tile t, step p: rows t*kRows.. as [p][r][limb] (a short last tile packs fewer rows).
-    pa.assign(tiles * kRows * kb * 3, 0);
+    resize_big(pa, tiles * kRows * kb * 3);
     for (size_t t = 0; t < tiles; ++t) {
       const size_t r_count = std::min(kRows, m - t * kRows);
       u64* dst = pa.data() + t * kRows * kb * 3;
-      for (size_t p = 0; p < kb; ++p) {
-        for (size_t r = 0; r < r_count; ++r) {
-          const u128 v = a[(t * kRows + r) * k + k0 + p];
+      for (size_t r = 0; r < r_count; ++r) {
+        for (size_t p = 0; p < kb; ++p) {
+          const u128 v = left(t * kRows + r, k0 + p);
           for (int l = 0; l < 3; ++l) dst[(p * r_count + r) * 3 + l] = limb(v, l);
         }
       }
     }
     // B panel q, step p: [p][limb][lane], zero-padded past column n.
-    pb.assign(panels * kb * 3 * kLanes, 0);
+    resize_big(pb, panels * kb * 3 * kLanes);
+    std::fill(pb.begin(), pb.end(), u64{0});
     for (size_t p = 0; p < kb; ++p) {
-      const u128* brow = b.data() + (k0 + p) * n;
       for (size_t j = 0; j < n; ++j) {
+        const u128 v = right(k0 + p, j);
         u64* dst = pb.data() + ((j / kLanes) * kb + p) * 3 * kLanes + j % kLanes;
-        for (int l = 0; l < 3; ++l) dst[l * kLanes] = limb(brow[j], l);
+        for (int l = 0; l < 3; ++l) dst[l * kLanes] = limb(v, l);
       }
     }
     for (size_t q = 0; q < panels; ++q) {
@@ -163,8 +179,33 @@ void gemm_z2_128(std::span<const u128> a, std::span<const u128> b, std::span<u12
                  size_t k, size_t n) {
   check_shapes(a.size(), b.size(), c.size(), m, k, n);
   if (m == 0 || n == 0) return;
-  if (have_ifma()) return gemm_ifma(a, b, c, m, k, n);
+  if (have_ifma()) {
+    return gemm_ifma([&](size_t i, size_t p) { return a[i * k + p]; },
+                     [&](size_t p, size_t j) { return b[p * n + j]; }, c, m, k, n);
+  }
   gemm_z2_128_scalar(a, b, c, m, k, n);
+}
+
+void gemm_z2_128_share(std::span<const u128> x1, std::span<const u128> x2, std::span<const u128> y1,
+                       std::span<const u128> y2, std::span<u128> c, size_t m, size_t k, size_t n) {
+  check_shapes(x1.size(), y1.size(), c.size(), m, k, n);
+  check_shapes(x2.size(), y2.size(), c.size(), m, k, n);
+  if (m == 0 || n == 0) return;
+  if (have_ifma()) {
+    // [x1 | x2] (m x 2k) by [y1 + y2 ; y1] (2k x n).
+    return gemm_ifma([&](size_t i, size_t p) { return p < k ? x1[i * k + p] : x2[i * k + p - k]; },
+                     [&](size_t p, size_t j) {
+                       return p < k ? y1[p * n + j] + y2[p * n + j] : y1[(p - k) * n + j];
+                     },
+                     c, m, 2 * k, n);
+  }
+  std::vector<u128> sum(k * n), part(m * n);
+  for (size_t p = 0; p < k * n; ++p) sum[p] = y1[p] + y2[p];
+  gemm_z2_128_scalar(x1, sum, c, m, k, n);
+  gemm_z2_128_scalar(x2, y1, part, m, k, n);
+  for (size_t p = 0; p < m * n; ++p) c[p] += part[p];
+  cleanse(sum.data(), sum.size() * sizeof(u128));
+  cleanse(part.data(), part.size() * sizeof(u128));
 }
 
 std::string gemm_z2_128_backend() {

@@ -51,6 +51,13 @@ Finisher generate_bit_triples(BatchContext& b, const ItemRef& it);
 Finisher generate_dabits(BatchContext& b, const ItemRef& it);
 Finisher generate_truncs(BatchContext& b, const ItemRef& it);
 
+// Writes `value` (this member's additive share of each value) with the MAC share
+// alpha1 (x1 + x2) + alpha2 x1 of the replicated sharing (x1, x2) of the same values; value
+// i goes to element first + (i / width) * stride + i % width.
+void put_macd(BatchContext& b, std::span<const u128> value, std::span<const u128> x1,
+              std::span<const u128> x2, std::uint64_t first, std::uint64_t stride,
+              std::uint64_t width);
+
 // The MAC'd output of a replicated sharing: value component slot1, MAC share
 // alpha1 (x1 + x2) + alpha2 x1. Instance i's value j goes to element
 // first + i * stride + offset + j for j < width.

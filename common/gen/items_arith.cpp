@@ -19,7 +19,7 @@ constexpr std::uint64_t kChunk = 4096;  // elementwise instances per pass over t
 // Wipes a vector of secrets when it goes away, whatever path leaves the scope.
 struct Secret {
   std::vector<u128> v;
-  explicit Secret(std::size_t n = 0) : v(n) {}
+  explicit Secret(std::size_t n = 0) { resize_big(v, n); }
   ~Secret() { cleanse(v.data(), v.size() * sizeof(u128)); }
 };
 
@@ -49,21 +49,6 @@ void put_resharedproduct_macs(BatchContext& b, std::span<const u128> received,
     b.out.put(first + (i / width) * stride + i % width, own[i], mac[i]);
   }
   cleanse(mac.data(), mac.size() * sizeof(u128));
-}
-
-// Additive share of C = A B for this sub-group: A1 (B1 + B2) + A2 B1 as one GEMM of
-// [A1 | A2] (m x 2k) by [B1 + B2 ; B1] (2k x n).
-void product_share(std::span<const u128> a1, std::span<const u128> a2, std::span<const u128> b1,
-                   std::span<const u128> b2, std::size_t m, std::size_t k, std::size_t n,
-                   std::span<u128> c) {
-  Secret left(m * 2 * k), right(2 * k * n);
-  for (std::size_t i = 0; i < m; ++i) {
-    std::copy_n(a1.data() + i * k, k, left.v.data() + i * 2 * k);
-    std::copy_n(a2.data() + i * k, k, left.v.data() + i * 2 * k + k);
-  }
-  for (std::size_t p = 0; p < k * n; ++p) right.v[p] = b1[p] + b2[p];
-  std::copy_n(b1.data(), k * n, right.v.data() + k * n);
-  gemm_z2_128(left.v, right.v, c, m, 2 * k, n);
 }
 
 // The weight mask B of (group, model, type, ordinal): long-lived, so its domain names the
@@ -98,7 +83,7 @@ Finisher matrix_items(BatchContext& b, const ItemRef& it, bool with_b, MakeB mak
     put_shared(b, a, first + a_off, m * k, m * k);
     if (with_b) put_shared(b, bm, first + b_off, k * n, k * n);
     const std::span<u128> c(own->v.data() + (inst - it.mine.lo) * m * n, m * n);
-    product_share(a.c1, a.c2, bm.c1, bm.c2, m, k, n, c);
+    gemm_z2_128_share(a.c1, a.c2, bm.c1, bm.c2, c, m, k, n);
     add_zero_share(b.session, c_zero, u128{inst} * m * n, c);
   }
   cleanse_components(a);
@@ -114,14 +99,25 @@ Finisher matrix_items(BatchContext& b, const ItemRef& it, bool with_b, MakeB mak
 
 }  // namespace
 
+void put_macd(BatchContext& b, std::span<const u128> value, std::span<const u128> x1,
+              std::span<const u128> x2, std::uint64_t first, std::uint64_t stride,
+              std::uint64_t width) {
+  u128 mac[kChunk];
+  for (std::size_t lo = 0; lo < value.size(); lo += kChunk) {
+    const std::size_t count = std::min<std::size_t>(kChunk, value.size() - lo);
+    mul_scalar_local(b.alpha1, b.alpha2, x1.subspan(lo, count), x2.subspan(lo, count),
+                     std::span<u128>(mac, count));
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::size_t at = lo + i;
+      b.out.put(first + (at / width) * stride + at % width, value[at], mac[i]);
+    }
+  }
+  cleanse(mac, sizeof(mac));
+}
+
 void put_shared(BatchContext& b, const Components& x, std::uint64_t first, std::uint64_t stride,
                 std::uint64_t width) {
-  std::vector<u128> mac(x.size());
-  mul_scalar_local(b.alpha1, b.alpha2, x.c1, x.c2, mac);
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    b.out.put(first + (i / width) * stride + i % width, x.c1[i], mac[i]);
-  }
-  cleanse(mac.data(), mac.size() * sizeof(u128));
+  put_macd(b, x.c1, x.c1, x.c2, first, stride, width);
 }
 
 Finisher generate_triples(BatchContext& b, const ItemRef& it) {

@@ -11,6 +11,7 @@
 #include <span>
 #include <vector>
 
+#include "gen/big_buffer.hpp"
 #include "gen/session.hpp"
 #include "ring/z2k.hpp"
 
@@ -20,8 +21,8 @@ namespace ppi::gen {
 struct Components {
   std::vector<u128> c1, c2;  // slots roles.slot1(), roles.slot2()
   void resize(std::size_t n) {
-    c1.resize(n);
-    c2.resize(n);
+    resize_big(c1, n);
+    resize_big(c2, n);
   }
   std::size_t size() const { return c1.size(); }
 };

@@ -1,5 +1,7 @@
 #include "gen/share_buffer.hpp"
 
+#include "gen/big_buffer.hpp"
+
 #include <algorithm>
 #include <vector>
 
@@ -11,7 +13,9 @@ constexpr std::uint64_t kChunk = 4096;  // elements per mask chunk (2 x 128 KiB 
 
 }  // namespace
 
-ShareBuffer::ShareBuffer(std::uint64_t elements) : bytes_(16 + 32 * elements, 0) {}
+ShareBuffer::ShareBuffer(std::uint64_t elements) {
+  resize_big(bytes_, 16 + 32 * elements);
+}
 
 Bytes ShareBuffer::finish(const Session& session, const Domain& domain,
                           const material::BatchLayout& layout) {
