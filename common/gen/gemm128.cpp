@@ -33,6 +33,7 @@ inline u64 limb(u128 v, int l) {
 constexpr size_t kKBlock = 1024;
 constexpr size_t kRows = 6;
 constexpr size_t kLanes = 8;
+constexpr size_t kPanelGroup = 16;
 
 bool have_ifma() {
   static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512ifma");
@@ -104,7 +105,7 @@ void ifma_rows(size_t rows, const u64* ap, const u64* bp, size_t kb, u128* c, si
 // Scratch for the packed operands, kept per thread so that a dealer generating batch after
 // batch does not map and fault in fresh pages for every product; wiped after each use.
 struct PackBuffers {
-  std::vector<u64> a, b;
+  BigVector<u64> a, b;
 };
 PackBuffers& pack_buffers() {
   thread_local PackBuffers buffers;
@@ -119,8 +120,8 @@ void gemm_ifma(const Left& left, const Right& right, std::span<u128> c, size_t m
   std::fill(c.begin(), c.end(), u128{0});
   const size_t panels = (n + kLanes - 1) / kLanes;
   const size_t tiles = (m + kRows - 1) / kRows;
-  std::vector<u64>& pa = pack_buffers().a;
-  std::vector<u64>& pb = pack_buffers().b;
+  BigVector<u64>& pa = pack_buffers().a;
+  BigVector<u64>& pb = pack_buffers().b;
   for (size_t k0 = 0; k0 < k; k0 += kKBlock) {
     const size_t kb = std::min(kKBlock, k - k0);
     // A tile t, step p: rows t*kRows.. as [p][r][limb] (a short last tile packs fewer rows).
@@ -135,23 +136,28 @@ void gemm_ifma(const Left& left, const Right& right, std::span<u128> c, size_t m
         }
       }
     }
-    // B panel q, step p: [p][limb][lane], zero-padded past column n.
-    resize_big(pb, panels * kb * 3 * kLanes);
-    std::fill(pb.begin(), pb.end(), u64{0});
-    for (size_t p = 0; p < kb; ++p) {
-      for (size_t j = 0; j < n; ++j) {
-        const u128 v = right(k0 + p, j);
-        u64* dst = pb.data() + ((j / kLanes) * kb + p) * 3 * kLanes + j % kLanes;
-        for (int l = 0; l < 3; ++l) dst[l * kLanes] = limb(v, l);
+    // B panels in groups of kPanelGroup (so the packed group stays small and hot): panel q,
+    // step p as [p][limb][lane], zero-padded past column n.
+    for (size_t q0 = 0; q0 < panels; q0 += kPanelGroup) {
+      const size_t group = std::min(kPanelGroup, panels - q0);
+      const size_t j0 = q0 * kLanes, j1 = std::min(n, (q0 + group) * kLanes);
+      resize_big(pb, group * kb * 3 * kLanes);
+      std::fill(pb.begin(), pb.end(), u64{0});
+      for (size_t p = 0; p < kb; ++p) {
+        for (size_t j = j0; j < j1; ++j) {
+          const u128 v = right(k0 + p, j);
+          u64* dst = pb.data() + (((j - j0) / kLanes) * kb + p) * 3 * kLanes + j % kLanes;
+          for (int l = 0; l < 3; ++l) dst[l * kLanes] = limb(v, l);
+        }
       }
-    }
-    for (size_t q = 0; q < panels; ++q) {
-      const size_t cols = std::min(kLanes, n - q * kLanes);
-      const u64* bp = pb.data() + q * kb * 3 * kLanes;
-      for (size_t t = 0; t < tiles; ++t) {
-        const size_t r_count = std::min(kRows, m - t * kRows);
-        ifma_rows(r_count, pa.data() + t * kRows * kb * 3, bp, kb,
-                  c.data() + t * kRows * n + q * kLanes, n, cols);
+      for (size_t q = 0; q < group; ++q) {
+        const size_t cols = std::min(kLanes, n - (q0 + q) * kLanes);
+        const u64* bp = pb.data() + q * kb * 3 * kLanes;
+        for (size_t t = 0; t < tiles; ++t) {
+          const size_t r_count = std::min(kRows, m - t * kRows);
+          ifma_rows(r_count, pa.data() + t * kRows * kb * 3, bp, kb,
+                    c.data() + t * kRows * n + (q0 + q) * kLanes, n, cols);
+        }
       }
     }
   }

@@ -18,7 +18,7 @@ constexpr std::uint64_t kChunk = 4096;  // elementwise instances per pass over t
 
 // Wipes a vector of secrets when it goes away, whatever path leaves the scope.
 struct Secret {
-  std::vector<u128> v;
+  BigVector<u128> v;
   explicit Secret(std::size_t n = 0) { resize_big(v, n); }
   ~Secret() { cleanse(v.data(), v.size() * sizeof(u128)); }
 };

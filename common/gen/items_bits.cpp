@@ -193,7 +193,7 @@ Finisher generate_bit_triples(BatchContext& b, const ItemRef& it) {
   constexpr std::uint64_t kChunk = 4096;
   const Domain a_dom = b.batch("bit_triple.a", it.index), b_dom = b.batch("bit_triple.b", it.index);
   Components x, y;
-  std::vector<u128> c;
+  BigVector<u128> c;
   for (std::uint64_t lo = it.mine.lo; lo < it.mine.hi; lo += kChunk) {
     const std::uint64_t count = std::min(kChunk, it.mine.hi - lo);
     x.resize(2 * count);

@@ -19,7 +19,7 @@ namespace ppi::gen {
 
 // This member's two components of a run of arithmetic sharings (Z_2^128).
 struct Components {
-  std::vector<u128> c1, c2;  // slots roles.slot1(), roles.slot2()
+  BigVector<u128> c1, c2;  // slots roles.slot1(), roles.slot2()
   void resize(std::size_t n) {
     resize_big(c1, n);
     resize_big(c2, n);
