@@ -34,12 +34,20 @@ struct BitShares {
   }
 };
 
-// The beta bits of slot s for bits [first, first + count) of the item's bit stream.
-std::vector<u128> beta_words(const BatchContext& b, const Domain& d, int s, std::uint64_t first,
-                             std::uint64_t count) {
-  std::vector<u128> words(((first + count + 127) >> 7) - (first >> 7));
-  b.session.slot_prf(s).stream(d.bytes()).fill_u128(first >> 7, words);
-  return words;
+// The beta bits of slot s for bits [first, first + count) of the item's bit stream; wiped
+// when it goes out of scope.
+struct BetaWords {
+  std::vector<u128> words;
+  ~BetaWords() { cleanse(words.data(), words.size() * sizeof(u128)); }
+  unsigned bit(std::uint64_t q) const { return bit_at(words, q); }
+};
+
+BetaWords beta_words(const BatchContext& b, const Domain& d, int s, std::uint64_t first,
+                     std::uint64_t count) {
+  BetaWords w;
+  w.words.resize(((first + count + 127) >> 7) - (first >> 7));
+  b.session.slot_prf(s).stream(d.bytes()).fill_u128(first >> 7, w.words);
+  return w;
 }
 
 struct BitDomains {
@@ -62,7 +70,7 @@ void bits_group0(const BatchContext& b, const BitDomains& d, std::uint64_t first
   const u128 al1 = b.alpha1, al2 = b.alpha2;  // slots 1 and 2
   const std::uint64_t off = first & 127;
   for (std::uint64_t q = 0; q < count; ++q) {
-    const unsigned beta1 = bit_at(w1w, off + q), beta2 = bit_at(w2w, off + q);
+    const unsigned beta1 = w1w.bit(off + q), beta2 = w2w.bit(off + q);
     const u128 r = beta1 ^ beta2;
     const u128 r2 = r - r1[q];
     const u128 w2 = al1 * r2 + al2 * r1[q] - big_w1[q];
@@ -84,11 +92,11 @@ void bits_group1(const BatchContext& b, const BitDomains& d, std::uint64_t first
   const u128 al2 = b.alpha1, al0 = b.alpha2;  // slots 2 and 0
   const std::uint64_t off = first & 127;
   for (std::uint64_t q = 0; q < count; ++q) {
-    const u128 beta0 = bit_at(w0w, off + q);
+    const u128 beta0 = w0w.bit(off + q);
     const u128 r2 = received[2 * q], w2 = received[2 * q + 1];
     out.value.push_back(beta0 - 2 * beta0 * r2);
     out.mac.push_back((al0 + al2) * beta0 + al0 * r2 - 2 * beta0 * (al0 * r2 + al2 * r2 + w2));
-    out.out_bit.push_back(bit_at(w2w, off + q));
+    out.out_bit.push_back(w2w.bit(off + q));
   }
 }
 
@@ -101,7 +109,7 @@ void bits_group2(const BatchContext& b, const BitDomains& d, std::uint64_t first
   const u128 al0 = b.alpha1, al1 = b.alpha2;  // slots 0 and 1
   const std::uint64_t off = first & 127;
   for (std::uint64_t q = 0; q < count; ++q) {
-    const u128 beta0 = bit_at(w0w, off + q);
+    const u128 beta0 = w0w.bit(off + q);
     out.value.push_back(0 - 2 * beta0 * r1[q]);
     out.mac.push_back(al1 * beta0 + al0 * r1[q] -
                       2 * beta0 * (al0 * r1[q] + al1 * r1[q] + big_w1[q]));
