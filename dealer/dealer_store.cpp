@@ -63,7 +63,7 @@ void check_release(db::Session& s, db::Transaction& tx, LockedBatch& b, const st
   if (caller.empty()) {
     throw Error(Errc::unauthenticated, std::string(what) + " need an mTLS client certificate");
   }
-  if (b.state == "available" || b.state == "generating") {
+  if (b.state == "available" || b.state == "generating" || b.state == "prepared") {
     throw Error(Errc::conflict, "batch " + batch_id + " is not bound");
   }
   if (caller != party) {
@@ -134,7 +134,9 @@ void DealerStore::bind(const std::string& batch_id, const std::string& model_own
   if (b.state == "bound" && b.model_owner == model_owner && b.client == client) {
     return;  // the super dealer's retry of the same binding
   }
-  if (b.state != "available") {
+  // 'prepared' is a generated batch whose every share is stored: the super dealer, which
+  // coordinates the two phases, binds only batches it has seen prepared on every member.
+  if (b.state != "available" && b.state != "prepared") {
     throw Error(Errc::conflict, "batch " + batch_id + " is " + b.state + ", not available");
   }
   // Fresh per-batch secrets, drawn here and only here: a resumed stream reuses them.

@@ -3,8 +3,10 @@
 #include "app/actor.hpp"
 #include "app/malloc_tuning.hpp"
 #include "dealer/dealer_routes.hpp"
+#include "dealer/group_routes.hpp"
 #include "dealer/registration.hpp"
 #include "dealer/share_source.hpp"
+#include "grpc/mesh_service.hpp"
 #include "grpc/share_service.hpp"
 #include "obs/log.hpp"
 
@@ -27,7 +29,60 @@ std::vector<ppi::config::KeySpec> dealer_keys() {
                  "certificate CN of the super dealer, the only caller that may bind batches"),
       integer_key("batch.ttl_seconds", 3600, 1, 30 * 24 * 3600,
                   "how long a bound batch may be fetched before it expires"),
+      string_key("keys.master_key_file", "",
+                 "file of 64 hex characters: the AES-256-GCM key that seals this dealer's group "
+                 "keys at rest (empty: the dealer cannot join groups)"),
+      integer_key("generation.threads", 2, 1, 64, "batches this dealer generates at once"),
+      integer_key("generation.queue", 4, 0, 1024,
+                  "generation requests accepted while the threads are busy"),
+      integer_key("mesh.timeout_ms", 60000, 100, 3600000,
+                  "how long a group member may stay unreachable or silent during generation"),
+      integer_key("mesh.max_message_bytes", std::int64_t{1} << 30, 1 << 20, std::int64_t{1} << 34,
+                  "largest message accepted from another member"),
   };
+}
+
+// Groups, the mesh and generation: what the dealer needs to make material with its groups.
+// Members are destroyed in reverse order: the runner before the stores and the mesh it uses.
+struct GenerationParts {
+  std::optional<ppi::dealer::MasterKey> master;
+  std::shared_ptr<ppi::dealer::GroupStore> groups;
+  std::shared_ptr<ppi::dealer::GroupAgreement> agreement;
+  std::unique_ptr<ppi::grpcsvc::MeshService> mesh;
+  std::unique_ptr<ppi::grpcsvc::MeshNetwork> network;
+  std::shared_ptr<ppi::dealer::GenerationStore> generations;
+  std::shared_ptr<ppi::dealer::GenerationRunner> runner;
+};
+
+void start_generation(ppi::app::ServerActor& actor, const ppi::config::Config& cfg,
+                      std::vector<grpc::Service*>& grpc_services) {
+  using namespace ppi;
+  const std::string dealer_id = cfg.get_string("dealer.id");
+  auto parts = std::make_shared<GenerationParts>();
+  if (!cfg.get_string("keys.master_key_file").empty()) {
+    parts->master = dealer::MasterKey::load(cfg.get_string("keys.master_key_file"));
+  }
+  parts->groups =
+      std::make_shared<dealer::GroupStore>(actor.database_ptr(), dealer_id, parts->master);
+  parts->agreement = std::make_shared<dealer::GroupAgreement>(*parts->groups, dealer_id);
+  parts->mesh = std::make_unique<grpcsvc::MeshService>(
+      *parts->agreement, static_cast<std::uint64_t>(cfg.get_int("mesh.max_message_bytes")));
+  parts->network = std::make_unique<grpcsvc::MeshNetwork>(
+      *parts->mesh,
+      grpcsvc::MeshOptions{app::tls_options(cfg),
+                           std::chrono::milliseconds(cfg.get_int("mesh.timeout_ms"))});
+  parts->agreement->set_network(parts->network.get());
+  parts->generations = std::make_shared<dealer::GenerationStore>(actor.database_ptr());
+  parts->generations->discard_unfinished();
+  parts->runner = std::make_shared<dealer::GenerationRunner>(
+      *parts->generations, *parts->groups, *parts->network,
+      static_cast<std::size_t>(cfg.get_int("generation.threads")),
+      static_cast<std::size_t>(cfg.get_int("generation.queue")));
+  dealer::add_group_routes(actor.router(),
+                           {parts->groups, parts->agreement, parts->generations, parts->runner,
+                            cfg.get_string("super_dealer.identity")});
+  grpc_services.push_back(parts->mesh.get());
+  actor.keep(parts);
 }
 
 void start(ppi::app::ServerActor& actor, const ppi::config::Config& cfg) {
@@ -41,9 +96,12 @@ void start(ppi::app::ServerActor& actor, const ppi::config::Config& cfg) {
   auto source = std::make_shared<dealer::DealerShareSource>(*store);
   auto service = std::make_shared<grpcsvc::ShareDealerService>(*source);
   auto tls = app::tls_options(cfg);
+  std::vector<grpc::Service*> grpc_services{service.get()};
+  // The mesh identifies members by their certificate: no groups on a plain-TCP deployment.
+  if (tls) start_generation(actor, cfg, grpc_services);
   auto grpc_server = std::make_shared<grpcsvc::GrpcServer>(
       cfg.get_string("listen.address"), static_cast<std::uint16_t>(cfg.get_int("grpc.port")), tls,
-      std::vector<grpc::Service*>{service.get()});
+      grpc_services);
   log::info("grpc_listening", {{"port", std::to_string(grpc_server->port())}});
   actor.keep(store);
   actor.keep(source);
