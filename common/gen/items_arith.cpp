@@ -52,48 +52,77 @@ void put_resharedproduct_macs(BatchContext& b, std::span<const u128> received,
 }
 
 // The weight mask B of (group, model, type, ordinal): long-lived, so its domain names the
-// model and not the batch; every batch of the model in the group derives the same B.
+// model and not the batch; every batch of the model in the group derives the same B. Rows
+// [rows.lo, rows.hi) of it.
 void weight_mask_components(const BatchContext& b, std::uint32_t k, std::uint32_t n,
-                            std::uint64_t ordinal, Components& out) {
+                            std::uint64_t ordinal, Range rows, Components& out) {
   Domain d("model");
   d.add(b.session.group_id()).add(b.context.model_id);
   d.add(material::to_string(material::MaterialType{material::Kind::weight_mask, 0, k, n, 0}));
   d.add(ordinal);
-  out.resize(std::size_t{k} * n);
-  fill_random(b.session, d, 0, out);
+  out.resize(rows.size() * n);
+  fill_random(b.session, d, u128{rows.lo} * n, out);
 }
 
-// Shared by MATRIX_TRIPLE and MASKED_TRIPLE: A random (per batch), C = A B with B given by
-// `make_b` per instance, A and C written with their MACs after the round. `with_b` says
-// whether B is part of the item (MATRIX_TRIPLE) and so written too.
+// The part of `rows` (units of `unit` rows per instance) that falls in instance `inst`, as
+// rows within that instance.
+Range rows_of(Range rows, std::uint64_t inst, std::uint64_t unit) {
+  const Range r = intersect(rows, Range{inst * unit, (inst + 1) * unit});
+  return r.empty() ? Range{} : Range{r.lo - inst * unit, r.hi - inst * unit};
+}
+
+// One row range of a replicated matrix, written with its MACs from element `first` on.
+void put_rows(BatchContext& b, const Components& x, Range rows, std::size_t cols,
+              std::uint64_t first) {
+  const std::size_t lo = rows.lo * cols, count = rows.size() * cols;
+  const auto c1 = std::span<const u128>(x.c1).subspan(lo, count);
+  put_macd(b, c1, c1, std::span<const u128>(x.c2).subspan(lo, count), first + lo, count, count);
+}
+
+// Shared by MATRIX_TRIPLE and MASKED_TRIPLE: A random (per batch), C = A B with B's
+// components from `make_b`, A and C written with their MACs after the round; `with_b` says
+// whether B is part of the item (MATRIX_TRIPLE) and so written too. The work is split by
+// rows, not by instances: the members of a sub-group take near-equal ranges of the rows of
+// every A and C (and of every B), so that even a single large product is shared among them.
 template <class MakeB>
 Finisher matrix_items(BatchContext& b, const ItemRef& it, bool with_b, MakeB make_b) {
   const material::MaterialType& t = it.item->type;
   const std::size_t m = t.m, k = t.k, n = t.n;
-  const std::uint64_t per = material::elements_per_item(t);
-  const std::uint64_t a_off = 0, b_off = m * k, c_off = with_b ? m * k + k * n : m * k;
-  auto own = std::make_shared<Secret>(it.mine.size() * m * n);
+  const std::uint64_t count = it.item->count, per = material::elements_per_item(t);
+  const std::uint64_t b_off = m * k, c_off = with_b ? m * k + k * n : m * k;
+  const Range rows = b.roles().my_share(count * m);  // rows of A and C
+  const Range b_rows = with_b ? b.roles().my_share(count * k) : Range{};
+  auto own = std::make_shared<Secret>(rows.size() * n);
   const Domain a_dom = b.batch("matrix.A", it.index), c_zero = b.batch("matrix.C.zero", it.index);
   Components a, bm;
-  for (std::uint64_t inst = it.mine.lo; inst < it.mine.hi; ++inst) {
+  for (std::uint64_t inst = 0; inst < count; ++inst) {
+    const Range ar = rows_of(rows, inst, m), br = rows_of(b_rows, inst, k);
+    if (ar.empty() && br.empty()) continue;
     const std::uint64_t first = it.first_element + inst * per;
-    a.resize(m * k);
-    fill_random(b.session, a_dom, u128{inst} * m * k, a);
     make_b(inst, bm);
-    put_shared(b, a, first + a_off, m * k, m * k);
-    if (with_b) put_shared(b, bm, first + b_off, k * n, k * n);
-    const std::span<u128> c(own->v.data() + (inst - it.mine.lo) * m * n, m * n);
-    gemm_z2_128_share(a.c1, a.c2, bm.c1, bm.c2, c, m, k, n);
-    add_zero_share(b.session, c_zero, u128{inst} * m * n, c);
+    if (!br.empty()) put_rows(b, bm, br, n, first + b_off);
+    if (ar.empty()) continue;
+    a.resize(ar.size() * k);
+    fill_random(b.session, a_dom, (u128{inst} * m + ar.lo) * k, a);
+    put_rows(b, a, Range{0, ar.size()}, k, first + ar.lo * k);
+    const std::span<u128> c(own->v.data() + (inst * m + ar.lo - rows.lo) * n, ar.size() * n);
+    gemm_z2_128_share(a.c1, a.c2, bm.c1, bm.c2, c, ar.size(), k, n);
+    add_zero_share(b.session, c_zero, (u128{inst} * m + ar.lo) * n, c);
   }
   cleanse_components(a);
   cleanse_components(bm);
-  b.exchange.post(it.item->count, it.mine, own->v, m * n);
-  return [&b, it, own, per, c_off, mn = m * n] {
+  b.exchange.post(count * m, rows, own->v, n);
+  return [&b, it, own, rows, per, c_off, m, n] {
     Secret received(own->v.size());
-    b.exchange.take(it.item->count, it.mine, received.v, mn);
-    put_resharedproduct_macs(b, received.v, own->v, it.first_element + it.mine.lo * per + c_off,
-                             per, mn);
+    b.exchange.take(it.item->count * m, rows, received.v, n);
+    for (std::uint64_t inst = rows.lo / m; inst * m < rows.hi; ++inst) {
+      const Range r = rows_of(rows, inst, m);
+      const std::size_t at = (inst * m + r.lo - rows.lo) * n, len = r.size() * n;
+      put_macd(b, std::span<const u128>(own->v).subspan(at, len),
+               std::span<const u128>(received.v).subspan(at, len),
+               std::span<const u128>(own->v).subspan(at, len),
+               it.first_element + inst * per + c_off + r.lo * n, len, len);
+    }
   };
 }
 
@@ -160,10 +189,13 @@ Finisher generate_matrix_triples(BatchContext& b, const ItemRef& it) {
 Finisher generate_weight_masks(BatchContext& b, const ItemRef& it) {
   const material::MaterialType& t = it.item->type;
   const std::uint64_t per = material::elements_per_item(t);
+  // Split by rows, as matrix products are.
+  const Range rows = b.roles().my_share(it.item->count * t.k);
   Components bm;
-  for (std::uint64_t inst = it.mine.lo; inst < it.mine.hi; ++inst) {
-    weight_mask_components(b, t.k, t.n, it.weight_mask + inst, bm);
-    put_shared(b, bm, it.first_element + inst * per, per, per);
+  for (std::uint64_t inst = rows.lo / t.k; inst * t.k < rows.hi; ++inst) {
+    const Range r = rows_of(rows, inst, t.k);
+    weight_mask_components(b, t.k, t.n, it.weight_mask + inst, r, bm);
+    put_rows(b, bm, Range{0, r.size()}, t.n, it.first_element + inst * per + r.lo * t.n);
   }
   cleanse_components(bm);
   return {};
@@ -171,14 +203,12 @@ Finisher generate_weight_masks(BatchContext& b, const ItemRef& it) {
 
 Finisher generate_masked_triples(BatchContext& b, const ItemRef& it) {
   const material::MaterialType& t = it.item->type;
-  // B is the same for every instance: derive its components once.
-  auto cached = std::make_shared<Components>();
-  if (!it.mine.empty()) weight_mask_components(b, t.k, t.n, it.weight_mask, *cached);
+  // B is the same for every instance: derive its components once, and only when needed.
+  bool derived = false;
   Finisher f = matrix_items(b, it, false, [&](std::uint64_t, Components& bm) {
-    bm.c1 = cached->c1;
-    bm.c2 = cached->c2;
+    if (!derived) weight_mask_components(b, t.k, t.n, it.weight_mask, Range{0, t.k}, bm);
+    derived = true;
   });
-  cleanse_components(*cached);
   return f;
 }
 
