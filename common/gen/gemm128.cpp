@@ -43,8 +43,9 @@ bool have_ifma() {
 // One tile: rows [0, R) of the packed A block times one packed B panel over kb steps, added
 // into C. Limb weights: w0 = lo(a0 b0); w52 = hi(a0 b0) + lo(a0 b1) + lo(a1 b0);
 // w104 = hi(a0 b1) + hi(a1 b0) + lo(a1 b1) + lo(a0 b2) + lo(a2 b0), of which only the low 24
-// bits matter, so w104 may wrap.
-template <size_t R>
+// bits matter, so w104 may wrap. For a product mod 2^64 (Bits = 64) only w0 and the low 12
+// bits of w52 matter: four multiply-adds per step instead of nine.
+template <size_t R, int Bits>
 __attribute__((target("avx512f,avx512ifma"))) void ifma_tile(const u64* ap, const u64* bp,
                                                              size_t kb, u128* c, size_t ldc,
                                                              size_t cols) {
@@ -59,16 +60,20 @@ __attribute__((target("avx512f,avx512ifma"))) void ifma_tile(const u64* ap, cons
     for (size_t r = 0; r < R; ++r) {
       const __m512i a0 = _mm512_set1_epi64(static_cast<long long>(ap[3 * r]));
       const __m512i a1 = _mm512_set1_epi64(static_cast<long long>(ap[3 * r + 1]));
-      const __m512i a2 = _mm512_set1_epi64(static_cast<long long>(ap[3 * r + 2]));
       w0[r] = _mm512_madd52lo_epu64(w0[r], a0, b0);
       w52a[r] = _mm512_madd52hi_epu64(w52a[r], a0, b0);
       w52a[r] = _mm512_madd52lo_epu64(w52a[r], a0, b1);
       w52b[r] = _mm512_madd52lo_epu64(w52b[r], a1, b0);
-      w104[r] = _mm512_madd52hi_epu64(w104[r], a0, b1);
-      w104[r] = _mm512_madd52hi_epu64(w104[r], a1, b0);
-      w104[r] = _mm512_madd52lo_epu64(w104[r], a1, b1);
-      w104[r] = _mm512_madd52lo_epu64(w104[r], a0, b2);
-      w104[r] = _mm512_madd52lo_epu64(w104[r], a2, b0);
+      if constexpr (Bits == 128) {
+        const __m512i a2 = _mm512_set1_epi64(static_cast<long long>(ap[3 * r + 2]));
+        w104[r] = _mm512_madd52hi_epu64(w104[r], a0, b1);
+        w104[r] = _mm512_madd52hi_epu64(w104[r], a1, b0);
+        w104[r] = _mm512_madd52lo_epu64(w104[r], a1, b1);
+        w104[r] = _mm512_madd52lo_epu64(w104[r], a0, b2);
+        w104[r] = _mm512_madd52lo_epu64(w104[r], a2, b0);
+      } else {
+        (void)b2;
+      }
     }
   }
   alignas(64) u64 v0[kLanes], va[kLanes], vb[kLanes], vh[kLanes];
@@ -79,26 +84,31 @@ __attribute__((target("avx512f,avx512ifma"))) void ifma_tile(const u64* ap, cons
     _mm512_store_si512(vh, w104[r]);
     u128* row = c + r * ldc;
     for (size_t j = 0; j < cols; ++j) {
-      row[j] += u128{v0[j]} + ((u128{va[j]} + vb[j]) << 52) + (u128{vh[j]} << 104);
+      if constexpr (Bits == 128) {
+        row[j] += u128{v0[j]} + ((u128{va[j]} + vb[j]) << 52) + (u128{vh[j]} << 104);
+      } else {
+        row[j] = static_cast<u64>(static_cast<u64>(row[j]) + v0[j] + ((va[j] + vb[j]) << 52));
+      }
     }
   }
 }
 
+template <int Bits>
 void ifma_rows(size_t rows, const u64* ap, const u64* bp, size_t kb, u128* c, size_t ldc,
                size_t cols) {
   switch (rows) {
     case 1:
-      return ifma_tile<1>(ap, bp, kb, c, ldc, cols);
+      return ifma_tile<1, Bits>(ap, bp, kb, c, ldc, cols);
     case 2:
-      return ifma_tile<2>(ap, bp, kb, c, ldc, cols);
+      return ifma_tile<2, Bits>(ap, bp, kb, c, ldc, cols);
     case 3:
-      return ifma_tile<3>(ap, bp, kb, c, ldc, cols);
+      return ifma_tile<3, Bits>(ap, bp, kb, c, ldc, cols);
     case 4:
-      return ifma_tile<4>(ap, bp, kb, c, ldc, cols);
+      return ifma_tile<4, Bits>(ap, bp, kb, c, ldc, cols);
     case 5:
-      return ifma_tile<5>(ap, bp, kb, c, ldc, cols);
+      return ifma_tile<5, Bits>(ap, bp, kb, c, ldc, cols);
     default:
-      return ifma_tile<6>(ap, bp, kb, c, ldc, cols);
+      return ifma_tile<6, Bits>(ap, bp, kb, c, ldc, cols);
   }
 }
 
@@ -114,7 +124,7 @@ PackBuffers& pack_buffers() {
 
 // C (m x k_total) by (k_total x n) with the operands read through left(i, p) and
 // right(p, j), so that structured operands need not be materialized.
-template <class Left, class Right>
+template <int Bits, class Left, class Right>
 void gemm_ifma(const Left& left, const Right& right, std::span<u128> c, size_t m, size_t k,
                size_t n) {
   std::fill(c.begin(), c.end(), u128{0});
@@ -143,11 +153,16 @@ void gemm_ifma(const Left& left, const Right& right, std::span<u128> c, size_t m
       const size_t j0 = q0 * kLanes, j1 = std::min(n, (q0 + group) * kLanes);
       resize_big(pb, group * kb * 3 * kLanes);
       std::fill(pb.begin(), pb.end(), u64{0});
-      for (size_t p = 0; p < kb; ++p) {
-        for (size_t j = j0; j < j1; ++j) {
-          const u128 v = right(k0 + p, j);
-          u64* dst = pb.data() + (((j - j0) / kLanes) * kb + p) * 3 * kLanes + j % kLanes;
-          for (int l = 0; l < 3; ++l) dst[l * kLanes] = limb(v, l);
+      // Panel by panel, so the packed panel is written in order and each row of the source
+      // is read 8 elements (two cache lines) at a time.
+      for (size_t q = 0; q < group; ++q) {
+        const size_t jq = j0 + q * kLanes, cols = std::min(kLanes, j1 - jq);
+        u64* dst = pb.data() + q * kb * 3 * kLanes;
+        for (size_t p = 0; p < kb; ++p, dst += 3 * kLanes) {
+          for (size_t jj = 0; jj < cols; ++jj) {
+            const u128 v = right(k0 + p, jq + jj);
+            for (int l = 0; l < 3; ++l) dst[l * kLanes + jj] = limb(v, l);
+          }
         }
       }
       for (size_t q = 0; q < group; ++q) {
@@ -155,8 +170,8 @@ void gemm_ifma(const Left& left, const Right& right, std::span<u128> c, size_t m
         const u64* bp = pb.data() + q * kb * 3 * kLanes;
         for (size_t t = 0; t < tiles; ++t) {
           const size_t r_count = std::min(kRows, m - t * kRows);
-          ifma_rows(r_count, pa.data() + t * kRows * kb * 3, bp, kb,
-                    c.data() + t * kRows * n + (q0 + q) * kLanes, n, cols);
+          ifma_rows<Bits>(r_count, pa.data() + t * kRows * kb * 3, bp, kb,
+                          c.data() + t * kRows * n + (q0 + q) * kLanes, n, cols);
         }
       }
     }
@@ -186,30 +201,35 @@ void gemm_z2_128(std::span<const u128> a, std::span<const u128> b, std::span<u12
   check_shapes(a.size(), b.size(), c.size(), m, k, n);
   if (m == 0 || n == 0) return;
   if (have_ifma()) {
-    return gemm_ifma([&](size_t i, size_t p) { return a[i * k + p]; },
-                     [&](size_t p, size_t j) { return b[p * n + j]; }, c, m, k, n);
+    return gemm_ifma<128>([&](size_t i, size_t p) { return a[i * k + p]; },
+                          [&](size_t p, size_t j) { return b[p * n + j]; }, c, m, k, n);
   }
   gemm_z2_128_scalar(a, b, c, m, k, n);
 }
 
-void gemm_z2_128_share(std::span<const u128> x1, std::span<const u128> x2, std::span<const u128> y1,
-                       std::span<const u128> y2, std::span<u128> c, size_t m, size_t k, size_t n) {
+void gemm_share(std::span<const u128> x1, std::span<const u128> x2, std::span<const u128> y1,
+                std::span<const u128> y2, std::span<u128> c, size_t m, size_t k, size_t n,
+                Modulus modulus) {
   check_shapes(x1.size(), y1.size(), c.size(), m, k, n);
   check_shapes(x2.size(), y2.size(), c.size(), m, k, n);
   if (m == 0 || n == 0) return;
   if (have_ifma()) {
     // [x1 | x2] (m x 2k) by [y1 + y2 ; y1] (2k x n).
-    return gemm_ifma([&](size_t i, size_t p) { return p < k ? x1[i * k + p] : x2[i * k + p - k]; },
-                     [&](size_t p, size_t j) {
-                       return p < k ? y1[p * n + j] + y2[p * n + j] : y1[(p - k) * n + j];
-                     },
-                     c, m, 2 * k, n);
+    const auto left = [&](size_t i, size_t p) { return p < k ? x1[i * k + p] : x2[i * k + p - k]; };
+    const auto right = [&](size_t p, size_t j) {
+      return p < k ? y1[p * n + j] + y2[p * n + j] : y1[(p - k) * n + j];
+    };
+    if (modulus == Modulus::two64) return gemm_ifma<64>(left, right, c, m, 2 * k, n);
+    return gemm_ifma<128>(left, right, c, m, 2 * k, n);
   }
   std::vector<u128> sum(k * n), part(m * n);
   for (size_t p = 0; p < k * n; ++p) sum[p] = y1[p] + y2[p];
   gemm_z2_128_scalar(x1, sum, c, m, k, n);
   gemm_z2_128_scalar(x2, y1, part, m, k, n);
-  for (size_t p = 0; p < m * n; ++p) c[p] += part[p];
+  for (size_t p = 0; p < m * n; ++p) {
+    c[p] += part[p];
+    if (modulus == Modulus::two64) c[p] = static_cast<u64>(c[p]);
+  }
   cleanse(sum.data(), sum.size() * sizeof(u128));
   cleanse(part.data(), part.size() * sizeof(u128));
 }

@@ -19,12 +19,15 @@ namespace ppi::gen {
 void gemm_z2_128(std::span<const u128> a, std::span<const u128> b, std::span<u128> c, std::size_t m,
                  std::size_t k, std::size_t n);
 
-// c = x1 (y1 + y2) + x2 y1 (x: m x k, y: k x n): a sub-group's additive share of the product
-// of two replicated matrix sharings (rss.hpp), as one product with inner dimension 2k read
-// straight from the components.
-void gemm_z2_128_share(std::span<const u128> x1, std::span<const u128> x2, std::span<const u128> y1,
-                       std::span<const u128> y2, std::span<u128> c, std::size_t m, std::size_t k,
-                       std::size_t n);
+enum class Modulus { two64, two128 };
+
+// c = x1 (y1 + y2) + x2 y1 (x: m x k, y: k x n) mod 2^128, or mod 2^64 zero-extended: a
+// sub-group's additive share of the product of two replicated matrix sharings (rss.hpp), as
+// one product with inner dimension 2k read straight from the components. Mod 2^64 runs four
+// limb products per step instead of nine.
+void gemm_share(std::span<const u128> x1, std::span<const u128> x2, std::span<const u128> y1,
+                std::span<const u128> y2, std::span<u128> c, std::size_t m, std::size_t k,
+                std::size_t n, Modulus modulus);
 
 // The plain i-k-j loop on unsigned __int128 (the reference the benchmark compares with).
 void gemm_z2_128_scalar(std::span<const u128> a, std::span<const u128> b, std::span<u128> c,

@@ -106,7 +106,9 @@ Finisher matrix_items(BatchContext& b, const ItemRef& it, bool with_b, MakeB mak
     fill_random(b.session, a_dom, (u128{inst} * m + ar.lo) * k, a);
     put_rows(b, a, Range{0, ar.size()}, k, first + ar.lo * k);
     const std::span<u128> c(own->v.data() + (inst * m + ar.lo - rows.lo) * n, ar.size() * n);
-    gemm_z2_128_share(a.c1, a.c2, bm.c1, bm.c2, c, ar.size(), k, n);
+    // Mod 2^64 is enough: C = A B must hold on the low 64 bits (SPDZ2k, k = 64), and C's MAC
+    // is formed from C~ after the resharing, so it is alpha C~ whatever C~'s high bits are.
+    gemm_share(a.c1, a.c2, bm.c1, bm.c2, c, ar.size(), k, n, Modulus::two64);
     add_zero_share(b.session, c_zero, (u128{inst} * m + ar.lo) * n, c);
   }
   cleanse_components(a);

@@ -54,16 +54,20 @@ TEST_CASE("gemm_z2_128 keeps every carry with all-ones inputs") {
   for (u128 v : c) CHECK(v == u128{k});
 }
 
-TEST_CASE("gemm_z2_128_share is x1 (y1 + y2) + x2 y1") {
+TEST_CASE("gemm_share is x1 (y1 + y2) + x2 y1, mod 2^128 or mod 2^64") {
   const std::size_t m = 9, k = 600, n = 13;  // inner dimension 1200: two K blocks
   const auto x1 = random_matrix(m * k), x2 = random_matrix(m * k);
   const auto y1 = random_matrix(k * n), y2 = random_matrix(k * n);
-  std::vector<u128> share(m * n), sum(k * n), p1(m * n), p2(m * n);
-  gen::gemm_z2_128_share(x1, x2, y1, y2, share, m, k, n);
+  std::vector<u128> full(m * n), low(m * n), sum(k * n), p1(m * n), p2(m * n);
+  gen::gemm_share(x1, x2, y1, y2, full, m, k, n, gen::Modulus::two128);
+  gen::gemm_share(x1, x2, y1, y2, low, m, k, n, gen::Modulus::two64);
   for (std::size_t i = 0; i < k * n; ++i) sum[i] = y1[i] + y2[i];
   gen::gemm_z2_128_scalar(x1, sum, p1, m, k, n);
   gen::gemm_z2_128_scalar(x2, y1, p2, m, k, n);
-  for (std::size_t i = 0; i < m * n; ++i) CHECK(share[i] == p1[i] + p2[i]);
+  for (std::size_t i = 0; i < m * n; ++i) {
+    CHECK(full[i] == p1[i] + p2[i]);
+    CHECK(low[i] == u128{static_cast<u64>(p1[i] + p2[i])});
+  }
 }
 
 TEST_CASE("gemm_z2_128 rejects buffers that do not match the shape") {
