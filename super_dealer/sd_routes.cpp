@@ -1,12 +1,11 @@
 #include "super_dealer/sd_routes.hpp"
 
-#include <future>
-
 #include "core/ids.hpp"
 #include "core/json_body.hpp"
 #include "material/plan.hpp"
 #include "net/json_call.hpp"
 #include "obs/log.hpp"
+#include "super_dealer/dealer_calls.hpp"
 
 namespace ppi::super_dealer {
 namespace {
@@ -44,26 +43,14 @@ void check_identity(const std::string& identity, const char* field) {
 // Tells every dealer of the group of the binding, in parallel; throws the first failure.
 void notify_dealers(const net::ClientOptions& options, const std::vector<DealerRecord>& dealers,
                     const json& binding) {
-  std::vector<std::future<void>> calls;
-  for (const auto& d : dealers) {
-    calls.push_back(std::async(std::launch::async, [&options, &d, &binding] {
-      try {
-        net::call_json(options, verb::post, d.rest_url + "/v1/bind", binding);
-      } catch (const Error& e) {
-        throw Error(Errc::unavailable, "dealer " + d.dealer_id +
-                                           " could not take the batch: " + std::string(e.what()));
-      }
-    }));
-  }
-  std::exception_ptr first;
-  for (auto& c : calls) {
+  for_each_dealer(dealers, [&](const DealerRecord& d) {
     try {
-      c.get();
-    } catch (...) {
-      if (!first) first = std::current_exception();
+      net::call_json(options, verb::post, d.rest_url + "/v1/bind", binding);
+    } catch (const Error& e) {
+      throw Error(Errc::unavailable,
+                  "dealer " + d.dealer_id + " could not take the batch: " + std::string(e.what()));
     }
-  }
-  if (first) std::rethrow_exception(first);
+  });
 }
 
 }  // namespace

@@ -1,0 +1,32 @@
+#include "super_dealer/dealer_calls.hpp"
+
+#include <future>
+
+namespace ppi::super_dealer {
+
+void for_each_dealer(const std::vector<DealerRecord>& dealers,
+                     const std::function<void(const DealerRecord&)>& call) {
+  std::vector<std::future<void>> calls;
+  for (const auto& d : dealers) {
+    calls.push_back(std::async(std::launch::async, [&call, &d] { call(d); }));
+  }
+  std::exception_ptr first;
+  for (auto& c : calls) {
+    try {
+      c.get();
+    } catch (...) {
+      if (!first) first = std::current_exception();
+    }
+  }
+  if (first) std::rethrow_exception(first);
+}
+
+nlohmann::json members_json(const std::vector<DealerRecord>& dealers) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& d : dealers) {
+    list.push_back({{"dealer_id", d.dealer_id}, {"grpc_endpoint", d.grpc_endpoint}});
+  }
+  return list;
+}
+
+}  // namespace ppi::super_dealer

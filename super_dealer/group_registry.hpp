@@ -1,0 +1,62 @@
+#pragma once
+// The super dealer's record of dealer groups, batch pools and generations (migration
+// 003_groups). It holds no key and no material: only who is in which group, which pools to
+// keep full, and the state of each generated batch.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "db/database.hpp"
+
+namespace ppi::super_dealer {
+
+struct GroupRecord {
+  std::string group_id, state, error;
+  std::vector<std::string> members;  // the group's order
+};
+
+struct PoolRecord {
+  std::string model_id, group_id;
+  std::int64_t generated_total = 0, failed_total = 0;
+  std::string last_error;
+};
+
+struct Generation {
+  std::string batch_id, model_id, group_id;
+  std::int64_t started_unix = 0;
+};
+
+class GroupRegistry {
+ public:
+  explicit GroupRegistry(std::shared_ptr<db::Database> db) : db_(std::move(db)) {}
+
+  // Records a group as forming (or returns the existing one, whose members are the same since
+  // the id is their canonical key).
+  GroupRecord create_group(const std::string& group_id, const std::vector<std::string>& members,
+                           const std::string& created_by);
+  void mark_group(const std::string& group_id, bool ready, const std::string& error);
+  std::optional<GroupRecord> group(const std::string& group_id);
+  std::vector<GroupRecord> groups();
+
+  // Error(conflict) when the group is not ready; adding it again is a no-op.
+  void add_pool(const std::string& model_id, const std::string& group_id);
+  std::vector<PoolRecord> pools();
+  std::int64_t count(const std::string& model_id, const std::string& group_id,
+                     const std::string& state);
+
+  // A batch of the pool that the group is asked to generate: 'generating' from now on.
+  void begin_generation(const Generation& g);
+  std::vector<Generation> generating();
+  // Every member prepared: available. Only a generating batch changes; false otherwise.
+  bool mark_generated(const Generation& g);
+  // One member failed or the deadline passed: failed, never bound.
+  bool mark_generation_failed(const Generation& g, const std::string& error);
+
+ private:
+  std::shared_ptr<db::Database> db_;
+};
+
+}  // namespace ppi::super_dealer

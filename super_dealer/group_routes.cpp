@@ -1,0 +1,123 @@
+#include "super_dealer/group_routes.hpp"
+
+#include "core/ids.hpp"
+#include "core/json_body.hpp"
+#include "net/json_call.hpp"
+#include "obs/log.hpp"
+#include "super_dealer/dealer_calls.hpp"
+
+namespace ppi::super_dealer {
+namespace {
+
+using net::http::status;
+using net::http::verb;
+using nlohmann::json;
+
+// The group's canonical order: its ids sorted; 3 to 10 of them (t = 1 needs n >= 3).
+std::vector<std::string> check_generating_group(const std::vector<std::string>& requested) {
+  std::vector<std::string> sorted = check_dealer_group(requested);
+  if (sorted.size() < 3) {
+    throw Error(Errc::invalid_argument, "a dealer group has 3 to 10 dealers");
+  }
+  return sorted;
+}
+
+json group_json(const GroupRecord& g) {
+  json doc = {{"group_id", g.group_id}, {"members", g.members}, {"state", g.state}};
+  if (!g.error.empty()) doc["error"] = g.error;
+  return doc;
+}
+
+// Phase 1 on every member (record it, draw keys), then phase 2 (agree keys over the mesh):
+// phase 2 needs every member's phase 1 done, since members exchange keys with each other.
+GroupRecord form_group(RegistryStore& registry, GroupRegistry& groups,
+                       const net::ClientOptions& options, const std::vector<std::string>& members,
+                       const std::string& caller) {
+  std::vector<DealerRecord> dealers = registry.dealers(members);
+  const std::string group_id = group_key(members);
+  GroupRecord g = groups.create_group(group_id, members, caller);
+  if (g.state == "ready") return g;
+  try {
+    json record = {{"group_id", group_id}, {"members", members}};
+    for_each_dealer(dealers, [&](const DealerRecord& d) {
+      net::call_json(options, verb::post, d.rest_url + "/v1/groups", record);
+    });
+    json agree = {{"group_id", group_id}, {"members", members_json(dealers)}};
+    for_each_dealer(dealers, [&](const DealerRecord& d) {
+      try {
+        net::call_json(options, verb::post, d.rest_url + "/v1/groups/keys", agree);
+      } catch (const Error& e) {
+        throw Error(e.code(), "dealer " + d.dealer_id + ": " + e.what());
+      }
+    });
+  } catch (const Error& e) {
+    groups.mark_group(group_id, false, e.what());
+    log::warn("group_formation_failed", {{"group_id", group_id}, {"reason", e.what()}});
+    throw;
+  }
+  groups.mark_group(group_id, true, "");
+  log::info("group_formed", {{"group_id", group_id}, {"by", caller}});
+  return *groups.group(group_id);
+}
+
+}  // namespace
+
+void add_group_routes(net::Router& router, std::shared_ptr<RegistryStore> registry,
+                      std::shared_ptr<GroupRegistry> groups, net::ClientOptions dealer_client) {
+  router.add(verb::post, "/v1/groups",
+             [registry, groups, dealer_client](const net::Request& req, net::RequestContext& ctx) {
+               const std::string& caller = app::require_identity(ctx);
+               JsonBody body(req.body(), {"dealers"});
+               auto members = check_generating_group(body.strings("dealers"));
+               GroupRecord g = form_group(*registry, *groups, dealer_client, members, caller);
+               return net::json_response(status::ok, group_json(g).dump());
+             });
+
+  router.add(verb::get, "/v1/groups", [groups](const net::Request&, net::RequestContext& ctx) {
+    app::require_identity(ctx);
+    json list = json::array();
+    for (const auto& g : groups->groups()) list.push_back(group_json(g));
+    return net::json_response(status::ok, json{{"groups", list}}.dump());
+  });
+
+  router.add(verb::post, "/v1/pools",
+             [registry, groups](const net::Request& req, net::RequestContext& ctx) {
+               const std::string& caller = app::require_identity(ctx);
+               JsonBody body(req.body(), {"model_id", "dealers"});
+               const std::string model_id = body.string("model_id");
+               check_name_id(model_id, "model_id");
+               auto members = check_generating_group(body.strings("dealers"));
+               auto model = registry->model(model_id);
+               if (!model) throw Error(Errc::not_found, "unknown model '" + model_id + "'");
+               if (model->owner != caller) {
+                 throw Error(Errc::permission_denied,
+                             "model '" + model_id + "' belongs to another owner");
+               }
+               const std::string group_id = group_key(members);
+               groups->add_pool(model_id, group_id);
+               log::info("pool_added", {{"model_id", model_id}, {"group_id", group_id}});
+               return net::json_response(
+                   status::ok, json{{"model_id", model_id}, {"group_id", group_id}}.dump());
+             });
+
+  router.add(verb::get, "/v1/pools", [groups](const net::Request&, net::RequestContext& ctx) {
+    app::require_identity(ctx);
+    json list = json::array();
+    for (const auto& p : groups->pools()) {
+      json counts = json::object();
+      for (const char* state : {"generating", "available", "bound", "failed"}) {
+        counts[state] = groups->count(p.model_id, p.group_id, state);
+      }
+      json doc = {{"model_id", p.model_id},
+                  {"group_id", p.group_id},
+                  {"batches", counts},
+                  {"generated_total", p.generated_total},
+                  {"failed_total", p.failed_total}};
+      if (!p.last_error.empty()) doc["last_error"] = p.last_error;
+      list.push_back(doc);
+    }
+    return net::json_response(status::ok, json{{"pools", list}}.dump());
+  });
+}
+
+}  // namespace ppi::super_dealer

@@ -1,0 +1,168 @@
+#include "super_dealer/pool_keeper.hpp"
+
+#include "crypto/uuid.hpp"
+#include "net/json_call.hpp"
+#include "obs/log.hpp"
+#include "super_dealer/dealer_calls.hpp"
+
+namespace ppi::super_dealer {
+namespace {
+
+using net::http::verb;
+using nlohmann::json;
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+PoolKeeper::PoolKeeper(std::shared_ptr<RegistryStore> registry,
+                       std::shared_ptr<GroupRegistry> groups, net::ClientOptions dealer_client,
+                       PoolSettings settings)
+    : registry_(std::move(registry)),
+      groups_(std::move(groups)),
+      client_(std::move(dealer_client)),
+      settings_(settings) {
+  if (settings_.min_size > settings_.max_size) {
+    throw Error(Errc::config, "config triple_pool.min_size must not exceed triple_pool.max_size");
+  }
+}
+
+PoolKeeper::~PoolKeeper() {
+  stop();
+}
+
+void PoolKeeper::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void PoolKeeper::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void PoolKeeper::run() {
+  for (;;) {
+    try {
+      pass();
+    } catch (const std::exception& e) {
+      log::warn("pool_pass_failed", {{"reason", e.what()}});
+    }
+    std::unique_lock lock(mu_);
+    if (cv_.wait_for(lock, settings_.interval, [&] { return stopping_; })) return;
+  }
+}
+
+void PoolKeeper::pass() {
+  for (const Generation& g : groups_->generating()) check(g);
+  for (const PoolRecord& p : groups_->pools()) refill(p);
+}
+
+std::vector<DealerRecord> PoolKeeper::members(const std::string& group_id) {
+  auto group = groups_->group(group_id);
+  if (!group) throw Error(Errc::not_found, "unknown group " + group_id);
+  return registry_->dealers(group->members);
+}
+
+void PoolKeeper::check(const Generation& g) {
+  std::vector<DealerRecord> dealers = members(g.group_id);
+  std::size_t prepared = 0;
+  std::string unreachable;
+  for (const auto& d : dealers) {
+    try {
+      json doc = net::call_json(client_, verb::get, d.rest_url + "/v1/generations/" + g.batch_id);
+      const std::string state = doc.at("state").get<std::string>();
+      if (state == "prepared" || state == "available") {
+        ++prepared;
+      } else if (state == "failed") {
+        return fail(g, dealers,
+                    "dealer " + d.dealer_id + ": " + doc.value("error", std::string("failed")));
+      }
+    } catch (const Error& e) {
+      if (e.code() == Errc::not_found) {
+        return fail(g, dealers, "dealer " + d.dealer_id + " does not know the batch");
+      }
+      unreachable = "dealer " + d.dealer_id + ": " + e.what();
+    }
+  }
+  if (prepared == dealers.size()) {
+    // The commit point: every member holds its share durably.
+    if (groups_->mark_generated(g)) {
+      log::info("batch_generated",
+                {{"batch_id", g.batch_id}, {"model_id", g.model_id}, {"group_id", g.group_id}});
+    }
+    return;
+  }
+  if (unix_now() > g.started_unix + settings_.generation_timeout.count()) {
+    fail(g, dealers,
+         "generation timed out" + (unreachable.empty() ? std::string() : " (" + unreachable + ")"));
+  }
+}
+
+void PoolKeeper::fail(const Generation& g, const std::vector<DealerRecord>& dealers,
+                      const std::string& reason) {
+  if (!groups_->mark_generation_failed(g, reason)) return;
+  log::warn("batch_generation_failed", {{"batch_id", g.batch_id}, {"reason", reason}});
+  paused_[{g.model_id, g.group_id}] = std::chrono::steady_clock::now() + settings_.retry_delay;
+  // Best effort: a member that cannot be told keeps a prepared part that is never bound.
+  for (const auto& d : dealers) {
+    try {
+      net::call_json(client_, verb::post, d.rest_url + "/v1/generations/" + g.batch_id + "/abort",
+                     json::object());
+    } catch (const Error& e) {
+      log::warn("generation_abort_unsent",
+                {{"batch_id", g.batch_id}, {"dealer", d.dealer_id}, {"reason", e.what()}});
+    }
+  }
+}
+
+void PoolKeeper::refill(const PoolRecord& pool) {
+  const auto key = std::pair{pool.model_id, pool.group_id};
+  if (auto p = paused_.find(key); p != paused_.end()) {
+    if (std::chrono::steady_clock::now() < p->second) return;
+    paused_.erase(p);
+  }
+  const std::int64_t available = groups_->count(pool.model_id, pool.group_id, "available");
+  const std::int64_t generating = groups_->count(pool.model_id, pool.group_id, "generating");
+  if (available < settings_.min_size) refilling_.insert(key);
+  if (available >= settings_.max_size) refilling_.erase(key);
+  if (!refilling_.count(key)) return;
+  std::int64_t to_start =
+      std::min(settings_.concurrency - generating, settings_.max_size - available - generating);
+  if (to_start <= 0) return;
+  auto model = registry_->model(pool.model_id);
+  if (!model) throw Error(Errc::not_found, "pool of unknown model " + pool.model_id);
+  std::vector<DealerRecord> dealers = members(pool.group_id);
+  for (; to_start > 0; --to_start) {
+    Generation g{random_uuid(), pool.model_id, pool.group_id, unix_now()};
+    groups_->begin_generation(g);
+    json request = {{"batch_id", g.batch_id},
+                    {"model_id", g.model_id},
+                    {"group_id", g.group_id},
+                    {"plan", json::parse(model->plan_json)},
+                    {"members", members_json(dealers)}};
+    try {
+      for_each_dealer(dealers, [&](const DealerRecord& d) {
+        try {
+          net::call_json(client_, verb::post, d.rest_url + "/v1/generations", request);
+        } catch (const Error& e) {
+          throw Error(e.code(), "dealer " + d.dealer_id + ": " + e.what());
+        }
+      });
+      log::info("generation_started",
+                {{"batch_id", g.batch_id}, {"model_id", g.model_id}, {"group_id", g.group_id}});
+    } catch (const Error& e) {
+      fail(g, dealers, e.what());
+      return;
+    }
+  }
+}
+
+}  // namespace ppi::super_dealer

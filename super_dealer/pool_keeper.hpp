@@ -1,0 +1,64 @@
+#pragma once
+// Continuous generation: a background thread of the super dealer that keeps, for every pool
+// (model, group), between triple_pool.min_size and max_size available batches.
+//
+// Each pass:
+//  1. every batch 'generating' in the registry is checked on each member
+//     (GET /v1/generations/{id}): all 'prepared' -> the batch becomes available (the commit
+//     point of the two phases); one 'failed' or unknown, or the generation timeout passed ->
+//     the batch is failed and every member is told to discard its part;
+//  2. a pool below min_size starts refilling: new generations (POST /v1/generations on every
+//     member, at most triple_pool.concurrency at once) until max_size batches are available
+//     or being generated. After a failure the pool waits triple_pool.retry_ms.
+// The state lives in the database, so a restarted super dealer picks up where it stopped.
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "net/http_client.hpp"
+#include "super_dealer/group_registry.hpp"
+#include "super_dealer/registry_store.hpp"
+
+namespace ppi::super_dealer {
+
+struct PoolSettings {
+  std::int64_t min_size = 2, max_size = 4, concurrency = 1;
+  std::chrono::milliseconds interval{500}, retry_delay{2000};
+  std::chrono::seconds generation_timeout{600};
+};
+
+class PoolKeeper {
+ public:
+  PoolKeeper(std::shared_ptr<RegistryStore> registry, std::shared_ptr<GroupRegistry> groups,
+             net::ClientOptions dealer_client, PoolSettings settings);
+  ~PoolKeeper();
+
+  void start();
+  void stop();
+
+ private:
+  void run();
+  void pass();
+  void check(const Generation& g);
+  void refill(const PoolRecord& pool);
+  void fail(const Generation& g, const std::vector<DealerRecord>& dealers,
+            const std::string& reason);
+  std::vector<DealerRecord> members(const std::string& group_id);
+
+  std::shared_ptr<RegistryStore> registry_;
+  std::shared_ptr<GroupRegistry> groups_;
+  net::ClientOptions client_;
+  PoolSettings settings_;
+  std::set<std::pair<std::string, std::string>> refilling_;
+  std::map<std::pair<std::string, std::string>, std::chrono::steady_clock::time_point> paused_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace ppi::super_dealer
