@@ -18,6 +18,13 @@ struct GenerationContext {
   std::string batch_id;  // per-batch randomness is bound to it
 };
 
+// The protocol (docs/generation.md): three-way replicated sharing among the sub-groups
+// {i : i mod 3 == g}, one communication round. Each member sends one message (possibly
+// empty) to each member of the next sub-group and receives one from each member of the
+// previous one, all under mesh tag 1: a Mesh must not be shared by two concurrent
+// generations. The share is a deterministic function of the keys, the plan and the three ids,
+// so a generation interrupted and run again yields the same bytes.
+//
 // This member's share in the dealer storage layout: 16 bytes alpha_i, then 32 bytes per
 // element (docs/material-layout.md): arithmetic and mo_clear elements are additive shares of
 // (x~, alpha x~) in Z_2^128, boolean elements XOR shares. Throws Error(unavailable) when a
