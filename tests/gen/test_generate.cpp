@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <thread>
 
 #include "core/error.hpp"
 #include "gen/generate.hpp"
@@ -233,4 +234,61 @@ TEST_CASE("daBits and TRUNC masks are random bits, not a constant that passes th
   CHECK(msb < 54);
   CHECK(all_or == ~u64{0});  // every bit position is 1 somewhere
   CHECK(all_and == 0);       // and 0 somewhere
+}
+
+TEST_CASE("a product with an inner dimension beyond one GEMM block, split by rows") {
+  // 2k = 1200 crosses the kernel's 1024-step block; 7 rows over 4 members of sub-group 0.
+  const auto plan = material::MaterialPlan::parse(
+      R"([{"type": "MATRIX_TRIPLE_7_600_9", "count": 2}, {"type": "WEIGHT_MASK_600_9", "count": 1},
+          {"type": "MASKED_TRIPLE_5_600_9", "count": 1}])");
+  const auto keys = gen::test_fixture::make_group_keys(10);
+  const auto opened = open(plan, shares_of(run_members(plan, keys, context("b"), 20s)));
+  const auto report = material::verify_batch(plan, opened);
+  CHECK_MESSAGE(report.ok(), report_text(report));
+}
+
+namespace {
+
+// Forwards to a member's endpoint, but cuts the last 16 bytes off every non-empty message:
+// a peer whose messages do not match the plan.
+class TruncatingMesh final : public gen::Mesh {
+ public:
+  explicit TruncatingMesh(gen::Mesh& inner) : inner_(inner) {}
+  std::size_t parties() const override { return inner_.parties(); }
+  std::size_t self() const override { return inner_.self(); }
+  void send(std::size_t to, std::uint64_t tag, Bytes data) override {
+    if (data.size() >= 16) data.resize(data.size() - 16);
+    inner_.send(to, tag, std::move(data));
+  }
+  Bytes receive(std::size_t from, std::uint64_t tag) override { return inner_.receive(from, tag); }
+  std::uint64_t bytes_sent() const override { return inner_.bytes_sent(); }
+
+ private:
+  gen::Mesh& inner_;
+};
+
+}  // namespace
+
+TEST_CASE("a message that does not match the plan is Error(invalid_argument), not a share") {
+  const auto plan = full_plan();
+  const auto keys = gen::test_fixture::make_group_keys(3);
+  gen::LocalMeshHub hub(3, 5s);
+  std::vector<std::exception_ptr> errors(3);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < 3; ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        TruncatingMesh cut(hub.member(i));
+        gen::Mesh& mesh = i == 0 ? static_cast<gen::Mesh&>(cut) : hub.member(i);
+        gen::generate_batch(plan, keys[i], context("b"), mesh);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  // Member 0 sends to member 1 (the next sub-group).
+  REQUIRE(errors[1]);
+  expect_error([&] { std::rethrow_exception(errors[1]); }, Errc::invalid_argument);
+  CHECK_FALSE(errors[2]);
 }
