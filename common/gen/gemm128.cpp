@@ -207,6 +207,23 @@ void gemm_z2_128(std::span<const u128> a, std::span<const u128> b, std::span<u12
   gemm_z2_128_scalar(a, b, c, m, k, n);
 }
 
+void gemm_share_portable(std::span<const u128> x1, std::span<const u128> x2,
+                         std::span<const u128> y1, std::span<const u128> y2, std::span<u128> c,
+                         size_t m, size_t k, size_t n, Modulus modulus) {
+  check_shapes(x1.size(), y1.size(), c.size(), m, k, n);
+  check_shapes(x2.size(), y2.size(), c.size(), m, k, n);
+  std::vector<u128> sum(k * n), part(m * n);
+  for (size_t p = 0; p < k * n; ++p) sum[p] = y1[p] + y2[p];
+  gemm_z2_128_scalar(x1, sum, c, m, k, n);
+  gemm_z2_128_scalar(x2, y1, part, m, k, n);
+  for (size_t p = 0; p < m * n; ++p) {
+    c[p] += part[p];
+    if (modulus == Modulus::two64) c[p] = static_cast<u64>(c[p]);
+  }
+  cleanse(sum.data(), sum.size() * sizeof(u128));
+  cleanse(part.data(), part.size() * sizeof(u128));
+}
+
 void gemm_share(std::span<const u128> x1, std::span<const u128> x2, std::span<const u128> y1,
                 std::span<const u128> y2, std::span<u128> c, size_t m, size_t k, size_t n,
                 Modulus modulus) {
@@ -222,16 +239,7 @@ void gemm_share(std::span<const u128> x1, std::span<const u128> x2, std::span<co
     if (modulus == Modulus::two64) return gemm_ifma<64>(left, right, c, m, 2 * k, n);
     return gemm_ifma<128>(left, right, c, m, 2 * k, n);
   }
-  std::vector<u128> sum(k * n), part(m * n);
-  for (size_t p = 0; p < k * n; ++p) sum[p] = y1[p] + y2[p];
-  gemm_z2_128_scalar(x1, sum, c, m, k, n);
-  gemm_z2_128_scalar(x2, y1, part, m, k, n);
-  for (size_t p = 0; p < m * n; ++p) {
-    c[p] += part[p];
-    if (modulus == Modulus::two64) c[p] = static_cast<u64>(c[p]);
-  }
-  cleanse(sum.data(), sum.size() * sizeof(u128));
-  cleanse(part.data(), part.size() * sizeof(u128));
+  gemm_share_portable(x1, x2, y1, y2, c, m, k, n, modulus);
 }
 
 std::string gemm_z2_128_backend() {

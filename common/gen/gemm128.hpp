@@ -29,6 +29,12 @@ void gemm_share(std::span<const u128> x1, std::span<const u128> x2, std::span<co
                 std::span<const u128> y2, std::span<u128> c, std::size_t m, std::size_t k,
                 std::size_t n, Modulus modulus);
 
+// The same without IFMA: what gemm_share runs on other CPUs (exposed so tests cover it
+// everywhere).
+void gemm_share_portable(std::span<const u128> x1, std::span<const u128> x2,
+                         std::span<const u128> y1, std::span<const u128> y2, std::span<u128> c,
+                         std::size_t m, std::size_t k, std::size_t n, Modulus modulus);
+
 // The plain i-k-j loop on unsigned __int128 (the reference the benchmark compares with).
 void gemm_z2_128_scalar(std::span<const u128> a, std::span<const u128> b, std::span<u128> c,
                         std::size_t m, std::size_t k, std::size_t n);

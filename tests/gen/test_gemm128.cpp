@@ -64,10 +64,15 @@ TEST_CASE("gemm_share is x1 (y1 + y2) + x2 y1, mod 2^128 or mod 2^64") {
   for (std::size_t i = 0; i < k * n; ++i) sum[i] = y1[i] + y2[i];
   gen::gemm_z2_128_scalar(x1, sum, p1, m, k, n);
   gen::gemm_z2_128_scalar(x2, y1, p2, m, k, n);
+  std::vector<u128> portable_full(m * n), portable_low(m * n);
+  gen::gemm_share_portable(x1, x2, y1, y2, portable_full, m, k, n, gen::Modulus::two128);
+  gen::gemm_share_portable(x1, x2, y1, y2, portable_low, m, k, n, gen::Modulus::two64);
   for (std::size_t i = 0; i < m * n; ++i) {
     CHECK(full[i] == p1[i] + p2[i]);
     CHECK(low[i] == u128{static_cast<u64>(p1[i] + p2[i])});
   }
+  CHECK(portable_full == full);
+  CHECK(portable_low == low);
 }
 
 TEST_CASE("gemm_z2_128 rejects buffers that do not match the shape") {
