@@ -6,7 +6,8 @@
 // on the same machine. Material is made before both parties start and is not timed; network
 // latency is zero here, so the figures are the computation and the in-process message passing.
 //
-//   bench_inference_mlp [reps]   (best of reps runs per size; default 20)
+//   bench_inference_mlp [reps [model_dir]]   (best of reps runs per size, default 20; the
+//                                           directory of models/digits_mlp)
 
 #include <cstdio>
 #include <cstdlib>
@@ -75,8 +76,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: bench_inference_mlp [reps >= 1]\n");
     return 2;
   }
-  const model::MlpGraph g = model::load_mlp(kModelDir / "model.safetensors");
-  const model::SafeTensors st = model::read_safetensors(kModelDir / "test_inputs.safetensors");
+  const std::filesystem::path dir =
+      argc > 2 ? std::filesystem::path(argv[2])
+               : std::filesystem::path(PPI_SOURCE_DIR) / "models/digits_mlp";
+  const model::MlpGraph g = model::load_mlp(dir / "model.safetensors");
+  const model::SafeTensors st = model::read_safetensors(dir / "test_inputs.safetensors");
   const auto in = st.tensor("inputs").to_doubles();
   const std::vector<double> samples(in.begin(), in.end());
   bench_rows(g, samples, 1, reps);
