@@ -35,18 +35,10 @@ void ClientStore::save_failed(const std::string& batch_id, const std::string& mo
       {batch_id, model_id, model_owner_url});
 }
 
-Conversion ClientStore::load(const std::string& batch_id) {
-  auto s = db_->acquire();
-  auto r = s.exec(
-      "SELECT model_id, model_owner_url, element_count FROM inferences "
-      "WHERE batch_id = ? AND state = 'ready'",
-      {batch_id});
-  if (r.rows.empty()) throw Error(Errc::not_found, "no ready inference for batch " + batch_id);
-  Conversion c{batch_id,
-               r.rows[0].get_string(0),
-               r.rows[0].get_string(1),
-               static_cast<std::uint64_t>(r.rows[0].get_int(2)),
-               {}};
+namespace {
+
+std::vector<DealerSeed> load_seeds(db::Session& s, const std::string& batch_id) {
+  std::vector<DealerSeed> seeds;
   for (auto& row : s.exec("SELECT dealer_id, shares_seed, mac_key_mask FROM seeds "
                           "WHERE batch_id = ? ORDER BY dealer_id",
                           {batch_id})
@@ -59,9 +51,79 @@ Conversion ClientStore::load(const std::string& batch_id) {
     d.mac_key_mask = load_u128_le(mask.data());
     cleanse(seed);
     cleanse(mask);
-    c.seeds.push_back(std::move(d));
+    seeds.push_back(std::move(d));
   }
+  return seeds;
+}
+
+}  // namespace
+
+Conversion ClientStore::load(const std::string& batch_id) {
+  auto s = db_->acquire();
+  auto r = s.exec(
+      "SELECT model_id, model_owner_url, element_count FROM inferences "
+      "WHERE batch_id = ? AND state = 'ready'",
+      {batch_id});
+  if (r.rows.empty()) throw Error(Errc::not_found, "no ready inference for batch " + batch_id);
+  Conversion c{batch_id,
+               r.rows[0].get_string(0),
+               r.rows[0].get_string(1),
+               static_cast<std::uint64_t>(r.rows[0].get_int(2)),
+               {}};
+  c.seeds = load_seeds(s, batch_id);
   return c;
+}
+
+Conversion ClientStore::begin_online(const std::string& batch_id) {
+  {
+    auto s = db_->acquire();
+    db::Transaction tx(s);
+    auto r = s.exec("SELECT state FROM inferences WHERE batch_id = ? FOR UPDATE", {batch_id});
+    if (r.rows.empty()) {
+      throw Error(Errc::not_found, "this client holds no batch " + batch_id);
+    }
+    const std::string state = r.rows[0].get_string(0);
+    if (state != "ready") {
+      throw Error(Errc::conflict,
+                  "batch " + batch_id + " cannot run an online phase: it is " +
+                      (state == "online" || state == "done" ? "already used" : state));
+    }
+    s.exec("UPDATE inferences SET state = 'online' WHERE batch_id = ?", {batch_id});
+    tx.commit();
+  }
+  auto s = db_->acquire();
+  auto r =
+      s.exec("SELECT model_id, model_owner_url, element_count FROM inferences WHERE batch_id = ?",
+             {batch_id});
+  Conversion c{batch_id,
+               r.rows[0].get_string(0),
+               r.rows[0].get_string(1),
+               static_cast<std::uint64_t>(r.rows[0].get_int(2)),
+               {}};
+  c.seeds = load_seeds(s, batch_id);
+  return c;
+}
+
+void ClientStore::finish_online(const std::string& batch_id, const std::string& result_json) {
+  auto s = db_->acquire();
+  db::Transaction tx(s);
+  s.exec(
+      "UPDATE inferences SET state = 'done', result = ?, online_finished_at = CURRENT_TIMESTAMP "
+      "WHERE batch_id = ?",
+      {result_json, batch_id});
+  s.exec("DELETE FROM seeds WHERE batch_id = ?", {batch_id});
+  tx.commit();
+}
+
+void ClientStore::fail_online(const std::string& batch_id, const std::string& reason) {
+  auto s = db_->acquire();
+  db::Transaction tx(s);
+  s.exec(
+      "UPDATE inferences SET state = 'failed', failure = ?, online_finished_at = "
+      "CURRENT_TIMESTAMP WHERE batch_id = ?",
+      {reason.substr(0, 1000), batch_id});
+  s.exec("DELETE FROM seeds WHERE batch_id = ?", {batch_id});
+  tx.commit();
 }
 
 }  // namespace ppi::client

@@ -33,6 +33,15 @@ class ClientStore {
                    const std::string& model_owner_url);
   Conversion load(const std::string& batch_id);
 
+  // Claims a converted batch for its online phase, once: its state moves from 'ready' to
+  // 'online' in one transaction. Error(not_found) for a batch this client never converted,
+  // Error(conflict) for one already used or failed.
+  Conversion begin_online(const std::string& batch_id);
+  // The online phase ended: the result (JSON) is kept, the seeds are deleted either way (a
+  // batch is one-time material).
+  void finish_online(const std::string& batch_id, const std::string& result_json);
+  void fail_online(const std::string& batch_id, const std::string& reason);
+
  private:
   std::shared_ptr<db::Database> db_;
 };

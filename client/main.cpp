@@ -3,12 +3,16 @@
 //   client status URL...                               health of the given actors, one line each
 //   client convert --model M --dealers d1,d2,...       a batch for M: the model owner's share
 //                                                      collected, this client's seeds stored
+//   client infer --model M --dealers ... --input F     convert, then the online phase: prints
+//                                                      the private classification of F's rows
+//   client online --batch-id B --input F               the online phase of a converted batch
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "app/actor.hpp"
 #include "client/conversion.hpp"
+#include "client/online.hpp"
 #include "obs/log.hpp"
 
 namespace {
@@ -19,13 +23,23 @@ const char* kSummary =
     "  status URL...   query GET URL/healthz of each actor and print its health\n"
     "  convert         get a batch of material for --model from --dealers through the model "
     "owner\n"
-    "                  (model_owner.url) and store this client's seeds";
+    "                  (model_owner.url) and store this client's seeds\n"
+    "  infer           convert, then run the online phase with the model owner\n"
+    "                  (model_owner.online) on the rows of --input; prints the classes\n"
+    "  online          the online phase only, for --batch-id (converted before)";
 
 std::vector<ppi::config::KeySpec> client_keys() {
   auto keys = ppi::app::common_keys();
   keys.push_back(ppi::config::string_key("model_owner.url", "", "REST URL of the model owner"));
   keys.push_back(ppi::config::string_key("model", "", "model id (convert)"));
   keys.push_back(ppi::config::string_key("dealers", "", "comma-separated dealer ids, 2 to 10"));
+  keys.push_back(ppi::config::string_key(
+      "model_owner.online", "127.0.0.1:8442",
+      "host:port of the model owner's gRPC online service (infer, online)"));
+  keys.push_back(ppi::config::string_key(
+      "input", "",
+      "JSON file of input rows: [[x, ...], ...] or {\"inputs\": [...]} (infer, online)"));
+  keys.push_back(ppi::config::string_key("batch_id", "", "a converted batch (online)"));
   return keys;
 }
 
@@ -41,25 +55,79 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
-int run_convert(const ppi::config::Config& cfg, std::shared_ptr<ppi::db::Database> database) {
+ppi::net::ClientOptions rest_options(const ppi::config::Config& cfg) {
   if (cfg.get_string("model_owner.url").empty()) {
-    throw ppi::Error(ppi::Errc::config, "convert needs model_owner.url");
+    throw ppi::Error(ppi::Errc::config, "this command needs model_owner.url");
   }
   ppi::net::ClientOptions rest;
   rest.tls = ppi::app::tls_options(cfg);
   rest.timeout = std::chrono::seconds(600);  // the model owner answers once its share is in
-  ppi::client::ClientStore store(std::move(database));
+  return rest;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+ppi::client::Conversion convert(const ppi::config::Config& cfg, ppi::client::ClientStore& store) {
   auto started = std::chrono::steady_clock::now();
   std::cout << "converting: asking the model owner for a batch of " << cfg.get_string("model")
             << " (it collects its share from the dealers)..." << std::endl;
-  auto c = ppi::client::convert(store, rest, cfg.get_string("model_owner.url"),
+  auto c = ppi::client::convert(store, rest_options(cfg), cfg.get_string("model_owner.url"),
                                 cfg.get_string("model"), split_list(cfg.get_string("dealers")));
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::cout << "batch_id=" << c.batch_id << " model=" << c.model_id
             << " elements=" << c.element_count << " dealers=" << c.seeds.size()
-            << " seeds_stored=" << c.seeds.size() << " seconds=" << seconds << "\n";
+            << " seeds_stored=" << c.seeds.size() << " seconds=" << seconds_since(started)
+            << std::endl;
+  return c;
+}
+
+int run_convert(const ppi::config::Config& cfg, std::shared_ptr<ppi::db::Database> database) {
+  ppi::client::ClientStore store(std::move(database));
+  convert(cfg, store);
   return 0;
+}
+
+// The online phase of `batch_id`; prints one line per row, then a summary.
+int run_online(const ppi::config::Config& cfg, ppi::client::ClientStore& store,
+               const std::string& batch_id) {
+  if (cfg.get_string("input").empty()) {
+    throw ppi::Error(ppi::Errc::config, "this command needs --input FILE");
+  }
+  ppi::client::OnlineSettings settings;
+  settings.model_owner_endpoint = cfg.get_string("model_owner.online");
+  settings.tls = ppi::app::tls_options(cfg);
+  // The input width is checked against the model once the model owner has said which it is.
+  const std::string path = cfg.get_string("input");
+  auto inputs = ppi::online::read_input_rows(path, 0);
+  auto result = ppi::client::run_online(
+      store, settings, batch_id, inputs,
+      [](std::string_view step) { std::cout << "online: " << step << "..." << std::endl; });
+  for (std::size_t r = 0; r < result.classes.size(); ++r) {
+    std::cout << "row=" << r << " private_class=" << result.classes[r];
+    if (!result.logits.empty()) {
+      std::cout << " logits=[";
+      for (std::size_t j = 0; j < result.classes_per_row; ++j) {
+        std::cout << (j ? ", " : "") << result.logits[r * result.classes_per_row + j];
+      }
+      std::cout << "]";
+    }
+    std::cout << "\n";
+  }
+  std::cout << "batch_id=" << batch_id << " model=" << result.model_id
+            << " rows=" << result.classes.size() << " rounds=" << result.rounds
+            << " bytes_sent=" << result.bytes_sent << " bytes_received=" << result.bytes_received
+            << " online_seconds=" << result.seconds << "\n";
+  return 0;
+}
+
+int run_infer(const ppi::config::Config& cfg, std::shared_ptr<ppi::db::Database> database) {
+  ppi::client::ClientStore store(std::move(database));
+  if (cfg.get_string("input").empty()) {
+    throw ppi::Error(ppi::Errc::config, "infer needs --input FILE");
+  }
+  const auto c = convert(cfg, store);
+  return run_online(cfg, store, c.batch_id);
 }
 
 // Prints one line per actor; returns the number of actors that are not healthy.
@@ -109,6 +177,11 @@ int main(int argc, char** argv) {
       return print_status(cfg, {args.begin() + 1, args.end()}) == 0 ? 0 : 1;
     }
     if (args[0] == "convert") return run_convert(cfg, std::move(database));
+    if (args[0] == "infer") return run_infer(cfg, std::move(database));
+    if (args[0] == "online") {
+      ppi::client::ClientStore store(std::move(database));
+      return run_online(cfg, store, cfg.get_string("batch_id"));
+    }
     throw ppi::Error(ppi::Errc::config, "unknown command '" + args[0] + "' (see --help)");
   });
 }

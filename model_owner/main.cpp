@@ -2,6 +2,9 @@
 // on a client's request, and (later) runs the online phase with that client.
 //   model_owner [--config FILE] ...                     serve
 //   model_owner register MODEL_ID PLAN_FILE ...           register a model and its plan
+//   model_owner register MODEL_ID MODEL.safetensors ...   register a model: weights, rows, plan
+//   model_owner plaintext MODEL.safetensors INPUT.json    the model's own answer, in the clear
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -10,9 +13,17 @@
 #include "app/malloc_tuning.hpp"
 #include "core/ids.hpp"
 #include "core/json_body.hpp"
+#include "grpc/share_service.hpp"
+#include "inference/mlp_program.hpp"
 #include "material/plan.hpp"
+#include "model/mlp.hpp"
+#include "model/reference.hpp"
+#include "model/safetensors.hpp"
 #include "model_owner/converter.hpp"
+#include "model_owner/online_service.hpp"
 #include "net/json_call.hpp"
+#include "obs/log.hpp"
+#include "online/input_file.hpp"
 
 namespace {
 
@@ -23,6 +34,13 @@ std::vector<config::KeySpec> model_owner_keys() {
       config::required_key("super_dealer.url", "REST URL of the super dealer"),
       config::integer_key("grpc.chunk_elements", 0, 0, 1 << 20,
                           "elements per GetShares message (0: the dealer's default)"),
+      config::integer_key("online.port", 8442, 0, 65535,
+                          "TCP port of the gRPC OnlineInference service (clients connect here)"),
+      config::integer_key(
+          "model.rows", 1, 1, 4096,
+          "register: inputs per inference (the material plan is made for this many)"),
+      config::boolean_key("model.reveal_logits", false,
+                          "register: the client also learns the logits, not only the classes"),
   };
 }
 
@@ -52,30 +70,88 @@ void start(app::ServerActor& actor, const config::Config& cfg) {
                        return net::json_response(net::http::status::ok, answer.dump());
                      });
   actor.keep(store);
+
+  auto online = std::make_shared<model_owner::OnlineService>(store);
+  auto grpc_server = std::make_shared<grpcsvc::GrpcServer>(
+      cfg.get_string("listen.address"), static_cast<std::uint16_t>(cfg.get_int("online.port")),
+      app::tls_options(cfg), std::vector<grpc::Service*>{online.get()});
+  log::info("online_listening", {{"port", std::to_string(grpc_server->port())}});
+  actor.keep(online);
+  actor.keep(grpc_server);
+  actor.on_stop([grpc_server] { grpc_server->shutdown(); });
+}
+
+Bytes read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(Errc::config, "cannot read '" + path + "'");
+  return Bytes(std::istreambuf_iterator<char>(in), {});
+}
+
+bool ends_with(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // `register MODEL_ID PLAN_FILE`: the super dealer learns the plan; the model owner keeps it.
 int register_model(const config::Config& cfg, std::shared_ptr<db::Database> database) {
   const auto& args = cfg.positional();
   if (args.size() != 3 || args[0] != "register") {
-    throw Error(Errc::config, "usage: model_owner register MODEL_ID PLAN_FILE");
+    throw Error(Errc::config,
+                "usage: model_owner register MODEL_ID (PLAN_FILE | MODEL.safetensors) or "
+                "model_owner plaintext MODEL.safetensors INPUT.json");
   }
   check_name_id(args[1], "model id");
-  std::ifstream in(args[2]);
-  if (!in) throw Error(Errc::config, "cannot read plan file '" + args[2] + "'");
-  std::stringstream text;
-  text << in.rdbuf();
-  auto doc = nlohmann::json::parse(text.str(), nullptr, false);
-  if (doc.is_discarded()) throw Error(Errc::invalid_argument, "plan file is not JSON");
-  auto plan = material::MaterialPlan::from_json(doc);
+  Bytes weights;
+  std::uint32_t rows = 0;
+  bool reveal = false;
+  material::MaterialPlan plan = [&] {
+    if (ends_with(args[2], ".safetensors")) {
+      // A model: its plan is what its private program consumes for model.rows inputs.
+      weights = read_file(args[2]);
+      const auto graph = model::load_mlp(model::parse_safetensors(weights));
+      rows = static_cast<std::uint32_t>(cfg.get_int("model.rows"));
+      reveal = cfg.get_bool("model.reveal_logits");
+      return inference::mlp_plan(inference::MlpShape::of(graph), rows, reveal);
+    }
+    const Bytes text = read_file(args[2]);
+    auto doc = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+    if (doc.is_discarded()) throw Error(Errc::invalid_argument, "plan file is not JSON");
+    return material::MaterialPlan::from_json(doc);
+  }();
   auto settings = converter_settings(cfg);
   auto answer =
       net::call_json(settings.rest, net::http::verb::post, settings.super_dealer_url + "/v1/models",
                      {{"model_id", args[1]}, {"plan", plan.to_json()}});
-  model_owner::ModelOwnerStore(std::move(database)).save_model(args[1], plan.to_json().dump());
+  model_owner::ModelOwnerStore(std::move(database))
+      .save_model(args[1], plan.to_json().dump(), weights, rows, reveal);
   std::cout << "registered model " << args[1] << ": " << answer.at("element_count")
-            << " elements per batch\n";
+            << " elements per batch";
+  if (rows != 0) std::cout << ", " << rows << " input row(s) per inference";
+  std::cout << "\n";
   return 0;
+}
+
+// `plaintext MODEL.safetensors INPUT.json`: what the model answers in the clear (fixed point,
+// the same encoding as the private program, and float), for comparison with a private result.
+int plaintext(const config::Config& cfg) {
+  const auto& args = cfg.positional();
+  if (args.size() != 3) throw Error(Errc::config, "usage: model_owner plaintext MODEL INPUT.json");
+  auto graph = model::load_mlp(std::filesystem::path(args[1]));
+  const auto rows = online::read_input_rows(args[2], graph.input_dim);
+  const auto fixed =
+      model::fixed_point_forward(graph, model::encode_inputs(graph, rows.values), rows.count);
+  const auto floats = model::float_forward(graph, rows.values, rows.count);
+  for (std::size_t r = 0; r < rows.count; ++r) {
+    std::cout << "row=" << r << " plaintext_class=" << fixed.predictions[r]
+              << " plaintext_float_class=" << floats.predictions[r] << "\n";
+  }
+  return 0;
+}
+
+int command(const config::Config& cfg, std::shared_ptr<db::Database> database) {
+  const auto& args = cfg.positional();
+  if (!args.empty() && args[0] == "plaintext") return plaintext(cfg);
+  return register_model(cfg, std::move(database));
 }
 
 }  // namespace
@@ -85,7 +161,10 @@ int main(int argc, char** argv) {
   return app::run_server_actor(
       "model_owner",
       "Model owner: serves model_inference and collects its 2PC share from the dealers.\n\n"
-      "Commands:\n  register MODEL_ID PLAN_FILE   register a model's material plan with the "
-      "super dealer",
-      8441, model_owner_keys(), argc, argv, start, register_model);
+      "Commands:\n"
+      "  register MODEL_ID MODEL.safetensors   register a model (weights, model.rows inputs per\n"
+      "                                        inference, its plan) with the super dealer\n"
+      "  register MODEL_ID PLAN_FILE           register a material plan only (no inferences)\n"
+      "  plaintext MODEL.safetensors IN.json   the model's answer in the clear, for comparison",
+      8441, model_owner_keys(), argc, argv, start, command);
 }

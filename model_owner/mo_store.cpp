@@ -1,17 +1,112 @@
 #include "model_owner/mo_store.hpp"
 
+#include "db/chunks.hpp"
+
 namespace ppi::model_owner {
 
-void ModelOwnerStore::save_model(const std::string& model_id, const std::string& plan_json) {
+void ModelOwnerStore::save_model(const std::string& model_id, const std::string& plan_json,
+                                 ByteView weights, std::uint32_t input_rows, bool reveal_logits) {
   auto s = db_->acquire();
   db::Transaction tx(s);
   auto r = s.exec("SELECT plan FROM models WHERE model_id = ? FOR UPDATE", {model_id});
-  if (r.rows.empty()) {
-    s.exec("INSERT INTO models (model_id, weights_path, plan) VALUES (?, '', ?)",
-           {model_id, plan_json});
-  } else if (r.rows[0].get_string(0) != plan_json) {
+  if (!r.rows.empty() && r.rows[0].get_string(0) != plan_json) {
     throw Error(Errc::conflict, "model '" + model_id + "' exists with another plan");
   }
+  if (r.rows.empty()) {
+    s.exec(
+        "INSERT INTO models (model_id, weights_path, plan, input_rows, reveal_logits) "
+        "VALUES (?, '', ?, ?, ?)",
+        {model_id, plan_json, static_cast<std::int64_t>(input_rows),
+         std::int64_t{reveal_logits ? 1 : 0}});
+  } else {
+    s.exec("UPDATE models SET input_rows = ?, reveal_logits = ? WHERE model_id = ?",
+           {static_cast<std::int64_t>(input_rows), std::int64_t{reveal_logits ? 1 : 0}, model_id});
+  }
+  db::delete_chunks(s, {"model_chunks", "model_id"}, model_id);
+  if (!weights.empty()) {
+    db::ChunkWriter writer(s, {"model_chunks", "model_id"}, model_id);
+    writer.write(weights);
+    writer.finish();
+  }
+  tx.commit();
+}
+
+OnlineModel ModelOwnerStore::online_model(const std::string& model_id) {
+  auto s = db_->acquire();
+  auto r =
+      s.exec("SELECT plan, input_rows, reveal_logits FROM models WHERE model_id = ?", {model_id});
+  if (r.rows.empty()) throw Error(Errc::not_found, "unknown model '" + model_id + "'");
+  OnlineModel m;
+  m.plan_json = r.rows[0].get_string(0);
+  m.input_rows = static_cast<std::uint32_t>(r.rows[0].get_int(1));
+  m.reveal_logits = r.rows[0].get_int(2) != 0;
+  db::read_chunks(s, {"model_chunks", "model_id"}, model_id, [&](ByteView chunk) {
+    m.weights.insert(m.weights.end(), chunk.begin(), chunk.end());
+  });
+  if (m.weights.empty() || m.input_rows == 0) {
+    throw Error(Errc::not_found, "model '" + model_id +
+                                     "' was registered without weights: it cannot run inferences");
+  }
+  return m;
+}
+
+OnlineBatch ModelOwnerStore::begin_online(const std::string& batch_id, const std::string& caller) {
+  auto s = db_->acquire();
+  OnlineBatch out;
+  {
+    db::Transaction tx(s);
+    auto r = s.exec(
+        "SELECT model_id, client_identity, state, mac_key_share, element_count FROM inferences "
+        "WHERE batch_id = ? FOR UPDATE",
+        {batch_id});
+    if (r.rows.empty()) throw Error(Errc::not_found, "unknown batch " + batch_id);
+    if (r.rows[0].get_string(1) != caller) {
+      throw Error(Errc::permission_denied, "batch " + batch_id + " is bound to another client");
+    }
+    const std::string state = r.rows[0].get_string(2);
+    if (state != "ready") {
+      throw Error(Errc::conflict,
+                  "batch " + batch_id + " cannot start an online phase: it is " +
+                      (state == "done" || state == "online" ? "already used" : state));
+    }
+    out.model_id = r.rows[0].get_string(0);
+    Bytes key = r.rows[0].get_bytes(3);
+    out.share = {load_u128_le(key.data()), static_cast<std::uint64_t>(r.rows[0].get_int(4))};
+    cleanse(key);
+    s.exec(
+        "UPDATE inferences SET state = 'online', online_started_at = CURRENT_TIMESTAMP "
+        "WHERE batch_id = ?",
+        {batch_id});
+    tx.commit();
+  }
+  out.elements.reserve(32 * out.share.element_count);
+  db::read_chunks(s, {"share_chunks", "batch_id"}, batch_id, [&](ByteView chunk) {
+    out.elements.insert(out.elements.end(), chunk.begin(), chunk.end());
+  });
+  return out;
+}
+
+void ModelOwnerStore::finish_online(const std::string& batch_id, std::uint64_t rounds,
+                                    std::uint64_t bytes_sent, std::uint64_t bytes_received) {
+  auto s = db_->acquire();
+  db::Transaction tx(s);
+  s.exec(
+      "UPDATE inferences SET state = 'done', online_finished_at = CURRENT_TIMESTAMP, "
+      "online_rounds = ?, online_bytes_sent = ?, online_bytes_received = ? WHERE batch_id = ?",
+      {static_cast<std::int64_t>(rounds), static_cast<std::int64_t>(bytes_sent),
+       static_cast<std::int64_t>(bytes_received), batch_id});
+  db::delete_chunks(s, {"share_chunks", "batch_id"}, batch_id);
+  tx.commit();
+}
+
+void ModelOwnerStore::fail_online(const std::string& batch_id, const std::string& reason) {
+  auto s = db_->acquire();
+  db::Transaction tx(s);
+  s.exec(
+      "UPDATE inferences SET state = 'failed', online_finished_at = CURRENT_TIMESTAMP, "
+      "failure = ? WHERE batch_id = ?",
+      {reason.substr(0, 1000), batch_id});
+  db::delete_chunks(s, {"share_chunks", "batch_id"}, batch_id);
   tx.commit();
 }
 

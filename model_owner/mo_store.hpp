@@ -17,13 +17,43 @@ struct StoredShare {
   std::uint64_t element_count = 0;
 };
 
+struct OnlineModel {
+  std::string plan_json;
+  Bytes weights;  // the safetensors file
+  std::uint32_t input_rows = 0;
+  bool reveal_logits = false;
+};
+
+struct OnlineBatch {
+  std::string model_id;
+  StoredShare share;
+  Bytes elements;  // the model owner's 2PC share, 32 bytes per element
+};
+
 class ModelOwnerStore {
  public:
   explicit ModelOwnerStore(std::shared_ptr<db::Database> db) : db_(std::move(db)) {}
   db::Database& database() { return *db_; }
 
-  void save_model(const std::string& model_id, const std::string& plan_json);
+  // A model and its plan; with `weights` (a safetensors file), `input_rows` and
+  // `reveal_logits` it can also run the online phase. Registering it again with another plan
+  // is Error(conflict).
+  void save_model(const std::string& model_id, const std::string& plan_json, ByteView weights = {},
+                  std::uint32_t input_rows = 0, bool reveal_logits = false);
   std::optional<std::string> model_plan(const std::string& model_id);
+  // The model's weights and online settings; Error(not_found) for an unknown model or one
+  // registered without weights.
+  OnlineModel online_model(const std::string& model_id);
+
+  // Starts the online phase of a ready inference for its bound client, once: the state moves
+  // to 'online' in one transaction. Error(not_found) for an unknown batch,
+  // permission_denied for another client, conflict for a batch used, failed or not ready.
+  OnlineBatch begin_online(const std::string& batch_id, const std::string& caller);
+  // The online phase ended: its figures are recorded and the share is deleted (it is one-time
+  // material either way).
+  void finish_online(const std::string& batch_id, std::uint64_t rounds, std::uint64_t bytes_sent,
+                     std::uint64_t bytes_received);
+  void fail_online(const std::string& batch_id, const std::string& reason);
 
   // The inference row, before any share arrives (state "collecting").
   void begin_inference(const std::string& batch_id, const std::string& model_id,

@@ -21,8 +21,9 @@ InputRows read_input_rows(const std::string& path, std::size_t width) {
     throw Error(Errc::invalid_argument, path + ": expected a non-empty array of rows");
   }
   InputRows out;
+  if (width == 0 && doc[0].is_array()) width = doc[0].size();
   for (const auto& row : doc) {
-    if (!row.is_array() || row.size() != width) {
+    if (!row.is_array() || row.empty() || row.size() != width) {
       throw Error(Errc::invalid_argument, path + ": row " + std::to_string(out.count) +
                                               " is not an array of " + std::to_string(width) +
                                               " numbers");

@@ -14,7 +14,8 @@ struct InputRows {
 };
 
 // Error(invalid_argument) naming the problem: not JSON, no rows, a row of another width than
-// `width`, a value that is not a finite number; Error(config) when the file cannot be read.
+// `width` (0: the first row's), a value that is not a finite number; Error(config) when the
+// file cannot be read.
 InputRows read_input_rows(const std::string& path, std::size_t width);
 
 }  // namespace ppi::online

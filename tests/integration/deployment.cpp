@@ -3,12 +3,18 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <csignal>
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/ids.hpp"
+#include "crypto/csprng.hpp"
+#include "db/chunks.hpp"
 #include "db_servers.hpp"
 #include "fixture_loader.hpp"
+#include "net/json_call.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -71,17 +77,33 @@ std::vector<std::string> identities(int dealers) {
 }  // namespace
 
 Deployment::Deployment(db::Dialect dialect, int dealer_count)
+    : Deployment(dialect, dealer_count, {}) {}
+
+Deployment::Deployment(db::Dialect dialect, int dealer_count,
+                       std::vector<std::string> super_dealer_env)
     : dialect_(dialect), certs_(identities(dealer_count)) {
   auto& server = test_databases().server(dialect);
   client_db_url_ = server.create_database("client");
-  super_dealer = start("super_dealer", "super_dealer", {});
+  super_dealer = start("super_dealer", "super_dealer", std::move(super_dealer_env));
   for (int i = 1; i <= dealer_count; ++i) {
     std::string id = "dealer-" + std::to_string(i);
-    dealers.push_back(start("dealer", id,
-                            {"PPI_DEALER_ID=" + id, "PPI_SUPER_DEALER_URL=" + super_dealer.url,
-                             "PPI_GRPC_PORT=" + std::to_string(free_port())}));
+    // Each dealer's master key (sealing its group keys at rest), as an operator provisions it.
+    fs::path key_file = certs_.dir() / (id + ".master.key");
+    Bytes key(32);
+    random_bytes(key);
+    std::ofstream(key_file) << to_hex(key) << "\n";
+    fs::permissions(key_file, fs::perms::owner_read | fs::perms::owner_write);
+    dealers.push_back(
+        start("dealer", id,
+              {"PPI_DEALER_ID=" + id, "PPI_SUPER_DEALER_URL=" + super_dealer.url,
+               "PPI_GRPC_PORT=" + std::to_string(free_port()),
+               "PPI_KEYS_MASTER_KEY_FILE=" + key_file.string(), "PPI_MESH_TIMEOUT_MS=15000"}));
   }
-  model_owner = start("model_owner", "model_owner", {"PPI_SUPER_DEALER_URL=" + super_dealer.url});
+  online_endpoint_ = "127.0.0.1:" + std::to_string(free_port());
+  model_owner =
+      start("model_owner", "model_owner",
+            {"PPI_SUPER_DEALER_URL=" + super_dealer.url,
+             "PPI_ONLINE_PORT=" + online_endpoint_.substr(online_endpoint_.find(':') + 1)});
 }
 
 Deployment::~Deployment() = default;
@@ -90,15 +112,81 @@ ActorProcess Deployment::start(const std::string& exe, const std::string& identi
                                std::vector<std::string> env) {
   ActorProcess a;
   a.identity = identity;
+  a.exe = exe;
   a.db_url = test_databases().server(dialect_).create_database(exe == "dealer" ? "dealer" : exe);
   auto port = std::to_string(free_port());
   a.url = "https://127.0.0.1:" + port;
-  std::vector<std::string> argv = {binary(exe), "--listen.port=" + port};
-  for (auto& f : certs_.tls_flags(identity)) argv.push_back(f);
   env.push_back("PPI_DB_URL=" + a.db_url);
-  a.process = std::make_unique<ChildProcess>(argv, env, certs_.dir() / (identity + ".log"));
-  wait_healthy(*a.process, certs_.client("client"), a.url);
+  env.push_back("PPI_LISTEN_PORT=" + port);
+  a.env = std::move(env);
+  launch(a);
   return a;
+}
+
+void Deployment::launch(ActorProcess& a) {
+  std::vector<std::string> argv = {binary(a.exe)};
+  for (auto& f : certs_.tls_flags(a.identity)) argv.push_back(f);
+  a.process = std::make_unique<ChildProcess>(argv, a.env, certs_.dir() / (a.identity + ".log"));
+  wait_healthy(*a.process, certs_.client("client"), a.url);
+}
+
+void Deployment::kill(ActorProcess& a) {
+  a.process->signal(SIGKILL);
+  a.process->wait(std::chrono::seconds(10));
+}
+
+void Deployment::restart(ActorProcess& a) {
+  a.process.reset();
+  launch(a);
+}
+
+void Deployment::form_group(const std::vector<std::string>& members) {
+  auto options = certs_.client("model_owner");
+  auto answer = net::call_json(options, net::http::verb::post, super_dealer.url + "/v1/groups",
+                               {{"dealers", members}});
+  REQUIRE(answer.at("state") == "ready");
+}
+
+void Deployment::add_pool(const std::string& model_id, const std::vector<std::string>& members) {
+  net::call_json(certs_.client("model_owner"), net::http::verb::post,
+                 super_dealer.url + "/v1/pools", {{"model_id", model_id}, {"dealers", members}});
+}
+
+std::vector<std::string> Deployment::wait_available(const std::string& model_id,
+                                                    const std::vector<std::string>& members,
+                                                    int count, std::chrono::seconds timeout) {
+  const std::string group = group_key(check_dealer_group(members));
+  auto registry = open(super_dealer.db_url);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    std::vector<std::string> ids;
+    {
+      auto s = registry->acquire();
+      for (const auto& row : s.exec("SELECT batch_id FROM batches WHERE model_id = ? AND "
+                                    "dealer_group = ? AND state = 'available' ORDER BY batch_id",
+                                    {model_id, group})
+                                 .rows) {
+        ids.push_back(row.get_string(0));
+      }
+    }
+    if (static_cast<int>(ids.size()) >= count) return ids;
+    if (std::chrono::steady_clock::now() > deadline) {
+      FAIL("only " << ids.size() << " of " << count << " batches became available; "
+                   << super_dealer.process->output().substr(
+                          super_dealer.process->output().size() > 4000
+                              ? super_dealer.process->output().size() - 4000
+                              : 0));
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+}
+
+Bytes Deployment::dealer_share(const std::string& dealer_id, const std::string& batch_id) {
+  auto s = open(dealer(dealer_id).db_url)->acquire();
+  Bytes share;
+  db::read_chunks(s, {"batch_chunks", "batch_id"}, batch_id,
+                  [&](ByteView chunk) { share.insert(share.end(), chunk.begin(), chunk.end()); });
+  return share;
 }
 
 std::vector<std::string> Deployment::dealer_ids() const {
@@ -122,10 +210,14 @@ int Deployment::register_model(const std::string& model_id, const material::Mate
                                std::string& output) {
   fs::path plan_file = certs_.dir() / (model_id + ".plan.json");
   std::ofstream(plan_file) << plan.to_json().dump();
-  std::vector<std::string> argv = {binary("model_owner"), "register", model_id, plan_file.string()};
-  for (auto& f : certs_.tls_flags("model_owner")) argv.push_back(f);
+  return run_model_owner({"register", model_id, plan_file.string()}, output);
+}
+
+int Deployment::run_model_owner(std::vector<std::string> args, std::string& output) {
+  args.insert(args.begin(), binary("model_owner"));
+  for (auto& f : certs_.tls_flags("model_owner")) args.push_back(f);
   return run_program(
-      argv, {"PPI_DB_URL=" + model_owner.db_url, "PPI_SUPER_DEALER_URL=" + super_dealer.url},
+      args, {"PPI_DB_URL=" + model_owner.db_url, "PPI_SUPER_DEALER_URL=" + super_dealer.url},
       output);
 }
 
@@ -149,7 +241,8 @@ int Deployment::run_client(std::vector<std::string> args, std::string& output,
   args.insert(args.begin(), binary("client"));
   for (auto& f : certs_.tls_flags(identity)) args.push_back(f);
   return run_program(args,
-                     {"PPI_DB_URL=" + client_db_url_, "PPI_MODEL_OWNER_URL=" + model_owner.url},
+                     {"PPI_DB_URL=" + client_db_url_, "PPI_MODEL_OWNER_URL=" + model_owner.url,
+                      "PPI_MODEL_OWNER_ONLINE=" + online_endpoint_},
                      output, 600s);
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 // A whole local deployment for integration tests: certificates, one database per actor on the
 // chosen backend, and the real executables (super dealer, n dealers, model owner) started as
-// processes on free loopback ports. Batches are loaded with the material test fixture (a
-// trusted dealer, tests only) until the dealers generate material themselves.
+// processes on free loopback ports. Batches come either from the material test fixture (a
+// trusted dealer, tests only: load_batches) or from the dealers' own generation (form_group,
+// add_pool, then the super dealer's pool keeper fills the pool).
 
 #include <filesystem>
 #include <map>
@@ -10,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include <chrono>
+
+#include "core/bytes.hpp"
 #include "db/database.hpp"
 #include "material/plan.hpp"
 #include "net/http_client.hpp"
@@ -36,6 +40,8 @@ class Certificates {
 struct ActorProcess {
   std::string identity, url, db_url;
   std::unique_ptr<ChildProcess> process;
+  std::string exe;               // what restart() runs again
+  std::vector<std::string> env;  // with the same ports and database
 };
 
 // Waits until GET url/healthz answers 200; fails the test with the process output otherwise.
@@ -44,6 +50,8 @@ void wait_healthy(ChildProcess& process, const net::ClientOptions& options, cons
 class Deployment {
  public:
   Deployment(db::Dialect dialect, int dealer_count);
+  // super_dealer_env: extra PPI_* settings of the super dealer (e.g. its pool sizes).
+  Deployment(db::Dialect dialect, int dealer_count, std::vector<std::string> super_dealer_env);
   ~Deployment();
 
   db::Dialect dialect() const { return dialect_; }
@@ -54,6 +62,8 @@ class Deployment {
   // `model_owner register MODEL PLAN` as its own process; returns its exit status.
   int register_model(const std::string& model_id, const material::MaterialPlan& plan,
                      std::string& output);
+  // The model owner executable with `args` (a command such as register or plaintext).
+  int run_model_owner(std::vector<std::string> args, std::string& output);
   // Loads `count` fixture batches for the given dealers; returns their ids.
   std::vector<std::string> load_batches(const std::string& model_id,
                                         const material::MaterialPlan& plan,
@@ -64,8 +74,25 @@ class Deployment {
   int run_client(std::vector<std::string> args, std::string& output,
                  const std::string& identity = "client");
   const std::string& client_db_url() const { return client_db_url_; }
+  const std::string& online_endpoint() const { return online_endpoint_; }
 
   std::shared_ptr<db::Database> open(const std::string& db_url) const;
+
+  // Generation: forms a group of these dealers (POST /v1/groups) and asks for a pool of the
+  // model for it (POST /v1/pools, as the model owner). Both fail the test on an error.
+  void form_group(const std::vector<std::string>& dealers);
+  void add_pool(const std::string& model_id, const std::vector<std::string>& dealers);
+  // Waits until the super dealer has at least `count` available batches of (model, group);
+  // returns their ids. Fails the test after `timeout`.
+  std::vector<std::string> wait_available(const std::string& model_id,
+                                          const std::vector<std::string>& dealers, int count,
+                                          std::chrono::seconds timeout);
+  // This dealer's stored share of a batch (16 bytes alpha_i, then 32 bytes per element).
+  Bytes dealer_share(const std::string& dealer_id, const std::string& batch_id);
+
+  // kill -9, and a restart on the same ports and database.
+  void kill(ActorProcess& actor);
+  void restart(ActorProcess& actor);
 
   ActorProcess super_dealer, model_owner;
   std::vector<ActorProcess> dealers;
@@ -73,10 +100,12 @@ class Deployment {
  private:
   ActorProcess start(const std::string& exe, const std::string& identity,
                      std::vector<std::string> env);
+  void launch(ActorProcess& actor);
 
   db::Dialect dialect_;
   Certificates certs_;
   std::string client_db_url_;
+  std::string online_endpoint_;  // the model owner's gRPC online service
   std::map<std::string, u128> alphas_;
 };
 
