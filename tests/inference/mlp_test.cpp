@@ -56,31 +56,6 @@ const Digits& digits() {
   return d;
 }
 
-// The documented bound on |private logit - reference logit| in ulps, per output column. A
-// truncation gives floor(P / 2^f) or one more; an input error of e ulps moves P / 2^f by at most
-// e sum_j |W_jk| / 2^f, hence floor by at most the ceiling of that: per Linear
-// e_out(k) = ceil(sum_j e_in(j) |W_jk| / 2^f) + 1, ReLU passes errors through unchanged, inputs
-// are exact (e = 0). With one Linear this is the 1-ulp bound itself.
-std::vector<std::uint64_t> logit_error_bound(const model::MlpGraph& g) {
-  std::vector<std::uint64_t> e(g.input_dim, 0);
-  for (const model::Layer& layer : g.layers) {
-    const auto* lin = std::get_if<model::Linear>(&layer);
-    if (lin == nullptr) continue;
-    std::vector<std::uint64_t> next(lin->out, 0);
-    for (std::size_t k = 0; k < lin->out; ++k) {
-      unsigned __int128 sum = 0;
-      for (std::size_t j = 0; j < lin->in; ++j) {
-        const auto w = static_cast<std::int64_t>(lin->weight_fixed[j * lin->out + k]);
-        sum += static_cast<unsigned __int128>(e[j]) * static_cast<std::uint64_t>(std::llabs(w));
-      }
-      const unsigned __int128 unit = static_cast<unsigned __int128>(1) << g.frac_bits;
-      next[k] = static_cast<std::uint64_t>((sum + unit - 1) / unit) + 1;
-    }
-    e = std::move(next);
-  }
-  return e;
-}
-
 std::int64_t signed_diff(u64 a, u64 b) {
   return static_cast<std::int64_t>(a - b);
 }

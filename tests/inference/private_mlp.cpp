@@ -1,6 +1,9 @@
 #include "private_mlp.hpp"
 
 #include <chrono>
+#include <cstdlib>
+#include <utility>
+#include <variant>
 
 #include "two_party.hpp"
 
@@ -34,6 +37,26 @@ PrivateRun run_private_mlp(const model::MlpGraph& g, std::span<const u64> inputs
   run.material_left_mo = two.mo.material_left;
   run.material_left_client = two.client.material_left;
   return run;
+}
+
+std::vector<std::uint64_t> logit_error_bound(const model::MlpGraph& g) {
+  std::vector<std::uint64_t> e(g.input_dim, 0);
+  for (const model::Layer& layer : g.layers) {
+    const auto* lin = std::get_if<model::Linear>(&layer);
+    if (lin == nullptr) continue;
+    std::vector<std::uint64_t> next(lin->out, 0);
+    for (std::size_t k = 0; k < lin->out; ++k) {
+      unsigned __int128 sum = 0;
+      for (std::size_t j = 0; j < lin->in; ++j) {
+        const auto w = static_cast<std::int64_t>(lin->weight_fixed[j * lin->out + k]);
+        sum += static_cast<unsigned __int128>(e[j]) * static_cast<std::uint64_t>(std::llabs(w));
+      }
+      const unsigned __int128 unit = static_cast<unsigned __int128>(1) << g.frac_bits;
+      next[k] = static_cast<std::uint64_t>((sum + unit - 1) / unit) + 1;
+    }
+    e = std::move(next);
+  }
+  return e;
 }
 
 }  // namespace ppi::inference::test

@@ -32,4 +32,11 @@ struct PrivateRun {
 PrivateRun run_private_mlp(const model::MlpGraph& g, std::span<const u64> inputs, std::size_t rows,
                            bool reveal_logits, const material::MaterialPlan* plan = nullptr);
 
+// The documented bound on |private logit - fixed-point reference logit| in ulps, per class. A
+// truncation gives floor(P / 2^f) or one more; an input error of e ulps moves P / 2^f by at most
+// e sum_j |W_jk| / 2^f, hence its floor by at most the ceiling of that: per Linear
+// e_out(k) = ceil(sum_j e_in(j) |W_jk| / 2^f) + 1; ReLU passes errors through unchanged; inputs
+// are exact (e = 0). With one Linear this is the 1-ulp bound itself.
+std::vector<std::uint64_t> logit_error_bound(const model::MlpGraph& g);
+
 }  // namespace ppi::inference::test
