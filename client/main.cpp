@@ -40,6 +40,8 @@ std::vector<ppi::config::KeySpec> client_keys() {
       "input", "",
       "JSON file of input rows: [[x, ...], ...] or {\"inputs\": [...]} (infer, online)"));
   keys.push_back(ppi::config::string_key("batch_id", "", "a converted batch (online)"));
+  keys.push_back(ppi::config::integer_key("input.row", -1, -1, 1 << 20,
+                                          "only this row of --input (-1: every row)"));
   return keys;
 }
 
@@ -100,6 +102,9 @@ int run_online(const ppi::config::Config& cfg, ppi::client::ClientStore& store,
   // The input width is checked against the model once the model owner has said which it is.
   const std::string path = cfg.get_string("input");
   auto inputs = ppi::online::read_input_rows(path, 0);
+  if (cfg.get_int("input.row") >= 0) {
+    inputs = ppi::online::select_row(inputs, static_cast<std::size_t>(cfg.get_int("input.row")));
+  }
   auto result = ppi::client::run_online(
       store, settings, batch_id, inputs,
       [](std::string_view step) { std::cout << "online: " << step << "..." << std::endl; });

@@ -41,6 +41,8 @@ std::vector<config::KeySpec> model_owner_keys() {
           "register: inputs per inference (the material plan is made for this many)"),
       config::boolean_key("model.reveal_logits", false,
                           "register: the client also learns the logits, not only the classes"),
+      config::integer_key("input.row", -1, -1, 1 << 20,
+                          "plaintext: only this row of the input file (-1: every row)"),
   };
 }
 
@@ -137,7 +139,10 @@ int plaintext(const config::Config& cfg) {
   const auto& args = cfg.positional();
   if (args.size() != 3) throw Error(Errc::config, "usage: model_owner plaintext MODEL INPUT.json");
   auto graph = model::load_mlp(std::filesystem::path(args[1]));
-  const auto rows = online::read_input_rows(args[2], graph.input_dim);
+  auto rows = online::read_input_rows(args[2], graph.input_dim);
+  if (cfg.get_int("input.row") >= 0) {
+    rows = online::select_row(rows, static_cast<std::size_t>(cfg.get_int("input.row")));
+  }
   const auto fixed =
       model::fixed_point_forward(graph, model::encode_inputs(graph, rows.values), rows.count);
   const auto floats = model::float_forward(graph, rows.values, rows.count);
@@ -148,9 +153,23 @@ int plaintext(const config::Config& cfg) {
   return 0;
 }
 
+// `plan MODEL.safetensors`: the material plan one inference of model.rows inputs consumes.
+int print_plan(const config::Config& cfg) {
+  const auto& args = cfg.positional();
+  if (args.size() != 2) throw Error(Errc::config, "usage: model_owner plan MODEL.safetensors");
+  const auto graph = model::load_mlp(std::filesystem::path(args[1]));
+  std::cout << inference::mlp_plan(inference::MlpShape::of(graph),
+                                   static_cast<std::size_t>(cfg.get_int("model.rows")),
+                                   cfg.get_bool("model.reveal_logits"))
+                   .canonical()
+            << "\n";
+  return 0;
+}
+
 int command(const config::Config& cfg, std::shared_ptr<db::Database> database) {
   const auto& args = cfg.positional();
   if (!args.empty() && args[0] == "plaintext") return plaintext(cfg);
+  if (!args.empty() && args[0] == "plan") return print_plan(cfg);
   return register_model(cfg, std::move(database));
 }
 
@@ -165,6 +184,7 @@ int main(int argc, char** argv) {
       "  register MODEL_ID MODEL.safetensors   register a model (weights, model.rows inputs per\n"
       "                                        inference, its plan) with the super dealer\n"
       "  register MODEL_ID PLAN_FILE           register a material plan only (no inferences)\n"
-      "  plaintext MODEL.safetensors IN.json   the model's answer in the clear, for comparison",
+      "  plaintext MODEL.safetensors IN.json   the model's answer in the clear, for comparison\n"
+      "  plan MODEL.safetensors                the material plan of one inference (model.rows)",
       8441, model_owner_keys(), argc, argv, start, command);
 }

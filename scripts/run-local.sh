@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The main job: a local deployment of every actor on one machine, one conversion, then stop.
+# The main job: a local deployment of every actor on one machine, one private inference, then
+# stop.
 #   scripts/run-local.sh            PostgreSQL (default)
 #   scripts/run-local.sh --mysql    MariaDB
 # Installs and builds first (scripts/setup.sh). Starts a database server in a temporary data
 # directory with one database per actor, creates a deployment CA and a certificate per actor,
 # starts the super dealer, three dealers and the model owner with mTLS, prints their health
-# as the client sees it, registers a model, loads its batches, and runs one MPC-to-2PC
-# conversion as the client; then stops everything and removes the temporary directory.
+# as the client sees it, registers the digits classifier, fills its pool, and runs one private
+# inference as the client (MPC-to-2PC conversion, then the 2PC online phase), printed next to
+# the plaintext model's answer; then stops everything and removes the temporary directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dialect=postgresql
@@ -87,32 +89,52 @@ for i in 1 2 3; do
   urls+=("$(start_actor dealer "dealer-$i" "${!db_var}" --dealer.id="dealer-$i" \
     --grpc.port=0 --super_dealer.url="$sd_url")")
 done
-mo_url=$(start_actor model_owner model_owner "$DB_URL_MODEL_OWNER" --super_dealer.url="$sd_url")
+mo_url=$(start_actor model_owner model_owner "$DB_URL_MODEL_OWNER" --super_dealer.url="$sd_url" \
+  --online.port=0)
+mo_online="127.0.0.1:$(sed -n 's/.*event=online_listening .*port=\([0-9]*\).*/\1/p' \
+  "$work/model_owner.log" | head -n 1)"
 urls+=("$mo_url")
 printf '   %s\n' "${urls[@]}"
+echo "   model owner online (gRPC): $mo_online"
 
 echo "== health, as the client sees it"
 # shellcheck disable=SC2046
 PPI_DB_URL="$DB_URL_CLIENT" "$build/client/client" status "${urls[@]}" $(tls_flags client)
 
-echo "== model: the model owner registers 'demo' and its material plan"
-cat >"$work/demo-plan.json" <<'PLAN'
-[{"type": "TRIPLE", "count": 4096}, {"type": "MATRIX_TRIPLE_16_64_10", "count": 4},
- {"type": "TRUNC_16", "count": 640}, {"type": "DABIT", "count": 1024}]
-PLAN
+model_file=models/digits_mlp/model.safetensors
+samples=models/digits_mlp/samples.json
+echo "== model: the model owner registers 'digits' ($model_file: an MLP trained on the"
+echo "   handwritten digits of scikit-learn by scripts/train_mlp.py), one image per inference"
 # shellcheck disable=SC2046
-PPI_DB_URL="$DB_URL_MODEL_OWNER" "$build/model_owner/model_owner" register demo \
-  "$work/demo-plan.json" --super_dealer.url="$sd_url" $(tls_flags model_owner)
+PPI_DB_URL="$DB_URL_MODEL_OWNER" "$build/model_owner/model_owner" register digits "$model_file" \
+  --model.rows=1 --model.reveal_logits --super_dealer.url="$sd_url" $(tls_flags model_owner)
+# shellcheck disable=SC2046
+PPI_DB_URL="$DB_URL_MODEL_OWNER" "$build/model_owner/model_owner" plan "$model_file" \
+  --model.rows=1 --model.reveal_logits --super_dealer.url="$sd_url" $(tls_flags model_owner) \
+  >"$work/digits-plan.json"
 
-echo "== material: TEST FIXTURE batches (a trusted dealer) until the dealers generate their own"
+echo "== material: TEST FIXTURE batches (a trusted dealer) until the dealers' generator fills the pools"
 "$build/tests/support/ppi_fixture_loader" --super-dealer-db "$DB_URL_SUPER_DEALER" \
   --dealer dealer-1="$DB_URL_DEALER_1" --dealer dealer-2="$DB_URL_DEALER_2" \
-  --dealer dealer-3="$DB_URL_DEALER_3" --model demo --plan "$work/demo-plan.json" --batches 2
+  --dealer dealer-3="$DB_URL_DEALER_3" --model digits --plan "$work/digits-plan.json" --batches 2
 
-echo "== conversion: the client asks the model owner for an inference of 'demo'"
+row=${SAMPLE_ROW:-$((RANDOM % 16))}
+echo "== private inference: the client classifies test image $row of $samples"
 # shellcheck disable=SC2046
-PPI_DB_URL="$DB_URL_CLIENT" "$build/client/client" convert --model=demo \
-  --dealers=dealer-1,dealer-2,dealer-3 --model_owner.url="$mo_url" $(tls_flags client)
+PPI_DB_URL="$DB_URL_CLIENT" "$build/client/client" infer --model=digits \
+  --dealers=dealer-1,dealer-2,dealer-3 --model_owner.url="$mo_url" \
+  --model_owner.online="$mo_online" --input="$samples" --input.row="$row" $(tls_flags client) \
+  | tee "$work/infer.out"
+echo "== the same image in the clear (the model owner's plaintext model), and its true label"
+# shellcheck disable=SC2046
+PPI_DB_URL="$DB_URL_MODEL_OWNER" "$build/model_owner/model_owner" plaintext "$model_file" \
+  "$samples" --input.row="$row" --super_dealer.url="$sd_url" $(tls_flags model_owner) \
+  | tee "$work/plain.out"
+label=$(sed -n 's/.*"labels": \[\([-0-9, ]*\)\].*/\1/p' "$samples" | tr -d ' ' | cut -d, -f$((row + 1)))
+private=$(sed -n 's/^row=0 private_class=\([0-9]*\).*/\1/p' "$work/infer.out")
+plain=$(sed -n 's/^row=0 plaintext_class=\([0-9]*\).*/\1/p' "$work/plain.out")
+echo "== result: private class $private, plaintext model's class $plain, true label $label"
+[ -n "$private" ] && [ "$private" = "$plain" ] || { echo "private and plaintext answers differ" >&2; exit 1; }
 
 echo "== stopping"
 cleanup

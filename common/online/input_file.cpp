@@ -16,7 +16,7 @@ InputRows read_input_rows(const std::string& path, std::size_t width) {
   const std::string text((std::istreambuf_iterator<char>(in)), {});
   auto doc = nlohmann::json::parse(text, nullptr, false);
   if (doc.is_discarded()) throw Error(Errc::invalid_argument, path + ": not JSON");
-  if (doc.is_object() && doc.size() == 1 && doc.contains("inputs")) doc = doc.at("inputs");
+  if (doc.is_object() && doc.contains("inputs")) doc = doc.at("inputs");
   if (!doc.is_array() || doc.empty()) {
     throw Error(Errc::invalid_argument, path + ": expected a non-empty array of rows");
   }
@@ -37,6 +37,20 @@ InputRows read_input_rows(const std::string& path, std::size_t width) {
     }
     ++out.count;
   }
+  return out;
+}
+
+InputRows select_row(const InputRows& rows, std::size_t row) {
+  if (row >= rows.count) {
+    throw Error(Errc::invalid_argument, "input row " + std::to_string(row) +
+                                            " does not exist: the file has " +
+                                            std::to_string(rows.count));
+  }
+  const std::size_t width = rows.values.size() / rows.count;
+  InputRows out;
+  out.count = 1;
+  out.values.assign(rows.values.begin() + static_cast<long>(row * width),
+                    rows.values.begin() + static_cast<long>((row + 1) * width));
   return out;
 }
 

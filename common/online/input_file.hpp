@@ -1,6 +1,7 @@
 #pragma once
-// The client's input file: JSON, either an array of rows or {"inputs": [rows]}, each row an
-// array of numbers (for the digits model, 64 pixel intensities in [0, 1]).
+// The client's input file: JSON, either an array of rows or {"inputs": [rows], ...} (other
+// keys, such as "labels", are ignored), each row an array of numbers (for the digits model, 64
+// pixel intensities in [0, 1]).
 
 #include <cstddef>
 #include <string>
@@ -17,5 +18,8 @@ struct InputRows {
 // `width` (0: the first row's), a value that is not a finite number; Error(config) when the
 // file cannot be read.
 InputRows read_input_rows(const std::string& path, std::size_t width);
+
+// Row `row` alone; Error(invalid_argument) when there is no such row.
+InputRows select_row(const InputRows& rows, std::size_t row);
 
 }  // namespace ppi::online
