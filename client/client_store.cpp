@@ -56,15 +56,15 @@ std::vector<DealerSeed> load_seeds(db::Session& s, const std::string& batch_id) 
   return seeds;
 }
 
-}  // namespace
-
-Conversion ClientStore::load(const std::string& batch_id) {
-  auto s = db_->acquire();
+// The inference in `state` with its seeds; Error(not_found) when there is none.
+Conversion read_conversion(db::Session& s, const std::string& batch_id, const char* state) {
   auto r = s.exec(
       "SELECT model_id, model_owner_url, element_count FROM inferences "
-      "WHERE batch_id = ? AND state = 'ready'",
-      {batch_id});
-  if (r.rows.empty()) throw Error(Errc::not_found, "no ready inference for batch " + batch_id);
+      "WHERE batch_id = ? AND state = ?",
+      {batch_id, std::string(state)});
+  if (r.rows.empty()) {
+    throw Error(Errc::not_found, "no " + std::string(state) + " inference for batch " + batch_id);
+  }
   Conversion c{batch_id,
                r.rows[0].get_string(0),
                r.rows[0].get_string(1),
@@ -72,6 +72,13 @@ Conversion ClientStore::load(const std::string& batch_id) {
                {}};
   c.seeds = load_seeds(s, batch_id);
   return c;
+}
+
+}  // namespace
+
+Conversion ClientStore::load(const std::string& batch_id) {
+  auto s = db_->acquire();
+  return read_conversion(s, batch_id, "ready");
 }
 
 Conversion ClientStore::begin_online(const std::string& batch_id) {
@@ -92,16 +99,7 @@ Conversion ClientStore::begin_online(const std::string& batch_id) {
     tx.commit();
   }
   auto s = db_->acquire();
-  auto r =
-      s.exec("SELECT model_id, model_owner_url, element_count FROM inferences WHERE batch_id = ?",
-             {batch_id});
-  Conversion c{batch_id,
-               r.rows[0].get_string(0),
-               r.rows[0].get_string(1),
-               static_cast<std::uint64_t>(r.rows[0].get_int(2)),
-               {}};
-  c.seeds = load_seeds(s, batch_id);
-  return c;
+  return read_conversion(s, batch_id, "online");
 }
 
 void ClientStore::finish_online(const std::string& batch_id, const std::string& result_json) {
