@@ -28,11 +28,14 @@ json group_json(const GroupRecord& g) {
   return doc;
 }
 
+}  // namespace
+
 // Phase 1 on every member (record it, draw keys), then phase 2 (agree keys over the mesh):
 // phase 2 needs every member's phase 1 done, since members exchange keys with each other.
 GroupRecord form_group(RegistryStore& registry, GroupRegistry& groups,
-                       const net::ClientOptions& options, const std::vector<std::string>& members,
-                       const std::string& caller) {
+                       const net::ClientOptions& options,
+                       const std::vector<std::string>& dealers_in, const std::string& caller) {
+  const std::vector<std::string> members = check_generating_group(dealers_in);
   std::vector<DealerRecord> dealers = registry.dealers(members);
   const std::string group_id = group_key(members);
   GroupRecord g = groups.create_group(group_id, members, caller);
@@ -59,8 +62,6 @@ GroupRecord form_group(RegistryStore& registry, GroupRegistry& groups,
   log::info("group_formed", {{"group_id", group_id}, {"by", caller}});
   return *groups.group(group_id);
 }
-
-}  // namespace
 
 void add_group_routes(net::Router& router, std::shared_ptr<RegistryStore> registry,
                       std::shared_ptr<GroupRegistry> groups, net::ClientOptions dealer_client) {

@@ -13,6 +13,13 @@
 
 namespace ppi::super_dealer {
 
+// Forms the group of these dealers (3 to 10 registered ids, any order) or returns it when it is
+// ready already: every member records it, then every member agrees keys with the others.
+// `created_by` is recorded. Throws the first member's failure; the group stays 'forming'.
+GroupRecord form_group(RegistryStore& registry, GroupRegistry& groups,
+                       const net::ClientOptions& dealer_client,
+                       const std::vector<std::string>& dealers, const std::string& created_by);
+
 void add_group_routes(net::Router& router, std::shared_ptr<RegistryStore> registry,
                       std::shared_ptr<GroupRegistry> groups, net::ClientOptions dealer_client);
 

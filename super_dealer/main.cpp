@@ -2,6 +2,7 @@
 // filled by asking groups to generate, and binds each batch exactly once to one model owner
 // and one client, and tells the batch's dealers.
 #include "app/actor.hpp"
+#include "super_dealer/admin_commands.hpp"
 #include "super_dealer/group_routes.hpp"
 #include "super_dealer/pool_keeper.hpp"
 #include "super_dealer/sd_routes.hpp"
@@ -63,5 +64,5 @@ int main(int argc, char** argv) {
       "super_dealer",
       "Super dealer: registry of models, dealer groups and batch pools; keeps pools filled by "
       "generation and binds each batch once.",
-      8440, super_dealer_keys(), argc, argv, start);
+      8440, super_dealer_keys(), argc, argv, start, ppi::super_dealer::run_admin_command);
 }
