@@ -9,11 +9,14 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "client/client_store.hpp"
 #include "core/ids.hpp"
 #include "crypto/csprng.hpp"
 #include "db/chunks.hpp"
 #include "db_servers.hpp"
 #include "fixture_loader.hpp"
+#include "material/conversion.hpp"
+#include "material/layout.hpp"
 #include "net/json_call.hpp"
 
 namespace fs = std::filesystem;
@@ -179,6 +182,37 @@ std::vector<std::string> Deployment::wait_available(const std::string& model_id,
     }
     std::this_thread::sleep_for(100ms);
   }
+}
+
+material::OpenedBatch Deployment::open_converted(const std::string& batch_id,
+                                                 const material::MaterialPlan& plan) {
+  auto mo = open(model_owner.db_url)->acquire();
+  auto row = mo.exec("SELECT mac_key_share, state FROM inferences WHERE batch_id = ?", {batch_id});
+  REQUIRE(row.rows.size() == 1);
+  REQUIRE(row.rows[0].get_string(1) == "ready");
+  const u128 mo_key = load_u128_le(row.rows[0].get_bytes(0).data());
+  Bytes mo_pairs;
+  db::read_chunks(mo, {"share_chunks", "batch_id"}, batch_id, [&](ByteView chunk) {
+    mo_pairs.insert(mo_pairs.end(), chunk.begin(), chunk.end());
+  });
+  REQUIRE(mo_pairs.size() == 32 * plan.element_count());
+  client::ClientStore client_store(open(client_db_url_));
+  auto conversion = client_store.load(batch_id);
+  REQUIRE(conversion.element_count == plan.element_count());
+  std::vector<Seed128> seeds;
+  std::vector<u128> masks;
+  for (const auto& s : conversion.seeds) {
+    seeds.push_back(s.shares_seed);
+    masks.push_back(s.mac_key_mask);
+  }
+  material::ClientShareExpander expander(seeds, masks);
+  const material::BatchLayout layout(plan);
+  Bytes client_pairs(mo_pairs.size());
+  expander.expand(layout, 0, client_pairs);
+  // Neither share alone is the material: the client's pairs are the PRG sums.
+  CHECK(Bytes(mo_pairs.begin(), mo_pairs.begin() + 32) !=
+        Bytes(client_pairs.begin(), client_pairs.begin() + 32));
+  return material::open_batch(layout, mo_key, mo_pairs, expander.mac_key_share(), client_pairs);
 }
 
 Bytes Deployment::dealer_share(const std::string& dealer_id, const std::string& batch_id) {

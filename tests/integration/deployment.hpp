@@ -16,6 +16,7 @@
 #include "core/bytes.hpp"
 #include "db/database.hpp"
 #include "material/plan.hpp"
+#include "material/verify.hpp"
 #include "net/http_client.hpp"
 #include "process.hpp"
 #include "ring/z2k.hpp"
@@ -87,6 +88,11 @@ class Deployment {
   std::vector<std::string> wait_available(const std::string& model_id,
                                           const std::vector<std::string>& dealers, int count,
                                           std::chrono::seconds timeout);
+  // The material of a converted batch, from the model owner's stored share (its inference
+  // must be 'ready') and the client's stored seeds expanded; fails the test when either is
+  // missing or has the wrong size. For verify_batch.
+  material::OpenedBatch open_converted(const std::string& batch_id,
+                                       const material::MaterialPlan& plan);
   // This dealer's stored share of a batch (16 bytes alpha_i, then 32 bytes per element).
   Bytes dealer_share(const std::string& dealer_id, const std::string& batch_id);
 

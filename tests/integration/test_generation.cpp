@@ -9,15 +9,11 @@
 #include <set>
 #include <thread>
 
-#include "client/client_store.hpp"
 #include "core/ids.hpp"
-#include "db/chunks.hpp"
 #include "db_servers.hpp"
 #include "deployment.hpp"
 #include "grpc/mesh_client.hpp"
 #include "grpc/share_service.hpp"
-#include "material/conversion.hpp"
-#include "material/layout.hpp"
 #include "material/verify.hpp"
 #include "net/json_call.hpp"
 
@@ -81,32 +77,9 @@ void verify_generated(test::Deployment& d, const std::string& batch_id,
 // The two parties' shares after a conversion, combined and verified.
 void verify_converted(test::Deployment& d, const std::string& batch_id,
                       const material::MaterialPlan& plan) {
-  const material::BatchLayout layout(plan);
-  auto mo = d.open(d.model_owner.db_url)->acquire();
-  auto row = mo.exec("SELECT mac_key_share, state FROM inferences WHERE batch_id = ?", {batch_id});
-  REQUIRE(row.rows.size() == 1);
-  CHECK(row.rows[0].get_string(1) == "ready");
-  u128 mo_key = load_u128_le(row.rows[0].get_bytes(0).data());
-  Bytes mo_pairs;
-  db::read_chunks(mo, {"share_chunks", "batch_id"}, batch_id, [&](ByteView chunk) {
-    mo_pairs.insert(mo_pairs.end(), chunk.begin(), chunk.end());
-  });
-  REQUIRE(mo_pairs.size() == 32 * plan.element_count());
-  client::ClientStore client_store(d.open(d.client_db_url()));
-  auto conversion = client_store.load(batch_id);
-  std::vector<Seed128> seeds;
-  std::vector<u128> masks;
-  for (const auto& s : conversion.seeds) {
-    seeds.push_back(s.shares_seed);
-    masks.push_back(s.mac_key_mask);
-  }
-  material::ClientShareExpander expander(seeds, masks);
-  Bytes client_pairs(mo_pairs.size());
-  expander.expand(layout, 0, client_pairs);
-  auto opened =
-      material::open_batch(layout, mo_key, mo_pairs, expander.mac_key_share(), client_pairs);
-  auto report = material::verify_batch(plan, opened);
+  auto report = material::verify_batch(plan, d.open_converted(batch_id, plan));
   CHECK_MESSAGE(report.ok(), (report.failures.empty() ? "" : report.failures[0]));
+  CHECK(report.macs_checked + report.boolean_elements == plan.element_count());
 }
 
 void generate_and_verify(db::Dialect dialect, int dealers, int batches,
