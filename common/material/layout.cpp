@@ -37,17 +37,23 @@ void BatchLayout::append(std::uint64_t count, Domain d) {
 BatchLayout::BatchLayout(const MaterialPlan& plan) {
   for (const PlanItem& item : plan.items()) {
     const std::uint64_t per = elements_per_item(item.type);
-    // Items whose elements share one domain make one run however many instances there are.
-    bool uniform = true;
-    for (std::uint64_t i = 1; i < per && uniform; ++i) {
-      uniform = domain_of(item.type, i) == domain_of(item.type, 0);
-    }
-    if (uniform) {
+    // Only a DABIT mixes domains within an item; every other type is one run, whatever its
+    // size (a matrix triple has millions of elements: no per-element calls for it).
+    if (item.type.kind != Kind::dabit) {
       append(per * item.count, domain_of(item.type, 0));
       continue;
     }
+    std::vector<Segment> runs;  // one item's runs, repeated for every instance
+    for (std::uint64_t i = 0; i < per; ++i) {
+      const Domain d = domain_of(item.type, i);
+      if (!runs.empty() && runs.back().domain == d) {
+        ++runs.back().count;
+      } else {
+        runs.push_back({i, 1, d});
+      }
+    }
     for (std::uint64_t c = 0; c < item.count; ++c) {
-      for (std::uint64_t i = 0; i < per; ++i) append(1, domain_of(item.type, i));
+      for (const Segment& run : runs) append(run.count, run.domain);
     }
   }
 }

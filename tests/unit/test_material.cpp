@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -594,4 +595,34 @@ TEST_CASE("open_batch rejects mismatched shares") {
   CHECK(error_code([&] {
           open_dealer_shares(all_types_plan(), {&a, 1});
         }) == Errc::invalid_argument);
+}
+
+TEST_CASE("BatchLayout: runs of one domain, clipped ranges, bounds") {
+  const MaterialPlan plan = MaterialPlan::parse(
+      R"([{"type": "TRIPLE", "count": 2}, {"type": "DABIT", "count": 2},
+          {"type": "BIT_TRIPLE", "count": 1}, {"type": "WEIGHT_MASK_2_2", "count": 1}])");
+  const BatchLayout layout(plan);
+  // 6 arithmetic + (arithmetic, boolean) x 2 + 3 boolean + 4 mo_clear
+  const std::vector<std::tuple<std::uint64_t, std::uint64_t, Domain>> want = {
+      {0, 7, Domain::arithmetic},
+      {7, 1, Domain::boolean},
+      {8, 1, Domain::arithmetic},
+      {9, 4, Domain::boolean},
+      {13, 4, Domain::mo_clear}};
+  REQUIRE(layout.segments().size() == want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    CHECK(layout.segments()[i].first == std::get<0>(want[i]));
+    CHECK(layout.segments()[i].count == std::get<1>(want[i]));
+    CHECK(layout.segments()[i].domain == std::get<2>(want[i]));
+  }
+  CHECK(layout.element_count() == plan.element_count());
+  std::vector<Segment> seen;
+  layout.for_each(6, 4, [&](const Segment& s) { seen.push_back(s); });
+  REQUIRE(seen.size() == 4);
+  CHECK((seen[0].first == 6 && seen[0].count == 1 && seen[0].domain == Domain::arithmetic));
+  CHECK((seen[1].first == 7 && seen[1].count == 1 && seen[1].domain == Domain::boolean));
+  CHECK((seen[2].first == 8 && seen[2].count == 1 && seen[2].domain == Domain::arithmetic));
+  CHECK((seen[3].first == 9 && seen[3].count == 1 && seen[3].domain == Domain::boolean));
+  CHECK(error_code([&] { layout.for_each(10, 8, [](const Segment&) {}); }) ==
+        Errc::invalid_argument);
 }
