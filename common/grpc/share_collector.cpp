@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "grpc/grpc_tls.hpp"
-#include "material/conversion.hpp"
 #include "grpc/share_service.hpp"
+#include "material/conversion.hpp"
 #include "obs/log.hpp"
 
 namespace ppi::grpcsvc {

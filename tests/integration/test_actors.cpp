@@ -105,7 +105,8 @@ TEST_CASE(
          std::vector<std::pair<std::string, std::string>>{{"super_dealer", "super_dealer"},
                                                           {"dealer", "dealer-1"},
                                                           {"model_owner", "model_owner"}}) {
-      ppi::test::ActorProcess s{identity, "", dbs.server(dialect).create_database(actor), nullptr, "", {}};
+      ppi::test::ActorProcess s{identity, "", dbs.server(dialect).create_database(actor),
+                                nullptr,  "", {}};
       auto port = std::to_string(ppi::test::free_port());
       s.url = "https://127.0.0.1:" + port;
       std::vector<std::string> argv = {binary(actor), "--listen.port=" + port};
