@@ -28,7 +28,15 @@ std::unique_ptr<RingKernels> make_cpu_kernels();
 int cuda_device_count();
 // The CUDA backend; throws Error(unavailable) when cuda_device_count() == 0.
 std::unique_ptr<RingKernels> make_cuda_kernels();
-// CUDA when a device is present, CPU otherwise.
+// GEMMs of at least this many multiply-adds go to the GPU under make_best_kernels().
+inline constexpr std::uint64_t kMinGpuGemmOps = std::uint64_t{1} << 20;
+// GEMMs of at least min_large_gemm_ops multiply-adds (m k n) run on `large`, the rest and every
+// elementwise product on `small`.
+std::unique_ptr<RingKernels> make_size_dispatch_kernels(std::unique_ptr<RingKernels> small,
+                                                        std::unique_ptr<RingKernels> large,
+                                                        std::uint64_t min_large_gemm_ops);
+// Where a CUDA device is present: small GEMMs and elementwise products on the CPU, large GEMMs
+// on CUDA (kMinGpuGemmOps). Without one: the CPU.
 std::unique_ptr<RingKernels> make_best_kernels();
 
 // Checks the shapes of a gemm call; throws Error(invalid_argument).

@@ -68,3 +68,43 @@ TEST_CASE("compute: CUDA equals CPU bit for bit (runs where a GPU is present)") 
   gpu->mul(a, a, p_gpu);
   CHECK(p_cpu == p_gpu);
 }
+
+namespace {
+
+// Counts the calls it gets and computes with the CPU kernels.
+struct CountingKernels final : RingKernels {
+  int& gemms;
+  int& muls;
+  std::unique_ptr<RingKernels> cpu = make_cpu_kernels();
+  CountingKernels(int& g, int& m) : gemms(g), muls(m) {}
+  std::string name() const override { return "counting"; }
+  void gemm(std::span<const u64> a, std::span<const u64> b, std::span<u64> c, std::size_t m,
+            std::size_t k, std::size_t n) override {
+    ++gemms;
+    cpu->gemm(a, b, c, m, k, n);
+  }
+  void mul(std::span<const u64> x, std::span<const u64> y, std::span<u64> out) override {
+    ++muls;
+    cpu->mul(x, y, out);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("compute: size dispatch sends large GEMMs to the large backend, the rest to the small") {
+  int small_gemms = 0, small_muls = 0, large_gemms = 0, large_muls = 0;
+  auto k =
+      make_size_dispatch_kernels(std::make_unique<CountingKernels>(small_gemms, small_muls),
+                                 std::make_unique<CountingKernels>(large_gemms, large_muls), 1000);
+  auto a = random_words(10 * 10, 5), b = random_words(10 * 10, 6);
+  std::vector<u64> c(10 * 10), reference(10 * 10);
+  make_cpu_kernels()->gemm(a, b, reference, 10, 10, 10);
+  k->gemm(a, b, c, 10, 10, 10);  // 1000 multiply-adds: large
+  CHECK(c == reference);
+  k->gemm(std::span<const u64>(a).subspan(0, 90), b, std::span<u64>(c).subspan(0, 90), 9, 10, 10);
+  k->mul(a, b, c);
+  CHECK(small_gemms == 1);
+  CHECK(large_gemms == 1);
+  CHECK(small_muls == 1);
+  CHECK(large_muls == 0);
+}
