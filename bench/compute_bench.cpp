@@ -79,6 +79,8 @@ int main() {
   if (ppi::compute::cuda_device_count() > 0) {
     auto gpu = ppi::compute::make_cuda_kernels();
     run(*gpu, cpu.get(), 5);
+    auto best = ppi::compute::make_best_kernels();  // small GEMMs on the CPU, large on CUDA
+    run(*best, cpu.get(), 5);
   } else {
     std::printf("{\"bench\":\"compute\",\"backend\":\"cuda\",\"skipped\":\"no CUDA device\"}\n");
   }
