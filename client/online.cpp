@@ -100,9 +100,8 @@ OnlineResult run_session(const OnlineSettings& settings, const Conversion& c,
   // Rows beyond the given inputs are zeros: the batch is made for a.rows() rows.
   std::vector<double> padded(inputs.values);
   padded.resize(std::size_t{a.rows()} * shape.input_dim, 0.0);
-  std::vector<u64> encoded(padded.size());
   const FixedPoint fp(shape.frac_bits);
-  for (std::size_t i = 0; i < padded.size(); ++i) encoded[i] = fp.encode(padded[i]);
+  const std::vector<u64> encoded = fp.encode(padded);
 
   progress("online phase with the " + peer + ": " + std::to_string(a.rows()) + " row(s), " +
            std::to_string(shape.layers.size()) + " layers");
@@ -126,8 +125,8 @@ OnlineResult run_session(const OnlineSettings& settings, const Conversion& c,
   out.model_id = c.model_id;
   out.classes_per_row = shape.classes;
   out.classes.assign(r.classes.begin(), r.classes.begin() + static_cast<long>(inputs.count));
-  for (std::size_t i = 0; i < r.logits.size() && i < inputs.count * shape.classes; ++i) {
-    out.logits.push_back(fp.decode(r.logits[i]));
+  if (!r.logits.empty()) {  // only the given rows, not the zero padding
+    out.logits = fp.decode(std::span<const u64>(r.logits).first(inputs.count * shape.classes));
   }
   out.rounds = channel.rounds();
   out.bytes_sent = channel.bytes_sent();

@@ -32,6 +32,16 @@ grpc::Status OnlineService::Run(grpc::ServerContext* context,
   const std::string caller = grpcsvc::peer_identity(*context);
   std::string batch_id;
   bool begun = false;
+  // Once the batch is claimed, any failure marks it failed and deletes the share; recording
+  // that must not throw out of the gRPC handler.
+  const auto record_failure = [&](const std::string& reason) {
+    if (!begun) return;
+    try {
+      store_->fail_online(batch_id, reason);
+    } catch (const std::exception& again) {
+      log::warn("online_fail_record", {{"batch_id", batch_id}, {"reason", again.what()}});
+    }
+  };
   try {
     OnlineMessage first;
     if (!stream->Read(&first) || !first.has_start()) {
@@ -74,17 +84,11 @@ grpc::Status OnlineService::Run(grpc::ServerContext* context,
                               {"seconds", seconds_since(started)}});
     return grpc::Status::OK;
   } catch (const Error& e) {
-    if (begun) {
-      try {
-        store_->fail_online(batch_id, e.what());
-      } catch (const Error& again) {
-        log::warn("online_fail_record", {{"batch_id", batch_id}, {"reason", again.what()}});
-      }
-    }
+    record_failure(e.what());
     log::warn("online_refused", {{"batch_id", batch_id}, {"client", caller}, {"reason", e.what()}});
     return grpcsvc::to_status(e);
   } catch (const std::exception& e) {
-    if (begun) store_->fail_online(batch_id, std::string("internal: ") + e.what());
+    record_failure(std::string("internal: ") + e.what());
     log::error("online_failed", {{"batch_id", batch_id}, {"reason", e.what()}});
     return grpc::Status(grpc::StatusCode::INTERNAL, "the model owner failed");
   }
