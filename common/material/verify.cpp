@@ -52,40 +52,15 @@ void VerifyReport::fail(std::string what) {
   if (failures.size() < kMaxReported) failures.push_back(std::move(what));
 }
 
-OpenedBatch open_dealer_shares(const MaterialPlan& plan, std::span<const Bytes> shares) {
-  const BatchLayout layout(plan);
-  const std::size_t bytes = 16 + 32 * layout.element_count();
-  if (shares.empty()) throw Error(Errc::invalid_argument, "open_dealer_shares: no shares");
-  Bytes sum(shares[0].size());
-  for (const Bytes& share : shares) {
-    if (share.size() != bytes) {
-      throw Error(Errc::invalid_argument, "open_dealer_shares: a share has " +
-                                              std::to_string(share.size()) +
-                                              " bytes, the plan needs " + std::to_string(bytes));
-    }
-  }
-  u128 alpha = 0;
-  for (const Bytes& share : shares) alpha += load_u128_le(share.data());
-  std::span<std::uint8_t> pairs(sum.data() + 16, sum.size() - 16);
-  std::copy(shares[0].begin() + 16, shares[0].end(), pairs.begin());
-  for (std::size_t i = 1; i < shares.size(); ++i) {
-    add_pairs(layout, 0, pairs, ByteView(shares[i]).subspan(16));
-  }
-  OpenedBatch out = open_batch(layout, alpha, pairs, 0, Bytes(pairs.size()));
-  cleanse(sum);
-  return out;
-}
+namespace {
 
-OpenedBatch open_batch(const BatchLayout& layout, u128 key_a, ByteView pairs_a, u128 key_b,
-                       ByteView pairs_b) {
-  if (pairs_a.size() != pairs_b.size() || pairs_a.size() != 32 * layout.element_count()) {
-    throw Error(Errc::invalid_argument,
-                "open_batch: the two shares need 32 bytes per element of the batch each");
-  }
-  Bytes sum(pairs_a.begin(), pairs_a.end());
-  add_pairs(layout, 0, sum, pairs_b);
+// Starts from the first share's pairs and combines the others in, per element domain; the
+// combined bytes are wiped once they are split into values and MACs.
+OpenedBatch combine(const BatchLayout& layout, u128 alpha, std::span<const ByteView> pairs) {
+  Bytes sum(pairs[0].begin(), pairs[0].end());
+  for (std::size_t i = 1; i < pairs.size(); ++i) add_pairs(layout, 0, sum, pairs[i]);
   OpenedBatch out;
-  out.alpha = key_a + key_b;
+  out.alpha = alpha;
   const std::size_t n = sum.size() / 32;
   out.values.resize(n);
   out.macs.resize(n);
@@ -95,6 +70,36 @@ OpenedBatch open_batch(const BatchLayout& layout, u128 key_a, ByteView pairs_a, 
   }
   cleanse(sum);
   return out;
+}
+
+}  // namespace
+
+OpenedBatch open_dealer_shares(const MaterialPlan& plan, std::span<const Bytes> shares) {
+  const BatchLayout layout(plan);
+  const std::size_t bytes = 16 + 32 * layout.element_count();
+  if (shares.empty()) throw Error(Errc::invalid_argument, "open_dealer_shares: no shares");
+  u128 alpha = 0;
+  std::vector<ByteView> pairs;
+  for (const Bytes& share : shares) {
+    if (share.size() != bytes) {
+      throw Error(Errc::invalid_argument, "open_dealer_shares: a share has " +
+                                              std::to_string(share.size()) +
+                                              " bytes, the plan needs " + std::to_string(bytes));
+    }
+    alpha += load_u128_le(share.data());
+    pairs.push_back(ByteView(share).subspan(16));
+  }
+  return combine(layout, alpha, pairs);
+}
+
+OpenedBatch open_batch(const BatchLayout& layout, u128 key_a, ByteView pairs_a, u128 key_b,
+                       ByteView pairs_b) {
+  if (pairs_a.size() != pairs_b.size() || pairs_a.size() != 32 * layout.element_count()) {
+    throw Error(Errc::invalid_argument,
+                "open_batch: the two shares need 32 bytes per element of the batch each");
+  }
+  const ByteView pairs[] = {pairs_a, pairs_b};
+  return combine(layout, key_a + key_b, pairs);
 }
 
 VerifyReport verify_batch(const MaterialPlan& plan, const OpenedBatch& batch) {
