@@ -2,7 +2,9 @@
 // database (PostgreSQL or MariaDB, started by the test harness) and streaming it masked over
 // loopback gRPC with mTLS; the model owner sums the streams into its 2PC share, in memory or
 // persisted in chunks to its own database. Also the client's seed expansion. JSON lines only.
-//   bench_converter [ELEMENTS...]      default 100000 1000000 10000000
+//   bench_converter [--database postgresql|mysql] [--mode in_memory|persisted]
+//                   [--chunk-elements N] [ELEMENTS...]      default: both databases, both
+//                   modes, the collector's default message size, 100000 1000000 10000000
 #include <unistd.h>
 #include <chrono>
 #include <cstdlib>
@@ -77,8 +79,14 @@ void print(const nlohmann::json& line) {
   std::cout << line.dump() << std::endl;
 }
 
-void run_database(db::Dialect dialect, const std::vector<std::uint64_t>& sizes,
-                  const Certs& certs) {
+struct Options {
+  std::vector<std::uint64_t> sizes;
+  std::vector<db::Dialect> databases{db::Dialect::postgresql, db::Dialect::mysql};
+  std::vector<bool> persisted{false, true};
+  std::uint32_t chunk_elements = 0;
+};
+
+void run_database(db::Dialect dialect, const Options& opts, const Certs& certs) {
   auto& server = test::test_databases().server(dialect);
   InProcessDealers dealers(server, certs);
   auto sd_db = db::Database::open({.url = server.create_database("super_dealer")});
@@ -92,14 +100,15 @@ void run_database(db::Dialect dialect, const std::vector<std::uint64_t>& sizes,
   }
   grpcsvc::CollectOptions options;
   options.tls = certs.of("model_owner");
+  options.chunk_elements = opts.chunk_elements;
   const std::string dialect_name(db::dialect_name(dialect));
 
-  for (std::uint64_t elements : sizes) {
+  for (std::uint64_t elements : opts.sizes) {
     // 10^k = 3 (10^k - 4) / 3 + 4: triples and two daBits, `elements` elements in all.
     auto plan = material::MaterialPlan::from_json(nlohmann::json::array(
         {{{"type", "TRIPLE"}, {"count", (elements - 4) / 3}}, {{"type", "DABIT"}, {"count", 2}}}));
     const material::BatchLayout layout(plan);
-    for (bool persisted : {false, true}) {
+    for (bool persisted : opts.persisted) {
       auto load_start = Clock::now();
       auto batch = test::load_fixture_batches(*sd_db, dealers.dbs, "bench", plan, 1).at(0);
       double load_seconds = seconds_since(load_start);
@@ -153,6 +162,7 @@ void run_database(db::Dialect dialect, const std::vector<std::uint64_t>& sizes,
              {"database", dialect_name},
              {"dealers", kDealers},
              {"elements", elements},
+             {"chunk_elements", opts.chunk_elements},
              {"masked_bytes_ingested", result.bytes_received},
              {"seconds", secs},
              {"elements_per_s", static_cast<double>(elements) / secs},
@@ -194,15 +204,29 @@ void run_expansion(const std::vector<std::uint64_t>& sizes) {
 
 int main(int argc, char** argv) {
   app::tune_malloc_for_streaming();  // as the dealer and model owner executables do
-  std::vector<std::uint64_t> sizes;
-  for (int i = 1; i < argc; ++i) sizes.push_back(std::stoull(argv[i]));
-  if (sizes.empty()) sizes = {100000, 1000000, 10000000};
+  Options opts;
   try {
-    Certs certs;
-    run_expansion(sizes);
-    for (auto dialect : {db::Dialect::postgresql, db::Dialect::mysql}) {
-      run_database(dialect, sizes, certs);
+    for (int i = 1; i < argc; ++i) {
+      const std::string arg = argv[i];
+      const bool has_value = i + 1 < argc;
+      if (arg == "--database" && has_value) {
+        const std::string v = argv[++i];
+        if (v != "postgresql" && v != "mysql") throw Error(Errc::config, "unknown database " + v);
+        opts.databases = {v == "postgresql" ? db::Dialect::postgresql : db::Dialect::mysql};
+      } else if (arg == "--mode" && has_value) {
+        const std::string v = argv[++i];
+        if (v != "in_memory" && v != "persisted") throw Error(Errc::config, "unknown mode " + v);
+        opts.persisted = {v == "persisted"};
+      } else if (arg == "--chunk-elements" && has_value) {
+        opts.chunk_elements = static_cast<std::uint32_t>(std::stoul(argv[++i]));
+      } else {
+        opts.sizes.push_back(std::stoull(arg));
+      }
     }
+    if (opts.sizes.empty()) opts.sizes = {100000, 1000000, 10000000};
+    Certs certs;
+    run_expansion(opts.sizes);
+    for (auto dialect : opts.databases) run_database(dialect, opts, certs);
   } catch (const std::exception& e) {
     std::cerr << "bench_converter: error: " << e.what() << "\n";
     return 1;

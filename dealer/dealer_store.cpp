@@ -215,11 +215,12 @@ void DealerStore::consume_if_done(db::Session& s, const std::string& batch_id) {
   }
 }
 
-Bytes DealerStore::read_chunk(const std::string& batch_id, std::int64_t seq) {
+db::Blob DealerStore::read_chunk(const std::string& batch_id, std::int64_t seq) {
   auto s = db_->acquire();
-  auto r = s.exec("SELECT data FROM batch_chunks WHERE batch_id = ? AND seq = ?", {batch_id, seq});
-  if (r.rows.empty()) throw Error(Errc::not_found, "material of batch " + batch_id + " is gone");
-  return r.rows[0].take_bytes(0);
+  auto chunk =
+      s.read_blob("SELECT data FROM batch_chunks WHERE batch_id = ? AND seq = ?", {batch_id, seq});
+  if (!chunk) throw Error(Errc::not_found, "material of batch " + batch_id + " is gone");
+  return std::move(*chunk);
 }
 
 }  // namespace ppi::dealer

@@ -54,7 +54,7 @@ class DealerStore {
   void complete_shares(const std::string& batch_id);
 
   // Chunk `seq` of this dealer's stored share blob (chunk_size() bytes, the last one shorter).
-  Bytes read_chunk(const std::string& batch_id, std::int64_t seq);
+  db::Blob read_chunk(const std::string& batch_id, std::int64_t seq);
   std::size_t chunk_size() const { return chunk_size_; }
 
  private:

@@ -1,6 +1,8 @@
 #include "dealer/share_source.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "crypto/prg.hpp"
 #include "material/conversion.hpp"
@@ -10,7 +12,9 @@ namespace ppi::dealer {
 namespace {
 
 // Reads the stored share blob (16-byte alpha_i, then 32-byte pairs) front to back, one
-// database chunk at a time, and masks the pairs on the way out.
+// database chunk at a time, and masks the pairs straight out of the driver's buffer into the
+// outgoing message. Chunk boundaries fall 16 bytes into an element (the blob starts with
+// alpha_i), so the one element that straddles two chunks is gathered first.
 class MaskedShareReader final : public grpcsvc::ShareReader {
  public:
   MaskedShareReader(DealerStore& store, BoundBatch batch)
@@ -23,38 +27,59 @@ class MaskedShareReader final : public grpcsvc::ShareReader {
                   "batch " + batch_.batch_id + ": its plan and element count differ");
     }
     std::uint8_t alpha[16];
-    read_bytes(0, alpha);
+    gather(0, alpha);
     masked_key_ = material::mask_mac_key(load_u128_le(alpha), batch_.mac_key_mask);
     cleanse(alpha, sizeof alpha);
   }
-  ~MaskedShareReader() override { cleanse(chunk_); }
 
   std::uint64_t total_elements() const override { return batch_.element_count; }
   u128 masked_mac_key_share() const override { return masked_key_; }
 
   void read(std::uint64_t first_element, std::span<std::uint8_t> out) override {
-    read_bytes(16 + 32 * first_element, out);
-    material::mask_pairs(layout_, prg_, first_element, out, out);
+    constexpr std::size_t kPair = material::kPairBytes;
+    std::uint64_t element = first_element;
+    for (std::size_t done = 0; done < out.size();) {
+      const std::uint64_t pos = kHeaderBytes + kPair * element;
+      const ByteView in_chunk = chunk_at(pos);
+      const std::size_t whole = std::min(in_chunk.size() / kPair, (out.size() - done) / kPair);
+      const std::size_t n = whole == 0 ? 1 : whole;
+      const auto dst = out.subspan(done, n * kPair);
+      if (whole == 0) {
+        gather(pos, dst);
+        material::mask_pairs(layout_, prg_, element, dst, dst);
+      } else {
+        material::mask_pairs(layout_, prg_, element, in_chunk.first(n * kPair), dst);
+      }
+      element += n;
+      done += n * kPair;
+    }
   }
 
   void complete() override { store_.complete_shares(batch_.batch_id); }
 
  private:
-  void read_bytes(std::uint64_t offset, std::span<std::uint8_t> out) {
+  static constexpr std::uint64_t kHeaderBytes = 16;  // alpha_i
+
+  // The stored bytes from pos to the end of the chunk that holds pos, loading that chunk.
+  ByteView chunk_at(std::uint64_t pos) {
     const std::size_t chunk_size = store_.chunk_size();
-    std::size_t done = 0;
-    while (done < out.size()) {
-      std::uint64_t pos = offset + done;
-      auto seq = static_cast<std::int64_t>(pos / chunk_size);
-      if (seq != chunk_seq_) {
-        cleanse(chunk_);
-        chunk_ = store_.read_chunk(batch_.batch_id, seq);
-        chunk_seq_ = seq;
-      }
-      std::size_t in_chunk = pos % chunk_size;
-      if (in_chunk >= chunk_.size()) throw Error(Errc::internal, "share chunk is short");
-      std::size_t n = std::min(chunk_.size() - in_chunk, out.size() - done);
-      std::memcpy(out.data() + done, chunk_.data() + in_chunk, n);
+    const auto seq = static_cast<std::int64_t>(pos / chunk_size);
+    if (seq != chunk_seq_) {
+      chunk_.reset();  // wiped before the next one is read
+      chunk_.emplace(store_.read_chunk(batch_.batch_id, seq));
+      chunk_seq_ = seq;
+    }
+    const std::size_t offset = pos % chunk_size;
+    if (offset >= chunk_->size()) throw Error(Errc::internal, "share chunk is short");
+    return chunk_->view().subspan(offset);
+  }
+
+  // Copies the stored bytes [pos, pos + out.size()), across chunks.
+  void gather(std::uint64_t pos, std::span<std::uint8_t> out) {
+    for (std::size_t done = 0; done < out.size();) {
+      const ByteView in_chunk = chunk_at(pos + done);
+      const std::size_t n = std::min(in_chunk.size(), out.size() - done);
+      std::memcpy(out.data() + done, in_chunk.data(), n);
       done += n;
     }
   }
@@ -64,7 +89,7 @@ class MaskedShareReader final : public grpcsvc::ShareReader {
   const material::BatchLayout layout_;
   Prg prg_;
   u128 masked_key_ = 0;
-  Bytes chunk_;
+  std::optional<db::Blob> chunk_;
   std::int64_t chunk_seq_ = -1;
 };
 

@@ -1,6 +1,6 @@
 #include "core/bytes.hpp"
 
-#include <openssl/crypto.h>
+#include <string.h>
 
 #include "core/error.hpp"
 
@@ -38,7 +38,7 @@ Bytes from_hex(std::string_view hex) {
 }
 
 void cleanse(void* data, std::size_t size) noexcept {
-  OPENSSL_cleanse(data, size);
+  explicit_bzero(data, size);  // glibc: a vectorized memset the compiler cannot drop
 }
 
 }  // namespace ppi

@@ -63,12 +63,10 @@ std::uint64_t read_chunks(Session& s, ChunkTable t, std::string_view key,
                           std::string(t.key_column) + " = ? AND seq = ?";
   std::uint64_t total = 0;
   for (std::int64_t seq = 0;; ++seq) {
-    Result r = s.exec(sql, {std::string(key), seq});
-    if (r.rows.empty()) break;
-    Bytes chunk = r.rows[0].take_bytes(0);
-    on_chunk(chunk);
-    total += chunk.size();
-    cleanse(chunk);
+    std::optional<Blob> chunk = s.read_blob(sql, {std::string(key), seq});
+    if (!chunk) break;
+    on_chunk(chunk->view());
+    total += chunk->size();
   }
   return total;
 }

@@ -19,6 +19,9 @@ class Connection {
   virtual Dialect dialect() const = 0;
   virtual Result exec(std::string_view sql, const std::vector<Param>& params) = 0;
   virtual void exec_ddl(std::string_view sql) = 0;
+  // Session::read_blob. This default goes through exec() and owns the copied value; a backend
+  // that can hand out its own buffer overrides it.
+  virtual std::optional<Blob> read_blob(std::string_view sql, const std::vector<Param>& params);
   // One round trip; false when the connection is gone.
   virtual bool alive() noexcept = 0;
 

@@ -240,6 +240,19 @@ Bytes Row::take_bytes(std::size_t i) {
   return get_bytes(i);
 }
 
+Blob& Blob::operator=(Blob&& o) noexcept {
+  if (this != &o) {
+    cleanse(bytes_.data(), bytes_.size());
+    owner_ = std::move(o.owner_);
+    bytes_ = std::exchange(o.bytes_, {});
+  }
+  return *this;
+}
+
+Blob::~Blob() {
+  cleanse(bytes_.data(), bytes_.size());
+}
+
 // ---- pool -------------------------------------------------------------------------------------
 
 namespace detail {
@@ -250,6 +263,18 @@ void check_param_count(std::string_view sql, std::size_t params) {
     throw Error(Errc::internal, "statement has " + std::to_string(want) + " placeholders but " +
                                     std::to_string(params) + " parameters were given");
   }
+}
+
+std::optional<Blob> Connection::read_blob(std::string_view sql, const std::vector<Param>& params) {
+  Result r = exec(sql, params);
+  if (r.rows.empty()) return std::nullopt;
+  if (r.rows.size() != 1 || r.rows[0].size() != 1 || r.rows[0].is_null(0) ||
+      !std::holds_alternative<Bytes>(r.rows[0].value(0))) {
+    throw Error(Errc::database, "read_blob: the query must return one non-NULL blob column");
+  }
+  auto owned = std::make_shared<Bytes>(r.rows[0].take_bytes(0));
+  std::span<std::uint8_t> bytes(owned->data(), owned->size());
+  return Blob(std::move(owned), bytes);
 }
 
 Pool::Pool(DbUrl url, DbConfig cfg) : url_(std::move(url)), cfg_(std::move(cfg)) {
@@ -356,6 +381,11 @@ Dialect Session::dialect() const {
 Result Session::exec(std::string_view sql, const std::vector<Param>& params) {
   detail::check_param_count(sql, params.size());
   return live(conn_).exec(sql, params);
+}
+
+std::optional<Blob> Session::read_blob(std::string_view sql, const std::vector<Param>& params) {
+  detail::check_param_count(sql, params.size());
+  return live(conn_).read_blob(sql, params);
 }
 
 void Session::exec_ddl(std::string_view sql) {

@@ -19,8 +19,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -86,6 +89,27 @@ struct Result {
   std::uint64_t affected = 0;  // rows inserted, updated (matched) or deleted; rows returned
 };
 
+// One BYTEA / LONGBLOB value left in the driver's result buffer, so a large blob is read
+// without a copy (and, on PostgreSQL, without the hex text encoding: it is fetched in binary
+// result format). The bytes are wiped when the Blob is destroyed: blobs hold shares.
+class Blob {
+ public:
+  Blob(std::shared_ptr<void> owner, std::span<std::uint8_t> bytes)
+      : owner_(std::move(owner)), bytes_(bytes) {}
+  Blob(Blob&& o) noexcept : owner_(std::move(o.owner_)), bytes_(std::exchange(o.bytes_, {})) {}
+  Blob& operator=(Blob&& o) noexcept;
+  Blob(const Blob&) = delete;
+  Blob& operator=(const Blob&) = delete;
+  ~Blob();
+
+  ByteView view() const { return bytes_; }
+  std::size_t size() const { return bytes_.size(); }
+
+ private:
+  std::shared_ptr<void> owner_;  // the driver's result, freed after the wipe
+  std::span<std::uint8_t> bytes_;
+};
+
 namespace detail {
 class Connection;
 class Pool;
@@ -107,6 +131,9 @@ class Session {
   // One statement without parameters, sent unprepared: DDL and administration (migrations,
   // test set-up). Never for SQL that contains a value from outside the program.
   void exec_ddl(std::string_view sql);
+  // A query that selects one BYTEA / LONGBLOB column and at most one row: its value, or
+  // nullopt when there is no row. Throws Error(database) for a NULL value or any other shape.
+  std::optional<Blob> read_blob(std::string_view sql, const std::vector<Param>& params);
 
   void begin();
   void commit();

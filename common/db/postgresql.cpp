@@ -73,6 +73,43 @@ class PgConnection final : public Connection {
   Dialect dialect() const override { return Dialect::postgresql; }
 
   Result exec(std::string_view sql, const std::vector<Param>& params) override {
+    PgResult r = exec_prepared(sql, params, kTextResults);
+    return to_result(r.get());
+  }
+
+  std::optional<Blob> read_blob(std::string_view sql, const std::vector<Param>& params) override {
+    PgResult r = exec_prepared(sql, params, kBinaryResults);
+    if (PQntuples(r.get()) == 0) return std::nullopt;
+    if (PQntuples(r.get()) != 1 || PQnfields(r.get()) != 1 || PQftype(r.get(), 0) != kBytea ||
+        PQgetisnull(r.get(), 0, 0)) {
+      throw Error(Errc::database, "read_blob: the query must return one non-NULL bytea column");
+    }
+    // A binary bytea cell is the raw bytes; the result owns them until the Blob is wiped.
+    std::span<std::uint8_t> bytes(reinterpret_cast<std::uint8_t*>(PQgetvalue(r.get(), 0, 0)),
+                                  static_cast<std::size_t>(PQgetlength(r.get(), 0, 0)));
+    return Blob(
+        std::shared_ptr<void>(r.release(), [](void* p) { PQclear(static_cast<PGresult*>(p)); }),
+        bytes);
+  }
+
+  void exec_ddl(std::string_view sql) override {
+    PgResult r(PQexec(conn_, std::string(sql).c_str()));
+    check(r.get(), "");
+  }
+
+  bool alive() noexcept override {
+    PgResult r(PQexec(conn_, ""));
+    const bool ok = r && PQresultStatus(r.get()) == PGRES_EMPTY_QUERY;
+    if (!ok) broken = true;
+    return ok;
+  }
+
+ private:
+  static constexpr int kTextResults = 0, kBinaryResults = 1;
+
+  // Parameters go as text, except bytea, which goes in binary.
+  PgResult exec_prepared(std::string_view sql, const std::vector<Param>& params,
+                         int result_format) {
     const std::string& name = prepare(sql);
     std::vector<std::string> text(params.size());
     std::vector<const char*> values(params.size(), nullptr);
@@ -103,24 +140,11 @@ class PgConnection final : public Connection {
       values[i] = text[i].c_str();
     }
     PgResult r(PQexecPrepared(conn_, name.c_str(), static_cast<int>(params.size()), values.data(),
-                              lengths.data(), formats.data(), 0));
+                              lengths.data(), formats.data(), result_format));
     check(r.get(), "");
-    return to_result(r.get());
+    return r;
   }
 
-  void exec_ddl(std::string_view sql) override {
-    PgResult r(PQexec(conn_, std::string(sql).c_str()));
-    check(r.get(), "");
-  }
-
-  bool alive() noexcept override {
-    PgResult r(PQexec(conn_, ""));
-    const bool ok = r && PQresultStatus(r.get()) == PGRES_EMPTY_QUERY;
-    if (!ok) broken = true;
-    return ok;
-  }
-
- private:
   // The cached statement name for this SQL text, preparing it on first use.
   const std::string& prepare(std::string_view sql) {
     const std::string key(sql);

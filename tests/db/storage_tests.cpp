@@ -308,6 +308,44 @@ TEST_CASE_TEMPLATE("chunked blobs round-trip in bounded pieces", B, PPI_BACKENDS
         }) == Errc::invalid_argument);
 }
 
+TEST_CASE_TEMPLATE("read_blob: the stored bytes without a copy, or nothing, or a clear error", B,
+                   PPI_BACKENDS) {
+  auto db = fresh_db(B::dialect);
+  auto s = db->acquire();
+  Bytes blob((4u << 20) + 77);
+  std::mt19937_64 rng(11);
+  for (auto& b : blob) b = static_cast<std::uint8_t>(rng());
+  s.exec("INSERT INTO items (id, name, payload) VALUES (?, ?, ?)", {std::int64_t{1}, "big", blob});
+  s.exec("INSERT INTO items (id, name, payload) VALUES (?, ?, ?)",
+         {std::int64_t{2}, "empty", Bytes{}});
+  s.exec("INSERT INTO items (id, name) VALUES (?, ?)", {std::int64_t{3}, "null"});
+  const std::string by_id = "SELECT payload FROM items WHERE id = ?";
+
+  std::optional<Blob> big = s.read_blob(by_id, {std::int64_t{1}});
+  REQUIRE(big);
+  CHECK(Bytes(big->view().begin(), big->view().end()) == blob);
+  Blob moved = std::move(*big);  // the moved-from Blob is empty, the bytes follow
+  CHECK(big->size() == 0);
+  CHECK(moved.size() == blob.size());
+  CHECK(moved.view()[0] == blob[0]);
+
+  std::optional<Blob> empty = s.read_blob(by_id, {std::int64_t{2}});
+  REQUIRE(empty);
+  CHECK(empty->size() == 0);
+  CHECK_FALSE(s.read_blob(by_id, {std::int64_t{99}}).has_value());
+
+  CHECK(code_of([&] { s.read_blob(by_id, {std::int64_t{3}}); }) == Errc::database);
+  CHECK(code_of([&] { s.read_blob("SELECT name FROM items WHERE id = ?", {std::int64_t{1}}); }) ==
+        Errc::database);
+  CHECK(code_of([&] {
+          s.read_blob("SELECT payload FROM items WHERE id < ?", {std::int64_t{3}});
+        }) == Errc::database);
+  CHECK(code_of([&] {
+          s.read_blob("SELECT payload, name FROM items WHERE id = ?", {std::int64_t{1}});
+        }) == Errc::database);
+  CHECK(code_of([&] { s.read_blob(by_id, {}); }) == Errc::internal);  // a caller's bug
+}
+
 TEST_CASE_TEMPLATE("two connections racing to claim one row: exactly one wins", B, PPI_BACKENDS) {
   auto db = fresh_db(B::dialect);
   const std::string claim_sql =

@@ -334,6 +334,7 @@ PostgresServer::PostgresServer() : DbServer(db::Dialect::postgresql, "postgres")
   launch({bin + "/postgres", "-D", (dir_ / "data").string(), "-p", std::to_string(port_), "-k",
           dir_.string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
           "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200", "-c",
+          "shared_buffers=2GB", "-c",
           "logging_collector=off"},
          SIGINT, SIGQUIT);
 }
@@ -367,7 +368,7 @@ MariaDbServer::MariaDbServer() : DbServer(db::Dialect::mysql, "mysql") {
           "--pid-file=" + (dir_ / "mysqld.pid").string(), "--skip-name-resolve",
           "--init-file=" + init.string(), "--character-set-server=utf8mb4",
           "--collation-server=utf8mb4_bin", "--max-allowed-packet=64M", "--max-connections=200",
-          "--innodb-buffer-pool-size=64M", "--innodb-flush-log-at-trx-commit=0",
+          "--innodb-buffer-pool-size=2G", "--innodb-flush-log-at-trx-commit=0",
           "--innodb-doublewrite=0", "--innodb-fast-shutdown=2", "--performance-schema=OFF",
           "--skip-log-bin"},
          SIGTERM, SIGKILL);
