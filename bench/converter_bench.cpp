@@ -3,9 +3,12 @@
 // loopback gRPC with mTLS; the model owner sums the streams into its 2PC share, in memory or
 // persisted in chunks to its own database. Also the client's seed expansion. JSON lines only.
 //   bench_converter [--database postgresql|mysql] [--mode in_memory|persisted]
-//                   [--chunk-elements N] [ELEMENTS...]      default: both databases, both
-//                   modes, the collector's default message size, 100000 1000000 10000000
+//                   [--chunk-elements N] [--db-socket] [--repeat N] [ELEMENTS...]
+// Defaults: both databases, both modes, the collector's default message size, every actor
+// connected to its database over TCP, one run of each, 100000 1000000 10000000 elements.
+// --db-socket connects the actors to their databases over the servers' Unix-domain sockets.
 #include <unistd.h>
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -50,6 +53,21 @@ struct Certs {
   }
 };
 
+struct Options {
+  std::vector<std::uint64_t> sizes;
+  std::vector<db::Dialect> databases{db::Dialect::postgresql, db::Dialect::mysql};
+  std::vector<bool> persisted{false, true};
+  std::uint32_t chunk_elements = 0;
+  bool db_socket = false;
+  int repeat = 1;
+};
+
+// A fresh database on server for one actor, over TCP or the server's socket as asked.
+std::string database_url(test::DbServer& server, const char* actor, const Options& opts) {
+  const std::string url = server.create_database(actor);
+  return opts.db_socket ? server.socket_url(url) : url;
+}
+
 // Three dealers in this process: their stores on their own databases, their gRPC services.
 struct InProcessDealers {
   std::map<std::string, std::shared_ptr<db::Database>> dbs;
@@ -59,10 +77,10 @@ struct InProcessDealers {
   std::vector<std::unique_ptr<grpcsvc::GrpcServer>> servers;
   std::vector<grpcsvc::DealerEndpoint> endpoints;
 
-  InProcessDealers(test::DbServer& server, const Certs& certs) {
+  InProcessDealers(test::DbServer& server, const Certs& certs, const Options& opts) {
     for (int i = 1; i <= kDealers; ++i) {
       std::string id = "dealer-" + std::to_string(i);
-      auto database = db::Database::open({.url = server.create_database("dealer")});
+      auto database = db::Database::open({.url = database_url(server, "dealer", opts)});
       db::migrate(*database, "dealer");
       dbs[id] = database;
       stores.push_back(std::make_unique<dealer::DealerStore>(database));
@@ -79,19 +97,12 @@ void print(const nlohmann::json& line) {
   std::cout << line.dump() << std::endl;
 }
 
-struct Options {
-  std::vector<std::uint64_t> sizes;
-  std::vector<db::Dialect> databases{db::Dialect::postgresql, db::Dialect::mysql};
-  std::vector<bool> persisted{false, true};
-  std::uint32_t chunk_elements = 0;
-};
-
 void run_database(db::Dialect dialect, const Options& opts, const Certs& certs) {
   auto& server = test::test_databases().server(dialect);
-  InProcessDealers dealers(server, certs);
-  auto sd_db = db::Database::open({.url = server.create_database("super_dealer")});
+  InProcessDealers dealers(server, certs, opts);
+  auto sd_db = db::Database::open({.url = database_url(server, "super_dealer", opts)});
   db::migrate(*sd_db, "super_dealer");
-  auto mo_db = db::Database::open({.url = server.create_database("model_owner")});
+  auto mo_db = db::Database::open({.url = database_url(server, "model_owner", opts)});
   db::migrate(*mo_db, "model_owner");
   model_owner::ModelOwnerStore mo_store(mo_db);
   {
@@ -102,13 +113,17 @@ void run_database(db::Dialect dialect, const Options& opts, const Certs& certs) 
   options.tls = certs.of("model_owner");
   options.chunk_elements = opts.chunk_elements;
   const std::string dialect_name(db::dialect_name(dialect));
+  const char* transport = opts.db_socket ? "unix" : "tcp";
 
   for (std::uint64_t elements : opts.sizes) {
     // 10^k = 3 (10^k - 4) / 3 + 4: triples and two daBits, `elements` elements in all.
     auto plan = material::MaterialPlan::from_json(nlohmann::json::array(
         {{{"type", "TRIPLE"}, {"count", (elements - 4) / 3}}, {{"type", "DABIT"}, {"count", 2}}}));
     const material::BatchLayout layout(plan);
-    for (bool persisted : opts.persisted) {
+    std::vector<bool> runs;  // each mode, --repeat times
+    for (int r = 0; r < opts.repeat; ++r)
+      runs.insert(runs.end(), opts.persisted.begin(), opts.persisted.end());
+    for (bool persisted : runs) {
       auto load_start = Clock::now();
       auto batch = test::load_fixture_batches(*sd_db, dealers.dbs, "bench", plan, 1).at(0);
       double load_seconds = seconds_since(load_start);
@@ -125,6 +140,7 @@ void run_database(db::Dialect dialect, const Options& opts, const Certs& certs) 
         print({{"bench", "converter"},
                {"op", "dealer_database_read"},
                {"database", dialect_name},
+               {"db_transport", transport},
                {"elements", elements},
                {"bytes", read_bytes},
                {"seconds", read_secs},
@@ -160,6 +176,7 @@ void run_database(db::Dialect dialect, const Options& opts, const Certs& certs) 
       print({{"bench", "converter"},
              {"op", persisted ? "model_owner_collect_persisted" : "model_owner_collect_in_memory"},
              {"database", dialect_name},
+             {"db_transport", transport},
              {"dealers", kDealers},
              {"elements", elements},
              {"chunk_elements", opts.chunk_elements},
@@ -217,6 +234,10 @@ int main(int argc, char** argv) {
         const std::string v = argv[++i];
         if (v != "in_memory" && v != "persisted") throw Error(Errc::config, "unknown mode " + v);
         opts.persisted = {v == "persisted"};
+      } else if (arg == "--db-socket") {
+        opts.db_socket = true;
+      } else if (arg == "--repeat" && has_value) {
+        opts.repeat = std::max(1, std::stoi(argv[++i]));
       } else if (arg == "--chunk-elements" && has_value) {
         opts.chunk_elements = static_cast<std::uint32_t>(std::stoul(argv[++i]));
       } else {

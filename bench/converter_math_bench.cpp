@@ -1,7 +1,7 @@
 // Throughput of the conversion arithmetic of PROTOCOL.md section 5 on one core, for 3 dealers
 // and batches of 10^5, 10^6 and 10^7 elements (32 bytes each per share):
 //   mask_pairs   a dealer masking its pair blocks (one AES-CTR stream + subtraction)
-//   add_pairs    the model owner summing the 3 dealers' masked blocks
+//   combine_pairs  the model owner summing the 3 dealers' masked blocks
 //   expand       the client expanding 3 seeds into its share (3 AES-CTR streams + additions)
 // Batches go through in chunks of 4 MiB, as they arrive from the database or the network, so
 // memory stays small; the chunk buffers are reused, so they are mostly cache/L3-resident and
@@ -71,12 +71,11 @@ int main() {
                          {out.data(), n * kPairBytes});
             });
           }));
-    print("add_pairs", elements, best_seconds(reps, [&] {
+    print("combine_pairs", elements, best_seconds(reps, [&] {
             chunked(elements, [&](std::uint64_t, std::size_t n) {
-              std::copy_n(in[0].begin(), n * kPairBytes, out.begin());
-              for (std::size_t d = 1; d < kDealers; ++d) {
-                add_pairs(layout, 0, {out.data(), n * kPairBytes}, {in[d].data(), n * kPairBytes});
-              }
+              std::vector<ppi::ByteView> parts;
+              for (const auto& part : in) parts.emplace_back(part.data(), n * kPairBytes);
+              combine_pairs(layout, 0, parts, {out.data(), n * kPairBytes});
             });
           }));
     print("expand", elements, best_seconds(reps, [&] {

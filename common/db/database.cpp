@@ -142,13 +142,29 @@ DbUrl parse_db_url(std::string_view url) {
     }
     out.port = static_cast<std::uint16_t>(v);
   }
-  if (p.path.find_first_of("?#") != std::string_view::npos) {
-    throw fail("query parameters are not supported");
+  std::string_view path = p.path;
+  if (const std::size_t q = path.find('?'); q != std::string_view::npos) {
+    const std::string_view query = path.substr(q + 1);
+    path = path.substr(0, q);
+    if (!query.starts_with("socket=") || query.find_first_of("&#") != std::string_view::npos) {
+      throw fail("the only query parameter is socket=/absolute/path");
+    }
+    if (!percent_decode(query.substr(7), out.socket) || !out.socket.starts_with('/') ||
+        out.socket.find('\0') != std::string::npos) {
+      throw fail("socket must be an absolute path");
+    }
   }
-  if (!percent_decode(p.path, out.database) || out.database.empty() ||
+  if (path.find('#') != std::string_view::npos) throw fail("fragments are not supported");
+  if (!percent_decode(path, out.database) || out.database.empty() ||
       out.database.find('/') != std::string::npos) {
     throw fail("no database name (.../database)");
   }
+  return out;
+}
+
+std::string server_address(const DbUrl& url) {
+  std::string out = url.host + ":" + std::to_string(url.port);
+  if (!url.socket.empty()) out += " via " + url.socket;
   return out;
 }
 

@@ -38,6 +38,9 @@ std::string_view dialect_name(Dialect d);  // "postgresql" / "mysql"
 struct DbConfig {
   // postgresql://user:pass@host:port/dbname or mysql://user:pass@host:port/dbname; user and
   // password are percent-decoded; the port defaults to 5432 / 3306; host may be [v6-address].
+  // A server on the same machine may be reached over its Unix-domain socket instead of TCP:
+  // append ?socket=/absolute/path (PostgreSQL: the directory that holds .s.PGSQL.<port>;
+  // MariaDB: the socket file); host and port then only name the server in messages.
   std::string url{};
   std::size_t pool_size = 4;
   std::chrono::milliseconds acquire_timeout{5000};
@@ -56,8 +59,11 @@ struct DbUrl {
   std::string host;
   std::uint16_t port = 0;
   std::string database;
+  std::string socket;  // empty: TCP to host:port
 };
 DbUrl parse_db_url(std::string_view url);
+// Where a url's server is, for messages: "host:port", or "host:port via /the/socket".
+std::string server_address(const DbUrl& url);
 // The url with any password replaced by "***": safe for logs and error messages.
 std::string redact_url(std::string_view url);
 

@@ -309,9 +309,10 @@ class MyConnection final : public Connection {
 
 std::unique_ptr<Connection> connect_mysql(const DbUrl& url, const DbConfig& cfg) {
   const std::string hostport = url.host + ":" + std::to_string(url.port);
-  const std::string where = hostport + "/" + url.database;
+  const std::string where = server_address(url) + "/" + url.database;
   sql::ConnectOptionsMap opts;
-  opts["hostName"] = sql::SQLString("tcp://" + hostport);
+  opts["hostName"] =
+      sql::SQLString(url.socket.empty() ? "tcp://" + hostport : "unix://" + url.socket);
   opts["userName"] = sql::SQLString(url.user);
   opts["password"] = sql::SQLString(url.password);
   opts["schema"] = sql::SQLString(url.database);
@@ -334,13 +335,14 @@ std::unique_ptr<Connection> connect_mysql(const DbUrl& url, const DbConfig& cfg)
         throw Error(Errc::unauthenticated, "mysql: authentication failed for user '" + url.user +
                                                "' at " + where + ": " + e.what());
       case Errc::config:
-        throw Error(Errc::config,
-                    "mysql: database '" + url.database + "' does not exist on " + hostport);
+        throw Error(Errc::config, "mysql: database '" + url.database + "' does not exist on " +
+                                      server_address(url));
       case Errc::permission_denied:
         throw Error(Errc::permission_denied,
                     std::string("mysql: ") + e.what() + " (" + where + ")");
       case Errc::unavailable:
-        throw Error(Errc::unavailable, "mysql: cannot connect to " + hostport + ": " + e.what());
+        throw Error(Errc::unavailable,
+                    "mysql: cannot connect to " + server_address(url) + ": " + e.what());
       default:
         throw Error(code >= 2000 && code < 3000 ? Errc::unavailable : Errc::database,
                     "mysql: cannot connect to " + where + ": " + e.what() + " (error " +

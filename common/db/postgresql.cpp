@@ -236,7 +236,8 @@ class PgConnection final : public Connection {
 std::unique_ptr<Connection> connect_postgresql(const DbUrl& url, const DbConfig& cfg) {
   const std::string port = std::to_string(url.port);
   const std::string timeout = std::to_string(std::max<long long>(1, cfg.connect_timeout.count()));
-  const std::string where = url.host + ":" + port + "/" + url.database;
+  const std::string server = server_address(url);
+  const std::string where = server + "/" + url.database;
   const char* keys[] = {"host",
                         "port",
                         "user",
@@ -247,7 +248,8 @@ std::unique_ptr<Connection> connect_postgresql(const DbUrl& url, const DbConfig&
                         "options",
                         "application_name",
                         nullptr};
-  const char* values[] = {url.host.c_str(),
+  // libpq takes a directory as the host to connect over the Unix-domain socket in it.
+  const char* values[] = {url.socket.empty() ? url.host.c_str() : url.socket.c_str(),
                           port.c_str(),
                           url.user.c_str(),
                           url.password.c_str(),
@@ -270,14 +272,13 @@ std::unique_ptr<Connection> connect_postgresql(const DbUrl& url, const DbConfig&
                                              "' at " + where + ": " + why);
     }
     if (has("database \"") && has("does not exist")) {
-      throw Error(Errc::config, "postgresql: database '" + url.database + "' does not exist on " +
-                                    url.host + ":" + port);
+      throw Error(Errc::config,
+                  "postgresql: database '" + url.database + "' does not exist on " + server);
     }
     if (has("permission denied")) {
       throw Error(Errc::permission_denied, "postgresql: " + why + " (" + where + ")");
     }
-    throw Error(Errc::unavailable,
-                "postgresql: cannot connect to " + url.host + ":" + port + ": " + why);
+    throw Error(Errc::unavailable, "postgresql: cannot connect to " + server + ": " + why);
   }
   return std::make_unique<PgConnection>(c, where);
 }

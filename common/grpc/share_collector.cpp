@@ -37,6 +37,13 @@ struct Header {
 class Shared {
  public:
   Shared(std::size_t dealers, std::size_t depth) : dealers_(dealers), depth_(depth) {}
+  // Received pairs, summed or not, are the model owner's share in pieces: wiped at the end.
+  ~Shared() {
+    for (Dealer& dealer : dealers_) {
+      for (std::string& buffer : dealer.spare) cleanse(buffer.data(), buffer.size());
+      for (Chunk& chunk : dealer.queue) cleanse(chunk.pairs.data(), chunk.pairs.size());
+    }
+  }
 
   // Reader side. attach() registers the context of the stream about to start, so that stop()
   // can cancel it; false when stopping already.
@@ -116,7 +123,7 @@ class Shared {
   struct Dealer {
     std::optional<Header> header;
     std::deque<Chunk> queue;
-    std::vector<std::string> spare;  // cleansed, at most queue_depth + 1
+    std::vector<std::string> spare;  // summed, at most queue_depth + 1
     grpc::ClientContext* active = nullptr;
   };
 
@@ -140,6 +147,12 @@ class Shared {
   bool stopped_ = false;
   std::exception_ptr error_;
 };
+
+// Wipes the whole allocation of s, including bytes past its size that a parse may have left.
+void wipe_capacity(std::string& s) {
+  s.resize(s.capacity());
+  cleanse(s.data(), s.size());
+}
 
 bool retryable(const grpc::Status& status) {
   switch (status.error_code()) {
@@ -201,6 +214,7 @@ class DealerReader {
         next_ += size / kPairBytes;
         bytes_ += size;
       }
+      wipe_capacity(*message.mutable_pairs());  // it may hold a recycled buffer's old sum
       grpc::Status status = stream->Finish();
       shared_.detach(index_);
       if (!violation.empty()) throw Error(Errc::internal, who_ + ": " + violation);
@@ -289,6 +303,7 @@ CollectResult combine(Shared& shared, const std::vector<DealerEndpoint>& dealers
 
   Bytes sum;
   std::vector<Chunk> parts(dealers.size());
+  std::vector<ByteView> views(dealers.size());
   struct Wipe {  // the sums are the model owner's share: leave no copy behind
     Bytes& sum;
     std::vector<Chunk>& parts;
@@ -307,19 +322,16 @@ CollectResult combine(Shared& shared, const std::vector<DealerEndpoint>& dealers
                                         ", dealer " + dealers[0].dealer_id + " " +
                                         std::to_string(parts[0].pairs.size() / kPairBytes) +
                                         " from " + std::to_string(next));
+      views[d] = ByteView(reinterpret_cast<const std::uint8_t*>(parts[d].pairs.data()),
+                          parts[d].pairs.size());
     }
     sum.resize(parts[0].pairs.size());
-    std::memcpy(sum.data(), parts[0].pairs.data(), sum.size());
-    for (std::size_t d = 1; d < dealers.size(); ++d) {
-      const auto* part = reinterpret_cast<const std::uint8_t*>(parts[d].pairs.data());
-      material::add_pairs(layout, next, sum, ByteView(part, parts[d].pairs.size()));
-    }
+    material::combine_pairs(layout, next, views, sum);
     sink(next, sum);
     next += sum.size() / kPairBytes;
-    for (std::size_t d = 0; d < dealers.size(); ++d) {
-      cleanse(parts[d].pairs.data(), parts[d].pairs.size());
-      shared.recycle(d, std::move(parts[d].pairs));
-    }
+    // Not wiped here: the next message overwrites a recycled buffer, and Shared wipes what is
+    // left when the collection ends.
+    for (std::size_t d = 0; d < dealers.size(); ++d) shared.recycle(d, std::move(parts[d].pairs));
   }
   return result;
 }

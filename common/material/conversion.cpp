@@ -57,6 +57,15 @@ void xor_bytes(const std::uint8_t* a, const std::uint8_t* b, std::uint8_t* dst, 
   }
 }
 
+// acc = acc + b for n bytes of one domain: XOR for boolean elements, else Z_2^128 addition.
+void combine_into(Domain domain, std::uint8_t* acc, const std::uint8_t* b, std::size_t n) {
+  if (domain == Domain::boolean) {
+    xor_bytes(acc, b, acc, n);
+  } else {
+    add_u128s(acc, b, n / 16);
+  }
+}
+
 // The value halves (the first 16 of each 32 bytes) of n elements.
 void zero_values(std::uint8_t* pairs, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) std::memset(pairs + kPairBytes * i, 0, 16);
@@ -113,10 +122,24 @@ void add_pairs(const BatchLayout& layout, std::uint64_t first_element, std::span
   check_same_size(acc.size(), pairs.size(), "add_pairs");
   layout.for_each(first_element, pairs.size() / kPairBytes, [&](const Segment& seg) {
     const std::size_t off = (seg.first - first_element) * kPairBytes, len = seg.count * kPairBytes;
-    if (seg.domain == Domain::boolean) {
-      xor_bytes(acc.data() + off, pairs.data() + off, acc.data() + off, len);
-    } else {
-      add_u128s(acc.data() + off, pairs.data() + off, len / 16);
+    combine_into(seg.domain, acc.data() + off, pairs.data() + off, len);
+  });
+}
+
+void combine_pairs(const BatchLayout& layout, std::uint64_t first_element,
+                   std::span<const ByteView> parts, std::span<std::uint8_t> out) {
+  if (parts.empty()) throw Error(Errc::invalid_argument, "combine_pairs: no parts");
+  check_pairs(out.size(), "combine_pairs");
+  for (ByteView part : parts) check_same_size(out.size(), part.size(), "combine_pairs");
+  layout.for_each(first_element, out.size() / kPairBytes, [&](const Segment& seg) {
+    const std::size_t off = (seg.first - first_element) * kPairBytes, len = seg.count * kPairBytes;
+    // Block by block, so each block of out is written once and stays in cache while every
+    // part is combined into it.
+    for (std::size_t b = off; b < off + len; b += kScratchBytes) {
+      const std::size_t n = std::min(kScratchBytes, off + len - b);
+      std::memcpy(out.data() + b, parts[0].data() + b, n);
+      for (ByteView part : parts.subspan(1))
+        combine_into(seg.domain, out.data() + b, part.data() + b, n);
     }
   });
 }

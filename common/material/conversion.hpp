@@ -9,7 +9,7 @@
 //
 //   dealer i      -> MO: alpha_i - mac_key_mask_i, then pairs_i masked       (mask_mac_key,
 //                                                                            mask_pairs)
-//   model owner:  share = combination over dealers of what it received       (add_pairs)
+//   model owner:  share = combination over dealers of what it received       (combine_pairs)
 //   client:       share = (sum_i mac_key_mask_i, combination of the R_i)     (ClientShareExpander)
 //
 // Arithmetic elements are masked by subtraction and combined by addition in Z_2^128; boolean
@@ -46,6 +46,11 @@ inline u128 mask_mac_key(u128 alpha_share, u128 mac_key_mask) {
 // elements); sizes equal, a multiple of 32, within the layout.
 void add_pairs(const BatchLayout& layout, std::uint64_t first_element, std::span<std::uint8_t> acc,
                ByteView pairs);
+
+// Model owner side: out = the combination of all parts (at least one), in one pass over out;
+// every part the size of out.
+void combine_pairs(const BatchLayout& layout, std::uint64_t first_element,
+                   std::span<const ByteView> parts, std::span<std::uint8_t> out);
 
 // Client side: expands the dealers' seeds into the client's 2PC share, range by range, so the
 // client stores only n seeds per batch. Keeps the AES key schedules (wiped by OpenSSL on free)

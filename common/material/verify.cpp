@@ -57,8 +57,8 @@ namespace {
 // Starts from the first share's pairs and combines the others in, per element domain; the
 // combined bytes are wiped once they are split into values and MACs.
 OpenedBatch combine(const BatchLayout& layout, u128 alpha, std::span<const ByteView> pairs) {
-  Bytes sum(pairs[0].begin(), pairs[0].end());
-  for (std::size_t i = 1; i < pairs.size(); ++i) add_pairs(layout, 0, sum, pairs[i]);
+  Bytes sum(pairs[0].size());
+  combine_pairs(layout, 0, pairs, sum);
   OpenedBatch out;
   out.alpha = alpha;
   const std::size_t n = sum.size() / 32;

@@ -64,6 +64,31 @@ TEST_CASE_TEMPLATE("start-up failures give one clear error each", B, PPI_BACKEND
   }
 }
 
+TEST_CASE_TEMPLATE("a server on this machine is reached over its Unix-domain socket", B,
+                   PPI_BACKENDS) {
+  const std::string tcp_url = server(B::dialect).create_database("socket");
+  auto over_socket = Database::open({.url = server(B::dialect).socket_url(tcp_url)});
+  auto over_tcp = Database::open({.url = tcp_url});
+  {
+    auto s = over_socket->acquire();
+    s.exec_ddl("CREATE TABLE t (id BIGINT PRIMARY KEY, data " +
+               std::string(B::dialect == Dialect::postgresql ? "BYTEA" : "LONGBLOB") + ")");
+    s.exec("INSERT INTO t (id, data) VALUES (?, ?)", {std::int64_t{1}, Bytes{1, 2, 3}});
+  }
+  // The same database either way: what one wrote, the other reads.
+  auto s = over_tcp->acquire();
+  auto blob = s.read_blob("SELECT data FROM t WHERE id = ?", {std::int64_t{1}});
+  REQUIRE(blob);
+  CHECK(Bytes(blob->view().begin(), blob->view().end()) == Bytes{1, 2, 3});
+
+  // A socket that is not there: unavailable, naming it.
+  const auto e =
+      error_of([&] { Database::open({.url = tcp_url + "?socket=/nonexistent/ppi-test.sock"}); });
+  REQUIRE(e);
+  CHECK(e->code() == Errc::unavailable);
+  CHECK(contains(*e, "/nonexistent/ppi-test.sock"));
+}
+
 TEST_CASE_TEMPLATE("an exhausted pool times out with unavailable", B, PPI_BACKENDS) {
   auto db = fresh_db(B::dialect, false, {.pool_size = 2, .acquire_timeout = 300ms});
   auto a = db->acquire();

@@ -35,6 +35,14 @@ TEST_CASE("parse_db_url: both schemes, defaults, percent-decoding") {
   u = parse_db_url("mysql://u:pa/ss@word@h:1/d");
   CHECK(u.password == "pa/ss@word");
   CHECK(u.host == "h");
+  CHECK(u.socket.empty());
+
+  u = parse_db_url("postgresql://u:p@localhost:5433/d?socket=%2Frun%2Fpostgresql");
+  CHECK(u.socket == "/run/postgresql");
+  CHECK(u.database == "d");
+  CHECK(server_address(u) == "localhost:5433 via /run/postgresql");
+  CHECK(parse_db_url("mysql://u:p@h/d?socket=/run/mysqld/mysqld.sock").socket ==
+        "/run/mysqld/mysqld.sock");
 }
 
 TEST_CASE("parse_db_url: malformed urls are config errors that never show the password") {
@@ -49,9 +57,12 @@ TEST_CASE("parse_db_url: malformed urls are config errors that never show the pa
       "postgresql://u:hunter2@h:5432/",    // empty database
       "postgresql://u:hunter2@:5432/d",    // no host
       "postgresql://u:hunter2@h/d?ssl=1",  // query
-      "postgresql://u:hunter2%zz@h/d",     // bad percent-encoding
-      "mysql://u:hunter2@[::1/d",          // unterminated [
-      "u:hunter2@h/d",                     // no scheme
+      "postgresql://u:hunter2@h/d?socket=relative/dir",
+      "postgresql://u:hunter2@h/d?socket=/s&ssl=1",
+      "postgresql://u:hunter2@h/d?socket=",
+      "postgresql://u:hunter2%zz@h/d",  // bad percent-encoding
+      "mysql://u:hunter2@[::1/d",       // unterminated [
+      "u:hunter2@h/d",                  // no scheme
   };
   for (const std::string url : bad) {
     CAPTURE(url);

@@ -290,6 +290,10 @@ std::string DbServer::create_database(std::string_view name) {
          "@127.0.0.1:" + std::to_string(port_) + "/" + full;
 }
 
+std::string DbServer::socket_url(std::string_view url) const {
+  return std::string(url) + "?socket=" + pct_encode(socket_path().string());
+}
+
 std::string DbServer::url_with_password(std::string_view url, std::string_view password) {
   const db::DbUrl u = db::parse_db_url(url);
   return std::string(db::dialect_name(u.dialect)) + "://" + pct_encode(u.user) + ":" +
@@ -384,8 +388,11 @@ MariaDbServer::MariaDbServer() : DbServer(db::Dialect::mysql, "mysql") {
 void MariaDbServer::create_user_and_database(db::Session& admin, const std::string& name,
                                              const std::string& password) {
   admin.exec_ddl("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
-  admin.exec_ddl("CREATE USER '" + name + "'@'127.0.0.1' IDENTIFIED BY '" + password + "'");
-  admin.exec_ddl("GRANT ALL PRIVILEGES ON " + name + ".* TO '" + name + "'@'127.0.0.1'");
+  // One account per client host: 127.0.0.1 over TCP, localhost over the Unix-domain socket.
+  for (const char* host : {"127.0.0.1", "localhost"}) {
+    admin.exec_ddl("CREATE USER '" + name + "'@'" + host + "' IDENTIFIED BY '" + password + "'");
+    admin.exec_ddl("GRANT ALL PRIVILEGES ON " + name + ".* TO '" + name + "'@'" + host + "'");
+  }
 }
 
 TestDatabases& test_databases() {

@@ -41,6 +41,8 @@ class DbServer {
   // A fresh database with its own user and password; returns its url. name ([a-z_][a-z0-9_]*,
   // at most 40 characters) is a prefix: a counter is appended so every call gets a new one.
   std::string create_database(std::string_view name);
+  // url (of this server) reaching it over its Unix-domain socket instead of TCP.
+  std::string socket_url(std::string_view url) const;
   // url with its password replaced (percent-encoded), e.g. to test a wrong password.
   static std::string url_with_password(std::string_view url, std::string_view password);
   // Stops the server (fast shutdown, SIGKILL after 20 s) and removes its directory. Idempotent.
@@ -57,6 +59,8 @@ class DbServer {
   void hand_over(const std::filesystem::path& path) const;
   virtual void create_user_and_database(db::Session& admin, const std::string& name,
                                         const std::string& password) = 0;
+  // What ?socket= names: PostgreSQL's socket directory, MariaDB's socket file.
+  virtual std::filesystem::path socket_path() const = 0;
 
   db::Dialect dialect_;
   std::filesystem::path dir_;
@@ -85,6 +89,7 @@ class PostgresServer final : public DbServer {
  private:
   void create_user_and_database(db::Session& admin, const std::string& name,
                                 const std::string& password) override;
+  std::filesystem::path socket_path() const override { return dir_; }
 };
 
 // mariadb-install-db into <tmp>/data, then mariadbd on 127.0.0.1:PORT with a socket in <tmp>;
@@ -96,6 +101,7 @@ class MariaDbServer final : public DbServer {
  private:
   void create_user_and_database(db::Session& admin, const std::string& name,
                                 const std::string& password) override;
+  std::filesystem::path socket_path() const override { return dir_ / "mysqld.sock"; }
 };
 
 struct TestDatabases {
