@@ -421,6 +421,31 @@ TEST_CASE("add_pairs and mask_mac_key wrap around in Z_2^128") {
   CHECK(mask_mac_key(3, 5) == max - 1);
 }
 
+TEST_CASE("combine_pairs equals add_pairs part by part, per domain, from any element") {
+  // Arithmetic triples around daBits (arithmetic + boolean) and bit triples (boolean), longer
+  // than one 16 KiB block so a segment spans several.
+  const BatchLayout layout(MaterialPlan::parse(
+      R"([{"type": "TRIPLE", "count": 700}, {"type": "DABIT", "count": 300},
+          {"type": "BIT_TRIPLE", "count": 400}, {"type": "TRIPLE", "count": 10}])"));
+  const std::uint64_t first = 333, n = layout.element_count() - first;
+  std::vector<Bytes> parts(4, Bytes(32 * n));
+  Prg prg(random_seed());
+  for (std::size_t d = 0; d < parts.size(); ++d) prg.fill_bytes(2 * d * n, parts[d]);
+  Bytes expected = parts[0];
+  for (std::size_t d = 1; d < parts.size(); ++d) add_pairs(layout, first, expected, parts[d]);
+  const std::vector<ByteView> views(parts.begin(), parts.end());
+  Bytes out(32 * n);
+  combine_pairs(layout, first, views, out);
+  CHECK(out == expected);
+  combine_pairs(layout, first, std::span<const ByteView>(views).first(1), out);
+  CHECK(out == parts[0]);
+
+  CHECK(error_code([&] { combine_pairs(layout, first, {}, out); }) == Errc::invalid_argument);
+  Bytes short_out(32 * (n - 1));
+  CHECK(error_code([&] { combine_pairs(layout, first, views, short_out); }) ==
+        Errc::invalid_argument);
+}
+
 TEST_CASE("ClientShareExpander: sum of the dealers' streams, any range") {
   std::vector<Seed128> seeds{random_seed(), random_seed(), random_seed()};
   const std::vector<u128> masks{random_u128(), random_u128(), random_u128()};
