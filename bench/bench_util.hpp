@@ -1,8 +1,12 @@
 #pragma once
 // Timing shared by the benchmarks.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <functional>
+#include <string>
 
 namespace ppi::bench {
 
@@ -16,6 +20,31 @@ inline double best_seconds(int reps, const std::function<void()>& f) {
     best = std::min(best, dt.count());
   }
   return best;
+}
+
+// CPU time the whole machine spent busy (every process, user and system, not idle or waiting
+// for I/O) since boot, in seconds, from /proc/stat; 0 where it cannot be read. The difference
+// over a run measures the work of processes the benchmark does not own, e.g. database servers.
+inline double machine_busy_seconds() {
+  std::ifstream stat("/proc/stat");
+  std::string cpu;
+  unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
+                     steal = 0;
+  if (!(stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) ||
+      cpu != "cpu")
+    return 0;
+  (void)idle;
+  (void)iowait;
+  (void)steal;
+  return static_cast<double>(user + nice + system + irq + softirq) / 100.0;  // USER_HZ
+}
+
+// CPU time of this process (all threads, user and system), in seconds.
+inline double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
 }  // namespace ppi::bench

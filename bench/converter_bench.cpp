@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/malloc_tuning.hpp"
+#include "bench_util.hpp"
 #include "db/chunks.hpp"
 #include "db_servers.hpp"
 #include "dealer/dealer_store.hpp"
@@ -149,6 +150,8 @@ void run_database(db::Dialect dialect, const Options& opts, const Certs& certs) 
 
       Bytes share;
       auto start = Clock::now();
+      double busy_start = bench::machine_busy_seconds();
+      double own_start = bench::process_cpu_seconds();
       grpcsvc::CollectResult result{};
       if (persisted) {
         mo_store.begin_inference(batch.batch_id, "bench", "client", "dealer-1,dealer-2,dealer-3");
@@ -165,6 +168,8 @@ void run_database(db::Dialect dialect, const Options& opts, const Certs& certs) 
         // 250 MB/s on this VM and are not part of the protocol.
         share.assign(32 * elements, 0);
         start = Clock::now();
+        busy_start = bench::machine_busy_seconds();
+        own_start = bench::process_cpu_seconds();
         result = grpcsvc::collect_shares(dealers.endpoints, batch.batch_id, layout, options,
                                          [&](std::uint64_t first, ByteView pairs) {
                                            std::copy(pairs.begin(), pairs.end(),
@@ -172,6 +177,8 @@ void run_database(db::Dialect dialect, const Options& opts, const Certs& certs) 
                                          });
       }
       double secs = seconds_since(start);
+      const double busy = bench::machine_busy_seconds() - busy_start;
+      const double own = bench::process_cpu_seconds() - own_start;
       double ingested = static_cast<double>(result.bytes_received);
       print({{"bench", "converter"},
              {"op", persisted ? "model_owner_collect_persisted" : "model_owner_collect_in_memory"},
@@ -184,6 +191,9 @@ void run_database(db::Dialect dialect, const Options& opts, const Certs& certs) 
              {"seconds", secs},
              {"elements_per_s", static_cast<double>(elements) / secs},
              {"mb_per_s", ingested / secs / 1e6},
+             {"machine_cpu_seconds", busy},
+             {"actors_cpu_seconds", own},  // dealers and model owner (this process)
+             {"cpu_ns_per_byte", busy / ingested * 1e9},
              {"fixture_load_seconds", load_seconds}});
     }
   }

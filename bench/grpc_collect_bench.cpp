@@ -35,12 +35,12 @@ class MemorySource final : public ShareSource {
   }
 
  private:
-  class Reader final : public ShareReader {
+  class Reader final : public FillingShareReader {
    public:
     Reader(const Bytes& data, std::uint64_t total) : data_(data), total_(total) {}
     std::uint64_t total_elements() const override { return total_; }
     u128 masked_mac_key_share() const override { return 42; }
-    void read(std::uint64_t first, std::span<std::uint8_t> out) override {
+    void fill(std::uint64_t first, std::span<std::uint8_t> out) override {
       std::size_t offset = (first * kPairBytes) % data_.size();
       for (std::size_t done = 0; done < out.size();) {
         std::size_t n = std::min(out.size() - done, data_.size() - offset);

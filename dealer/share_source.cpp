@@ -1,7 +1,10 @@
 #include "dealer/share_source.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <future>
+#include <memory>
 #include <optional>
 
 #include "crypto/prg.hpp"
@@ -11,10 +14,46 @@
 namespace ppi::dealer {
 namespace {
 
+// One chunk of the stored share, masked in place as it is sent: the messages' pieces point
+// into the database driver's buffer, so the masked bytes overwrite the plain ones. What is
+// never masked here (alpha_i, the halves of the elements that straddle two chunks, what
+// precedes a resume point or follows a cancelled stream) is wiped when the last piece is sent.
+class MaskedChunk {
+ public:
+  MaskedChunk(db::Blob blob, std::uint64_t offset) : blob_(std::move(blob)), offset_(offset) {}
+  MaskedChunk(const MaskedChunk&) = delete;
+  MaskedChunk& operator=(const MaskedChunk&) = delete;
+  ~MaskedChunk() {
+    const std::span<std::uint8_t> bytes = blob_.mutable_view();
+    cleanse(bytes.data(), masked_begin_);
+    cleanse(bytes.data() + masked_end_, bytes.size() - masked_end_);
+    blob_.contents_wiped();
+  }
+
+  std::uint64_t offset() const { return offset_; }  // of its first byte in the share blob
+  ByteView bytes() const { return blob_.view(); }
+  // Masks bytes [begin, end) in place; successive calls continue where the last one ended.
+  std::span<std::uint8_t> mask(const material::BatchLayout& layout, Prg& prg,
+                               std::uint64_t first_element, std::size_t begin, std::size_t end) {
+    if (masked_end_ > masked_begin_ && begin != masked_end_)
+      throw Error(Errc::internal, "share chunk masked out of order");
+    const auto span = blob_.mutable_view().subspan(begin, end - begin);
+    material::mask_pairs(layout, prg, first_element, span, span);
+    if (masked_end_ == masked_begin_) masked_begin_ = begin;
+    masked_end_ = end;
+    return span;
+  }
+
+ private:
+  db::Blob blob_;
+  const std::uint64_t offset_;
+  std::size_t masked_begin_ = 0, masked_end_ = 0;
+};
+
 // Reads the stored share blob (16-byte alpha_i, then 32-byte pairs) front to back, one
-// database chunk at a time, and masks the pairs straight out of the driver's buffer into the
-// outgoing message. Chunk boundaries fall 16 bytes into an element (the blob starts with
-// alpha_i), so the one element that straddles two chunks is gathered first.
+// database chunk at a time, reading the next chunk while the current one is sent. Chunk
+// boundaries fall 16 bytes into an element (the blob starts with alpha_i): the one element
+// that straddles two chunks is gathered and masked in a buffer of its own.
 class MaskedShareReader final : public grpcsvc::ShareReader {
  public:
   MaskedShareReader(DealerStore& store, BoundBatch batch)
@@ -35,23 +74,25 @@ class MaskedShareReader final : public grpcsvc::ShareReader {
   std::uint64_t total_elements() const override { return batch_.element_count; }
   u128 masked_mac_key_share() const override { return masked_key_; }
 
-  void read(std::uint64_t first_element, std::span<std::uint8_t> out) override {
+  void read(std::uint64_t first_element, std::uint64_t count,
+            std::vector<grpcsvc::PairsPiece>& out) override {
     constexpr std::size_t kPair = material::kPairBytes;
-    std::uint64_t element = first_element;
-    for (std::size_t done = 0; done < out.size();) {
-      const std::uint64_t pos = kHeaderBytes + kPair * element;
-      const ByteView in_chunk = chunk_at(pos);
-      const std::size_t whole = std::min(in_chunk.size() / kPair, (out.size() - done) / kPair);
-      const std::size_t n = whole == 0 ? 1 : whole;
-      const auto dst = out.subspan(done, n * kPair);
-      if (whole == 0) {
-        gather(pos, dst);
-        material::mask_pairs(layout_, prg_, element, dst, dst);
-      } else {
-        material::mask_pairs(layout_, prg_, element, in_chunk.first(n * kPair), dst);
+    for (std::uint64_t e = first_element, end = first_element + count; e < end;) {
+      const std::uint64_t pos = kHeaderBytes + kPair * e;
+      const std::shared_ptr<MaskedChunk> chunk = chunk_at(pos);
+      const std::size_t begin = pos - chunk->offset();
+      const std::uint64_t whole =
+          std::min<std::uint64_t>((chunk->bytes().size() - begin) / kPair, end - e);
+      if (whole == 0) {  // straddles this chunk and the next
+        auto element = std::make_shared<std::array<std::uint8_t, kPair>>();
+        gather(pos, *element);
+        material::mask_pairs(layout_, prg_, e, *element, *element);
+        out.push_back({element, *element});
+        e += 1;
+        continue;
       }
-      element += n;
-      done += n * kPair;
+      out.push_back({chunk, chunk->mask(layout_, prg_, e, begin, begin + whole * kPair)});
+      e += whole;
     }
   }
 
@@ -60,24 +101,41 @@ class MaskedShareReader final : public grpcsvc::ShareReader {
  private:
   static constexpr std::uint64_t kHeaderBytes = 16;  // alpha_i
 
-  // The stored bytes from pos to the end of the chunk that holds pos, loading that chunk.
-  ByteView chunk_at(std::uint64_t pos) {
+  // The chunk that holds pos: the current one, or the next, whose read then starts the one
+  // after it, so the database works while this one is masked and sent.
+  std::shared_ptr<MaskedChunk> chunk_at(std::uint64_t pos) {
     const std::size_t chunk_size = store_.chunk_size();
     const auto seq = static_cast<std::int64_t>(pos / chunk_size);
     if (seq != chunk_seq_) {
-      chunk_.reset();  // wiped before the next one is read
-      chunk_.emplace(store_.read_chunk(batch_.batch_id, seq));
+      chunk_.reset();
+      std::optional<db::Blob> blob;
+      if (prefetch_.valid() && prefetch_seq_ == seq) {
+        blob.emplace(prefetch_.get());
+      } else {
+        if (prefetch_.valid()) prefetch_.get();  // a resume elsewhere: drop (and wipe) it
+        blob.emplace(store_.read_chunk(batch_.batch_id, seq));
+      }
+      chunk_ = std::make_shared<MaskedChunk>(std::move(*blob),
+                                             static_cast<std::uint64_t>(seq) * chunk_size);
       chunk_seq_ = seq;
+      const std::uint64_t blob_bytes = kHeaderBytes + material::kPairBytes * batch_.element_count;
+      if (static_cast<std::uint64_t>(seq + 1) * chunk_size < blob_bytes) {
+        prefetch_seq_ = seq + 1;
+        prefetch_ = std::async(std::launch::async, [this, next = seq + 1] {
+          return store_.read_chunk(batch_.batch_id, next);
+        });
+      }
     }
-    const std::size_t offset = pos % chunk_size;
-    if (offset >= chunk_->size()) throw Error(Errc::internal, "share chunk is short");
-    return chunk_->view().subspan(offset);
+    if (pos - chunk_->offset() >= chunk_->bytes().size())
+      throw Error(Errc::internal, "share chunk is short");
+    return chunk_;
   }
 
-  // Copies the stored bytes [pos, pos + out.size()), across chunks.
+  // Copies the stored (plain) bytes [pos, pos + out.size()), across chunks.
   void gather(std::uint64_t pos, std::span<std::uint8_t> out) {
     for (std::size_t done = 0; done < out.size();) {
-      const ByteView in_chunk = chunk_at(pos + done);
+      const std::shared_ptr<MaskedChunk> chunk = chunk_at(pos + done);
+      const ByteView in_chunk = chunk->bytes().subspan(pos + done - chunk->offset());
       const std::size_t n = std::min(in_chunk.size(), out.size() - done);
       std::memcpy(out.data() + done, in_chunk.data(), n);
       done += n;
@@ -89,8 +147,11 @@ class MaskedShareReader final : public grpcsvc::ShareReader {
   const material::BatchLayout layout_;
   Prg prg_;
   u128 masked_key_ = 0;
-  std::optional<db::Blob> chunk_;
+  std::shared_ptr<MaskedChunk> chunk_;  // also held by the pieces gRPC has not sent yet
   std::int64_t chunk_seq_ = -1;
+  // Declared last, so it is destroyed first: its destructor waits for a read still running.
+  std::future<db::Blob> prefetch_;
+  std::int64_t prefetch_seq_ = -1;
 };
 
 }  // namespace

@@ -258,15 +258,16 @@ Bytes Row::take_bytes(std::size_t i) {
 
 Blob& Blob::operator=(Blob&& o) noexcept {
   if (this != &o) {
-    cleanse(bytes_.data(), bytes_.size());
+    if (wipe_) cleanse(bytes_.data(), bytes_.size());
     owner_ = std::move(o.owner_);
     bytes_ = std::exchange(o.bytes_, {});
+    wipe_ = o.wipe_;
   }
   return *this;
 }
 
 Blob::~Blob() {
-  cleanse(bytes_.data(), bytes_.size());
+  if (wipe_) cleanse(bytes_.data(), bytes_.size());
 }
 
 // ---- pool -------------------------------------------------------------------------------------

@@ -102,7 +102,8 @@ class Blob {
  public:
   Blob(std::shared_ptr<void> owner, std::span<std::uint8_t> bytes)
       : owner_(std::move(owner)), bytes_(bytes) {}
-  Blob(Blob&& o) noexcept : owner_(std::move(o.owner_)), bytes_(std::exchange(o.bytes_, {})) {}
+  Blob(Blob&& o) noexcept
+      : owner_(std::move(o.owner_)), bytes_(std::exchange(o.bytes_, {})), wipe_(o.wipe_) {}
   Blob& operator=(Blob&& o) noexcept;
   Blob(const Blob&) = delete;
   Blob& operator=(const Blob&) = delete;
@@ -110,10 +111,15 @@ class Blob {
 
   ByteView view() const { return bytes_; }
   std::size_t size() const { return bytes_.size(); }
+  // The bytes, to be overwritten in place (e.g. masked): the driver's copy is this one.
+  std::span<std::uint8_t> mutable_view() { return bytes_; }
+  // The caller has overwritten or wiped every byte: the destructor need not wipe them again.
+  void contents_wiped() { wipe_ = false; }
 
  private:
   std::shared_ptr<void> owner_;  // the driver's result, freed after the wipe
   std::span<std::uint8_t> bytes_;
+  bool wipe_ = true;
 };
 
 namespace detail {

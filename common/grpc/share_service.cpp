@@ -2,6 +2,7 @@
 
 #include <grpc/grpc.h>
 #include <grpcpp/server_builder.h>
+#include <grpcpp/support/method_handler.h>
 
 #include <algorithm>
 #include <chrono>
@@ -9,6 +10,7 @@
 
 #include "core/ids.hpp"
 #include "grpc/grpc_tls.hpp"
+#include "grpc/share_wire.hpp"
 #include "obs/log.hpp"
 
 namespace ppi::grpcsvc {
@@ -20,7 +22,7 @@ using Clock = std::chrono::steady_clock;
 grpc::Status stream_shares(ShareSource& source, const std::string& caller,
                            grpc::ServerContext& context,
                            const shares::v1::GetSharesRequest& request,
-                           grpc::ServerWriter<shares::v1::ShareChunk>& writer,
+                           grpc::ServerWriter<WireShareChunk>& writer,
                            std::uint64_t& elements_sent) {
   check_batch_id(request.batch_id());
   std::uint32_t chunk_elements =
@@ -38,28 +40,19 @@ grpc::Status stream_shares(ShareSource& source, const std::string& caller,
                                             " is past the batch's " + std::to_string(total) +
                                             " elements");
 
-  shares::v1::ShareChunk chunk;
-  chunk.set_total_elements(total);
-  std::uint8_t key[kU128Bytes];
-  store_u128_le(key, reader->masked_mac_key_share());
-  chunk.set_masked_mac_key_share(key, sizeof key);
-  // One buffer for every message: it is reused, and cleansed when the stream ends.
-  std::string& pairs = *chunk.mutable_pairs();
-  struct Cleanse {
-    std::string& s;
-    ~Cleanse() { cleanse(s.data(), s.size()); }
-  } cleanse_pairs{pairs};
-
+  WireShareChunk chunk;
+  chunk.total_elements = total;
+  chunk.masked_mac_key_share = reader->masked_mac_key_share();
   // At least one message, so that an empty batch or a resume at the end still carries the
   // batch's size and key share.
   do {
     if (context.IsCancelled()) return {grpc::StatusCode::CANCELLED, "cancelled by the client"};
-    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_elements, total - next));
-    chunk.set_first_element(next);
-    pairs.resize(n * kPairBytes);
-    reader->read(next, {reinterpret_cast<std::uint8_t*>(pairs.data()), pairs.size()});
+    const std::uint64_t n = std::min<std::uint64_t>(chunk_elements, total - next);
+    chunk.first_element = next;
+    chunk.pairs.clear();  // gRPC keeps its own references to what it has not sent yet
+    if (n > 0) reader->read(next, n, chunk.pairs);
     if (!writer.Write(chunk)) return {grpc::StatusCode::CANCELLED, "the client went away"};
-    chunk.clear_masked_mac_key_share();  // only in the first message of a stream
+    chunk.masked_mac_key_share.reset();  // only in the first message of a stream
     next += n;
     elements_sent += n;
   } while (next < total);
@@ -67,11 +60,83 @@ grpc::Status stream_shares(ShareSource& source, const std::string& caller,
   return grpc::Status::OK;
 }
 
+// Appends `value` as a protobuf varint.
+void put_varint(std::vector<std::uint8_t>& out, std::uint64_t value) {
+  for (; value >= 0x80; value >>= 7) out.push_back(static_cast<std::uint8_t>(value | 0x80));
+  out.push_back(static_cast<std::uint8_t>(value));
+}
+
+void unref_owner(void* owner) {
+  delete static_cast<std::shared_ptr<const void>*>(owner);
+}
+
 }  // namespace
+
+void encode_share_chunk(const WireShareChunk& chunk, grpc::ByteBuffer* out) {
+  // Field numbers and wire types of shares.proto's ShareChunk; zero scalars are left out, as
+  // protobuf itself does.
+  constexpr std::uint8_t kTotalElements = 1 << 3 | 0, kFirstElement = 2 << 3 | 0,
+                         kMaskedMacKeyShare = 3 << 3 | 2, kPairs = 4 << 3 | 2;
+  std::vector<std::uint8_t> header;
+  header.reserve(64);
+  if (chunk.total_elements != 0) {
+    header.push_back(kTotalElements);
+    put_varint(header, chunk.total_elements);
+  }
+  if (chunk.first_element != 0) {
+    header.push_back(kFirstElement);
+    put_varint(header, chunk.first_element);
+  }
+  if (chunk.masked_mac_key_share) {
+    header.push_back(kMaskedMacKeyShare);
+    put_varint(header, kU128Bytes);
+    header.resize(header.size() + kU128Bytes);
+    store_u128_le(header.data() + header.size() - kU128Bytes, *chunk.masked_mac_key_share);
+  }
+  std::uint64_t pairs_bytes = 0;
+  for (const PairsPiece& piece : chunk.pairs) pairs_bytes += piece.bytes.size();
+  if (pairs_bytes != 0) {
+    header.push_back(kPairs);
+    put_varint(header, pairs_bytes);
+  }
+  std::vector<grpc::Slice> slices;
+  slices.reserve(1 + chunk.pairs.size());
+  slices.emplace_back(header.data(), header.size());  // copied
+  for (const PairsPiece& piece : chunk.pairs) {
+    if (piece.bytes.empty()) continue;
+    // gRPC calls unref_owner once it no longer needs the bytes, possibly after Write returns.
+    slices.emplace_back(const_cast<std::uint8_t*>(piece.bytes.data()), piece.bytes.size(),
+                        &unref_owner, new std::shared_ptr<const void>(piece.owner));
+  }
+  grpc::ByteBuffer encoded(slices.data(), slices.size());
+  out->Swap(&encoded);
+}
+
+void FillingShareReader::read(std::uint64_t first_element, std::uint64_t count,
+                              std::vector<PairsPiece>& out) {
+  auto buffer = std::make_shared<Bytes>(count * kPairBytes);
+  fill(first_element, *buffer);
+  out.push_back({buffer, *buffer});
+}
+
+ShareDealerService::ShareDealerService(ShareSource& source) : source_(source) {
+  using Handler =
+      grpc::internal::ServerStreamingHandler<ShareDealerService, shares::v1::GetSharesRequest,
+                                             WireShareChunk>;
+  AddMethod(new grpc::internal::RpcServiceMethod(
+      "/ppi.shares.v1.ShareDealer/GetShares", grpc::internal::RpcMethod::SERVER_STREAMING,
+      new Handler(
+          [](ShareDealerService* service, grpc::ServerContext* context,
+             const shares::v1::GetSharesRequest* request,
+             grpc::ServerWriter<WireShareChunk>* writer) {
+            return service->GetShares(context, request, writer);
+          },
+          this)));
+}
 
 grpc::Status ShareDealerService::GetShares(grpc::ServerContext* context,
                                            const shares::v1::GetSharesRequest* request,
-                                           grpc::ServerWriter<shares::v1::ShareChunk>* writer) {
+                                           grpc::ServerWriter<WireShareChunk>* writer) {
   const auto start = Clock::now();
   const std::string caller = peer_identity(*context);
   std::uint64_t elements = 0;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/bytes.hpp"
 #include "net/tls.hpp"
 #include "proto/shares.grpc.pb.h"
 #include "ring/z2k.hpp"
@@ -24,17 +25,39 @@ inline constexpr std::uint32_t kMaxChunkElements = 131072;     // 4 MiB of pairs
 // The largest message either side accepts: a maximal chunk plus room for the other fields.
 inline constexpr int kMaxMessageBytes = kMaxChunkElements * kPairBytes + 64 * 1024;
 
+struct WireShareChunk;  // grpc/share_wire.hpp
+
+// Masked pairs in memory that `owner` keeps alive until gRPC has sent them, so a message
+// refers to them instead of copying them.
+struct PairsPiece {
+  std::shared_ptr<const void> owner;
+  ByteView bytes;
+};
+
 // One release of one batch to one caller.
 class ShareReader {
  public:
   virtual ~ShareReader() = default;
   virtual std::uint64_t total_elements() const = 0;
   virtual u128 masked_mac_key_share() const = 0;
-  // Fills `out` (a multiple of 32 bytes) with the masked pairs starting at `first_element`;
-  // elements are read in increasing order, possibly from a resume point.
-  virtual void read(std::uint64_t first_element, std::span<std::uint8_t> out) = 0;
+  // Appends the masked pairs of elements [first_element, first_element + count) to `out`, in
+  // order, as one or more pieces; elements are read in increasing order, possibly from a
+  // resume point.
+  virtual void read(std::uint64_t first_element, std::uint64_t count,
+                    std::vector<PairsPiece>& out) = 0;
   // Called once the last element has been sent successfully.
   virtual void complete() = 0;
+};
+
+// A reader that writes each message's pairs into a buffer of its own (sources that compute
+// their pairs rather than hold them).
+class FillingShareReader : public ShareReader {
+ public:
+  void read(std::uint64_t first_element, std::uint64_t count, std::vector<PairsPiece>& out) final;
+
+ protected:
+  // Fills `out` (count * 32 bytes) with the masked pairs starting at first_element.
+  virtual void fill(std::uint64_t first_element, std::span<std::uint8_t> out) = 0;
 };
 
 class ShareSource {
@@ -54,13 +77,16 @@ class ShareSource {
 // so a slow model owner slows the reads down instead of filling memory. Stops when the client
 // cancels; calls ShareReader::complete() only after the last chunk was written. Logs one line
 // per stream, never share contents.
-class ShareDealerService final : public shares::v1::ShareDealer::Service {
+// Registered by hand rather than through the generated Service, so that its messages are
+// written as WireShareChunk (grpc/share_wire.hpp): same method, same bytes on the wire.
+class ShareDealerService final : public grpc::Service {
  public:
-  explicit ShareDealerService(ShareSource& source) : source_(source) {}
-  grpc::Status GetShares(grpc::ServerContext* context, const shares::v1::GetSharesRequest* request,
-                         grpc::ServerWriter<shares::v1::ShareChunk>* writer) override;
+  explicit ShareDealerService(ShareSource& source);
 
  private:
+  grpc::Status GetShares(grpc::ServerContext* context, const shares::v1::GetSharesRequest* request,
+                         grpc::ServerWriter<WireShareChunk>* writer);
+
   ShareSource& source_;
 };
 

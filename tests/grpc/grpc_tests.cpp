@@ -19,6 +19,7 @@
 #include "grpc/grpc_tls.hpp"
 #include "grpc/share_collector.hpp"
 #include "grpc/share_service.hpp"
+#include "grpc/share_wire.hpp"
 
 namespace fs = std::filesystem;
 using namespace ppi;
@@ -100,12 +101,12 @@ class TestSource final : public ShareSource {
   }
 
  private:
-  class Reader final : public ShareReader {
+  class Reader final : public FillingShareReader {
    public:
     explicit Reader(TestSource& source) : source_(source) {}
     std::uint64_t total_elements() const override { return source_.total_; }
     u128 masked_mac_key_share() const override { return source_.key_share(); }
-    void read(std::uint64_t first, std::span<std::uint8_t> out) override {
+    void fill(std::uint64_t first, std::span<std::uint8_t> out) override {
       const std::uint64_t n = out.size() / 32;
       if (source_.fail_at >= first && source_.fail_at < first + n) {
         std::lock_guard lock(source_.mu_);
@@ -384,4 +385,42 @@ TEST_CASE("the service checks chunk_elements and resume_from_element itself") {
   CHECK(call(40, 30) == std::pair{grpc::StatusCode::OK, std::vector<std::uint64_t>{30, 70}});
   // Resuming at the end still answers once, with the batch's size and key share.
   CHECK(call(0, 100) == std::pair{grpc::StatusCode::OK, std::vector<std::uint64_t>{100}});
+}
+
+TEST_CASE("the dealer's hand-written messages are ShareChunks protobuf parses exactly") {
+  // Pieces of several owners and sizes, one empty, an element split across two pieces.
+  auto a = std::make_shared<Bytes>(1000), b = std::make_shared<Bytes>(3 * 32 + 16);
+  for (std::size_t i = 0; i < a->size(); ++i) (*a)[i] = static_cast<std::uint8_t>(i * 7);
+  for (std::size_t i = 0; i < b->size(); ++i) (*b)[i] = static_cast<std::uint8_t>(i * 13 + 1);
+  std::weak_ptr<Bytes> a_alive = a;
+  WireShareChunk chunk;
+  chunk.total_elements = 1ULL << 40;
+  chunk.first_element = 300;
+  chunk.masked_mac_key_share = (u128{0x0123456789abcdefULL} << 64) | 0xfedcba9876543210ULL;
+  chunk.pairs = {{a, ByteView(*a).first(32 * 20 + 16)},
+                 {b, ByteView(*b).first(0)},
+                 {b, ByteView(*b).subspan(0, 16 + 64)}};
+  Bytes expected(a->begin(), a->begin() + 32 * 20 + 16);
+  expected.insert(expected.end(), b->begin(), b->begin() + 16 + 64);
+
+  grpc::ByteBuffer encoded;
+  encode_share_chunk(chunk, &encoded);
+  chunk.pairs.clear();
+  a.reset();
+  CHECK_FALSE(a_alive.expired());  // the message keeps the bytes it refers to alive
+  shares::v1::ShareChunk parsed;
+  REQUIRE(grpc::SerializationTraits<shares::v1::ShareChunk>::Deserialize(&encoded, &parsed).ok());
+  CHECK(parsed.total_elements() == 1ULL << 40);
+  CHECK(parsed.first_element() == 300);
+  std::uint8_t key[16];
+  store_u128_le(key, *chunk.masked_mac_key_share);
+  CHECK(parsed.masked_mac_key_share() == std::string(reinterpret_cast<char*>(key), 16));
+  CHECK(parsed.pairs() == std::string(expected.begin(), expected.end()));
+  CHECK(a_alive.expired());  // parsing consumed the message: its references are gone
+
+  // Zero fields are left out, as protobuf does; an absent key share stays absent.
+  WireShareChunk empty;
+  grpc::ByteBuffer encoded_empty;
+  encode_share_chunk(empty, &encoded_empty);
+  CHECK(encoded_empty.Length() == 0);
 }
