@@ -121,69 +121,74 @@ void run_database(db::Dialect dialect, const Options& opts, const Certs& certs) 
     auto plan = material::MaterialPlan::from_json(nlohmann::json::array(
         {{{"type", "TRIPLE"}, {"count", (elements - 4) / 3}}, {{"type", "DABIT"}, {"count", 2}}}));
     const material::BatchLayout layout(plan);
-    std::vector<bool> runs;  // each mode, --repeat times
-    for (int r = 0; r < opts.repeat; ++r)
-      runs.insert(runs.end(), opts.persisted.begin(), opts.persisted.end());
-    for (bool persisted : runs) {
-      auto load_start = Clock::now();
-      auto batch = test::load_fixture_batches(*sd_db, dealers.dbs, "bench", plan, 1).at(0);
-      double load_seconds = seconds_since(load_start);
-      for (auto& store : dealers.stores) store->bind(batch.batch_id, "model_owner", "client", 3600);
-      if (!persisted) {
-        // One dealer reading its stored share, alone: the database's part of the stream.
-        auto read_start = Clock::now();
-        std::uint64_t read_bytes = 0;
-        auto& store = *dealers.stores.front();
-        for (std::int64_t seq = 0; read_bytes < 16 + 32 * elements; ++seq) {
-          read_bytes += store.read_chunk(batch.batch_id, seq).size();
+    // Each mode --repeat times; "run" counts from 1 per size and mode, and run 1 of the first
+    // size includes the process's warm-up (heap growth, first reads on fresh connections).
+    for (int run = 1; run <= opts.repeat; ++run)
+      for (bool persisted : opts.persisted) {
+        auto load_start = Clock::now();
+        auto batch = test::load_fixture_batches(*sd_db, dealers.dbs, "bench", plan, 1).at(0);
+        double load_seconds = seconds_since(load_start);
+        for (auto& store : dealers.stores)
+          store->bind(batch.batch_id, "model_owner", "client", 3600);
+        if (!persisted) {
+          // One dealer reading its stored share, alone: the database's part of the stream.
+          auto read_start = Clock::now();
+          std::uint64_t read_bytes = 0;
+          auto& store = *dealers.stores.front();
+          for (std::int64_t seq = 0; read_bytes < 16 + 32 * elements; ++seq) {
+            read_bytes += store.read_chunk(batch.batch_id, seq).size();
+          }
+          double read_secs = seconds_since(read_start);
+          print({{"bench", "converter"},
+                 {"op", "dealer_database_read"},
+                 {"database", dialect_name},
+                 {"db_transport", transport},
+                 {"run", run},
+                 {"elements", elements},
+                 {"bytes", read_bytes},
+                 {"seconds", read_secs},
+                 {"mb_per_s", static_cast<double>(read_bytes) / read_secs / 1e6}});
         }
-        double read_secs = seconds_since(read_start);
-        print({{"bench", "converter"},
-               {"op", "dealer_database_read"},
-               {"database", dialect_name},
-               {"db_transport", transport},
-               {"elements", elements},
-               {"bytes", read_bytes},
-               {"seconds", read_secs},
-               {"mb_per_s", static_cast<double>(read_bytes) / read_secs / 1e6}});
-      }
 
-      Bytes share;
-      auto start = Clock::now();
-      double busy_start = bench::machine_busy_seconds();
-      double own_start = bench::process_cpu_seconds();
-      grpcsvc::CollectResult result{};
-      if (persisted) {
-        mo_store.begin_inference(batch.batch_id, "bench", "client", "dealer-1,dealer-2,dealer-3");
-        auto session = mo_db->acquire();
-        db::Transaction tx(session);
-        db::ChunkWriter writer(session, {"share_chunks", "batch_id"}, batch.batch_id);
-        result =
-            grpcsvc::collect_shares(dealers.endpoints, batch.batch_id, layout, options,
-                                    [&](std::uint64_t, ByteView pairs) { writer.write(pairs); });
-        writer.finish();
-        tx.commit();
-      } else {
-        // Allocated and touched before the clock starts: first-touch page faults cost about
-        // 250 MB/s on this VM and are not part of the protocol.
-        share.assign(32 * elements, 0);
-        start = Clock::now();
-        busy_start = bench::machine_busy_seconds();
-        own_start = bench::process_cpu_seconds();
-        result = grpcsvc::collect_shares(dealers.endpoints, batch.batch_id, layout, options,
-                                         [&](std::uint64_t first, ByteView pairs) {
-                                           std::copy(pairs.begin(), pairs.end(),
-                                                     share.begin() + static_cast<long>(32 * first));
-                                         });
-      }
-      double secs = seconds_since(start);
-      const double busy = bench::machine_busy_seconds() - busy_start;
-      const double own = bench::process_cpu_seconds() - own_start;
-      double ingested = static_cast<double>(result.bytes_received);
-      print({{"bench", "converter"},
+        Bytes share;
+        auto start = Clock::now();
+        double busy_start = bench::machine_busy_seconds();
+        double own_start = bench::process_cpu_seconds();
+        grpcsvc::CollectResult result{};
+        if (persisted) {
+          mo_store.begin_inference(batch.batch_id, "bench", "client", "dealer-1,dealer-2,dealer-3");
+          auto session = mo_db->acquire();
+          db::Transaction tx(session);
+          db::ChunkWriter writer(session, {"share_chunks", "batch_id"}, batch.batch_id);
+          result =
+              grpcsvc::collect_shares(dealers.endpoints, batch.batch_id, layout, options,
+                                      [&](std::uint64_t, ByteView pairs) { writer.write(pairs); });
+          writer.finish();
+          tx.commit();
+        } else {
+          // Allocated and touched before the clock starts: first-touch page faults cost about
+          // 250 MB/s on this VM and are not part of the protocol.
+          share.assign(32 * elements, 0);
+          start = Clock::now();
+          busy_start = bench::machine_busy_seconds();
+          own_start = bench::process_cpu_seconds();
+          result =
+              grpcsvc::collect_shares(dealers.endpoints, batch.batch_id, layout, options,
+                                      [&](std::uint64_t first, ByteView pairs) {
+                                        std::copy(pairs.begin(), pairs.end(),
+                                                  share.begin() + static_cast<long>(32 * first));
+                                      });
+        }
+        double secs = seconds_since(start);
+        const double busy = bench::machine_busy_seconds() - busy_start;
+        const double own = bench::process_cpu_seconds() - own_start;
+        double ingested = static_cast<double>(result.bytes_received);
+        print(
+            {{"bench", "converter"},
              {"op", persisted ? "model_owner_collect_persisted" : "model_owner_collect_in_memory"},
              {"database", dialect_name},
              {"db_transport", transport},
+             {"run", run},
              {"dealers", kDealers},
              {"elements", elements},
              {"chunk_elements", opts.chunk_elements},
@@ -195,7 +200,7 @@ void run_database(db::Dialect dialect, const Options& opts, const Certs& certs) 
              {"actors_cpu_seconds", own},  // dealers and model owner (this process)
              {"cpu_ns_per_byte", busy / ingested * 1e9},
              {"fixture_load_seconds", load_seconds}});
-    }
+      }
   }
 }
 
