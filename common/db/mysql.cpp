@@ -8,7 +8,6 @@
 #include <mysql_driver.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <initializer_list>
 #include <istream>

@@ -32,6 +32,12 @@ struct Header {
   u128 mac_key_share = 0;
 };
 
+// Wipes the whole allocation of s, including bytes past its size that a parse may have left.
+void wipe_capacity(std::string& s) {
+  s.resize(s.capacity());
+  cleanse(s.data(), s.size());
+}
+
 // What the reader threads and the combiner share. One mutex and one condition variable for
 // everything: there are at most a few dealers, and each wake-up is for a ~1 MiB chunk.
 class Shared {
@@ -40,8 +46,8 @@ class Shared {
   // Received pairs, summed or not, are the model owner's share in pieces: wiped at the end.
   ~Shared() {
     for (Dealer& dealer : dealers_) {
-      for (std::string& buffer : dealer.spare) cleanse(buffer.data(), buffer.size());
-      for (Chunk& chunk : dealer.queue) cleanse(chunk.pairs.data(), chunk.pairs.size());
+      for (std::string& buffer : dealer.spare) wipe_capacity(buffer);
+      for (Chunk& chunk : dealer.queue) wipe_capacity(chunk.pairs);
     }
   }
 
@@ -147,12 +153,6 @@ class Shared {
   bool stopped_ = false;
   std::exception_ptr error_;
 };
-
-// Wipes the whole allocation of s, including bytes past its size that a parse may have left.
-void wipe_capacity(std::string& s) {
-  s.resize(s.capacity());
-  cleanse(s.data(), s.size());
-}
 
 bool retryable(const grpc::Status& status) {
   switch (status.error_code()) {
@@ -309,7 +309,7 @@ CollectResult combine(Shared& shared, const std::vector<DealerEndpoint>& dealers
     std::vector<Chunk>& parts;
     ~Wipe() {
       cleanse(sum);
-      for (Chunk& part : parts) cleanse(part.pairs.data(), part.pairs.size());
+      for (Chunk& part : parts) wipe_capacity(part.pairs);
     }
   } wipe{sum, parts};
   for (std::uint64_t next = 0; next < result.total_elements;) {
