@@ -27,8 +27,71 @@ constexpr std::string_view kMetadataKey = "__metadata__";
 
 // Dtypes of the format that this project does not use: named so that the error says
 // "unsupported" rather than "unknown" for a file that is valid elsewhere.
-constexpr std::array<std::string_view, 11> kOtherFormatDtypes = {
-    "BOOL", "U8", "I8", "U16", "I16", "U32", "U64", "F16", "BF16", "F8_E4M3", "F8_E5M2"};
+constexpr std::array<std::string_view, 14> kOtherFormatDtypes = {
+    "BOOL", "U8",      "I8",      "U16",     "I16", "U32",     "U64",
+    "C64",  "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4",  "F6_E2M3", "F6_E3M2"};
+
+// The two 16-bit float dtypes as (exponent bits, stored mantissa bits).
+struct HalfFormat {
+  int exponent_bits;
+  int mantissa_bits;
+};
+constexpr HalfFormat kF16{5, 10};
+constexpr HalfFormat kBF16{8, 7};
+
+double half_to_double(std::uint16_t bits, HalfFormat fmt) {
+  const int m_bits = fmt.mantissa_bits;
+  const int bias = (1 << (fmt.exponent_bits - 1)) - 1;
+  const int exp_max = (1 << fmt.exponent_bits) - 1;
+  const bool negative = (bits >> (fmt.exponent_bits + m_bits)) & 1;
+  const int e = (bits >> m_bits) & exp_max;
+  const std::uint32_t m = bits & ((1u << m_bits) - 1);
+  double v;
+  if (e == exp_max) {
+    v = m == 0 ? std::numeric_limits<double>::infinity() : std::numeric_limits<double>::quiet_NaN();
+  } else if (e == 0) {
+    v = std::ldexp(static_cast<double>(m), 1 - bias - m_bits);  // subnormal (or zero)
+  } else {
+    v = std::ldexp(static_cast<double>(m | (1u << m_bits)), e - bias - m_bits);
+  }
+  return negative ? -v : v;
+}
+
+// x >= 0 rounded to an integer, ties to even; exact because a double's fraction part is.
+double round_half_even(double x) {
+  const double floor = std::floor(x);
+  const double frac = x - floor;
+  if (frac > 0.5 || (frac == 0.5 && std::fmod(floor, 2.0) != 0.0)) return floor + 1.0;
+  return floor;
+}
+
+std::uint16_t double_to_half(double v, HalfFormat fmt) {
+  const int m_bits = fmt.mantissa_bits;
+  const int bias = (1 << (fmt.exponent_bits - 1)) - 1;
+  const std::uint32_t exp_max = (1u << fmt.exponent_bits) - 1;
+  const std::uint32_t sign = std::signbit(v) ? 1u << (fmt.exponent_bits + m_bits) : 0u;
+  const std::uint32_t inf = exp_max << m_bits;
+  if (std::isnan(v)) return static_cast<std::uint16_t>(sign | inf | (1u << (m_bits - 1)));
+  const double a = std::fabs(v);
+  std::uint32_t magnitude;
+  if (a < std::ldexp(1.0, 1 - bias)) {
+    // Subnormal: units of 2^(1 - bias - m_bits). Rounding up to 2^m_bits units gives the
+    // smallest normal's encoding, so no special case.
+    magnitude = static_cast<std::uint32_t>(round_half_even(std::ldexp(a, bias - 1 + m_bits)));
+  } else if (std::isinf(a)) {
+    magnitude = inf;
+  } else {
+    int exponent;
+    const double fraction = std::frexp(a, &exponent);  // a = fraction 2^exponent, [0.5, 1)
+    const auto significand =
+        static_cast<std::uint32_t>(round_half_even(std::ldexp(fraction, m_bits + 1)));
+    // A significand rounded up to 2^(m_bits + 1) carries into the exponent by this addition.
+    const std::uint64_t biased = static_cast<std::uint64_t>(exponent - 1 + bias);
+    const std::uint64_t encoded = (biased << m_bits) + (significand - (1u << m_bits));
+    magnitude = encoded >= inf ? inf : static_cast<std::uint32_t>(encoded);
+  }
+  return static_cast<std::uint16_t>(sign | magnitude);
+}
 
 // nlohmann keeps the last of two equal keys; the format forbids them, so the parser callback
 // records the first duplicate at any depth.
@@ -229,6 +292,10 @@ void check_count(const std::vector<std::uint64_t>& shape, std::size_t count) {
 
 std::string_view dtype_name(DType d) noexcept {
   switch (d) {
+    case DType::F16:
+      return "F16";
+    case DType::BF16:
+      return "BF16";
     case DType::F32:
       return "F32";
     case DType::F64:
@@ -242,17 +309,28 @@ std::string_view dtype_name(DType d) noexcept {
 }
 
 std::size_t dtype_size(DType d) noexcept {
-  return (d == DType::F32 || d == DType::I32) ? 4 : 8;
+  switch (d) {
+    case DType::F16:
+    case DType::BF16:
+      return 2;
+    case DType::F32:
+    case DType::I32:
+      return 4;
+    case DType::F64:
+    case DType::I64:
+      return 8;
+  }
+  return 8;
 }
 
 DType parse_dtype(std::string_view name) {
-  for (DType d : {DType::F32, DType::F64, DType::I32, DType::I64}) {
+  for (DType d : {DType::F16, DType::BF16, DType::F32, DType::F64, DType::I32, DType::I64}) {
     if (name == dtype_name(d)) return d;
   }
   if (std::find(kOtherFormatDtypes.begin(), kOtherFormatDtypes.end(), name) !=
       kOtherFormatDtypes.end()) {
-    throw Error(Errc::invalid_argument,
-                "unsupported dtype \"" + std::string(name) + "\" (F32, F64, I32, I64 are)");
+    throw Error(Errc::invalid_argument, "unsupported dtype \"" + std::string(name) +
+                                            "\" (F16, BF16, F32, F64, I32, I64 are)");
   }
   throw Error(Errc::invalid_argument, "unknown dtype \"" + std::string(name) + "\"");
 }
@@ -267,6 +345,12 @@ SecretVector<double> Tensor::to_doubles() const {
   const std::uint8_t* p = data.data();
   for (std::size_t i = 0; i < n; ++i, p += dtype_size(dtype)) {
     switch (dtype) {
+      case DType::F16:
+        out[i] = half_to_double(load_le<std::uint16_t>(p), kF16);
+        break;
+      case DType::BF16:
+        out[i] = half_to_double(load_le<std::uint16_t>(p), kBF16);
+        break;
       case DType::F32:
         out[i] = load_le<float>(p);
         break;
@@ -306,7 +390,9 @@ Tensor Tensor::from_doubles(DType dtype, std::vector<std::uint64_t> shape,
   for (std::size_t i = 0; i < values.size(); ++i) {
     std::uint8_t* p = t.data.data() + i * dtype_size(dtype);
     const double v = values[i];
-    if (dtype == DType::F32) {
+    if (dtype == DType::F16 || dtype == DType::BF16) {
+      store_le(p, double_to_half(v, dtype == DType::F16 ? kF16 : kBF16));
+    } else if (dtype == DType::F32) {
       store_le(p, static_cast<float>(v));
     } else if (dtype == DType::F64) {
       store_le(p, v);

@@ -23,9 +23,11 @@
 
 namespace ppi::model {
 
-// Element types this project reads and writes. Other dtypes of the format (F16, BF16, U8, BOOL,
+// Element types this project reads and writes. Other dtypes of the format (U8, BOOL, I8, F8_*,
 // ...) are recognised by name and rejected as unsupported; anything else is unknown.
-enum class DType { F32, F64, I32, I64 };
+// F16 is IEEE binary16; BF16 is the upper half of an IEEE binary32 (8 exponent bits, 7 stored
+// mantissa bits), as torch stores them.
+enum class DType { F16, BF16, F32, F64, I32, I64 };
 
 std::string_view dtype_name(DType d) noexcept;
 std::size_t dtype_size(DType d) noexcept;
@@ -43,14 +45,19 @@ struct Tensor {
 
   std::uint64_t numel() const;
 
-  // Every element as a double: exact for F32, F64 and I32; an I64 element beyond 2^53 in
-  // magnitude throws Error(invalid_argument) rather than being rounded.
+  // Every element as a double: exact for F16, BF16, F32, F64 and I32 (infinities and NaNs of
+  // the float dtypes come out as such; refusing them is the model loader's business); an I64
+  // element beyond 2^53 in magnitude throws Error(invalid_argument) rather than being rounded.
   SecretVector<double> to_doubles() const;
   // Integer tensors only (I32, I64); a float tensor throws Error(invalid_argument).
   std::vector<std::int64_t> to_int64s() const;
 
-  // Builders, used by the writer's callers. F32 rounds each double to the nearest float;
-  // integer dtypes require integral values in range. values.size() must match the shape.
+  // Builders, used by the writer's callers. F32 rounds each double to the nearest float; F16
+  // and BF16 round each double directly (no double rounding through float) to nearest, ties
+  // to even, as IEEE 754 does: a magnitude past the largest finite value becomes an infinity,
+  // one below the smallest subnormal may become a signed zero, and infinities and NaNs are kept
+  // (a NaN as the quiet NaN of its sign). Integer dtypes require integral values in range.
+  // values.size() must match the shape.
   static Tensor from_doubles(DType dtype, std::vector<std::uint64_t> shape,
                              std::span<const double> values);
   static Tensor from_int64s(DType dtype, std::vector<std::uint64_t> shape,
