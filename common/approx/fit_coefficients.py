@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Offline fit of the polynomial coefficients in fixed_functions.cpp (pure Python, no numpy).
+
+Weighted minimax by Lawson's algorithm (iteratively reweighted least squares, which converges
+to the weighted Chebyshev approximation) on a dense grid, least squares solved by Householder
+QR. Run: python3 common/approx/fit_coefficients.py
+"""
+import math
+
+
+def lstsq(rows, rhs):
+    # Householder QR of the tall matrix `rows`, then back substitution.
+    a = [r[:] + [b] for r, b in zip(rows, rhs)]
+    n = len(rows[0])
+    for k in range(n):
+        norm = math.sqrt(sum(a[i][k] ** 2 for i in range(k, len(a))))
+        if a[k][k] > 0:
+            norm = -norm
+        v = [0.0] * len(a)
+        v[k] = a[k][k] - norm
+        for i in range(k + 1, len(a)):
+            v[i] = a[i][k]
+        vv = sum(x * x for x in v[k:])
+        if vv == 0:
+            continue
+        for j in range(k, n + 1):
+            s = sum(v[i] * a[i][j] for i in range(k, len(a))) * 2 / vv
+            for i in range(k, len(a)):
+                a[i][j] -= s * v[i]
+    c = [0.0] * n
+    for k in reversed(range(n)):
+        c[k] = (a[k][n] - sum(a[k][j] * c[j] for j in range(k + 1, n))) / a[k][k]
+    return c
+
+
+def lawson(xs, target, degree, weight=lambda x: 1.0, iters=60):
+    w = [1.0 / len(xs)] * len(xs)
+    for _ in range(iters):
+        rows = [[math.sqrt(wi) * x ** i for i in range(degree + 1)] for x, wi in zip(xs, w)]
+        rhs = [math.sqrt(wi) * target(x) for x, wi in zip(xs, w)]
+        c = lstsq(rows, rhs)
+        err = [abs(weight(x) * (sum(ci * x ** i for i, ci in enumerate(c)) - target(x)))
+               for x in xs]
+        total = sum(wi * e for wi, e in zip(w, err))
+        w = [wi * e / total for wi, e in zip(w, err)]
+    return c, max(err)
+
+
+def grid(lo, hi, n=600):
+    # Chebyshev-clustered points: minimax errors peak at the ends.
+    return [lo + (hi - lo) * (1 - math.cos(math.pi * i / (n - 1))) / 2 for i in range(n)]
+
+
+def gelu_h(x):
+    return 0.5 * x * math.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))
+
+
+if __name__ == "__main__":
+    # exp_neg: P(v) ~ e^(4 v) on v in [-1, 0], squared twice. The final error is about
+    # 4 y^3 |P - e^(4v)|, so the weight is e^(12 v).
+    c, err = lawson(grid(-1.0, 0.0), lambda v: math.exp(4 * v), 8,
+                    weight=lambda v: math.exp(12 * v))
+    print("exp_neg degree 8, weighted error", err)
+    print(",\n".join(repr(x) for x in c))
+    # gelu: h(x) = gelu(x) - x / 2 (even) as Q(w), w = (x / 4)^2 in [0, 1].
+    for deg in (4, 5, 6, 7):
+        c, err = lawson(grid(0.0, 1.0), lambda w: gelu_h(4 * math.sqrt(w)), deg)
+        print("gelu degree", deg, "error", err)
+        print(",\n".join(repr(x) for x in c))

@@ -1,0 +1,91 @@
+#pragma once
+// Fixed-point approximations of the non-linear functions of a transformer forward pass, and
+// their plaintext reference: the single source of every constant (coefficients, clip points,
+// initial guesses, iteration counts) used by the private operations of mpc/nonlinear.hpp.
+//
+// Each function here runs the private program of approx/programs.hpp with plaintext values:
+// products mod 2^64 and floor truncations (truncate_plain). The private result differs from
+// it only by the floor-or-floor+1 noise of the exact truncation (PROTOCOL.md section 6)
+// propagated, a few ulps (docs/nonlinear.md). Inputs and outputs are fixed point with f
+// fractional bits, 8 <= f <= 20, else Error(invalid_argument).
+//
+// Documented ranges and worst absolute errors against the double function, measured at
+// f = 16 by tests/mpc/nonlinear_test.cpp (f = 12 and 20 in docs/nonlinear.md):
+//   exp_neg       x <= 0 (|x| < 2^(62-f)); x < -16 gives ~0 (e^-16 = 1.1e-7)   |err| < 4e-5
+//   reciprocal    x in [lo, hi], 2^(-f) <= lo <= hi, 1/lo <= 2^12               |err| < 2^-f + 2e-6
+//   / x rsqrt         x in [lo, hi], lo >= 2^(-f), 1/sqrt(lo) <= 2^6                |err| < 2^-f +
+//   2e-6 / sqrt(x) gelu          |x| < 2^12 (tanh form)                                       |err|
+//   < 1e-4 softmax_rows  x - row max >= -2^(62-f)                                     |err| < 1e-4
+//   layer_norm    |x| < 2^12, d <= 1024, var + eps in [2^-12, layer_norm_var_hi]
+//                 (2^16 at f <= 16 and d <= 1024)                              |err| < 2e-3
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "ring/z2k.hpp"
+
+namespace ppi::approx {
+
+inline constexpr int kMinFracBits = 8;
+inline constexpr int kMaxFracBits = 20;
+// Public polynomial coefficients are encoded at this scale.
+inline constexpr int kCoeffScale = 24;
+
+// exp_neg: x' = max(x, -16), v = x' / 16, P(v) ~ e^(2 v) on [-1, 0], squared three times.
+// Coefficients of v^0 .. v^4: weighted minimax (weight 8 e^(14 v), the derivative of the
+// squarings) by fit_coefficients.py; |P^8 - e^(16 v)| < 3.1e-6 before rounding.
+inline constexpr double kExpClip = 16.0;
+inline constexpr int kExpClipLog2 = 4;
+inline constexpr int kExpSquarings = 3;
+inline constexpr std::array<double, 5> kExpCoeffs = {0.999999622186542, 1.9998950820213743,
+                                                     1.9960991211288286, 1.2893380637888872,
+                                                     0.48391522827439215};
+
+// gelu: h(x) = gelu(x) - x / 2 = 0.5 x tanh(sqrt(2/pi) (x + 0.044715 x^3)) on [-4, 4] as Q(w),
+// w = (x / 4)^2. Coefficients of w^0 .. w^8: minimax by fit_coefficients.py, |err| < 4.3e-5;
+// beyond |x| = 4, h(x) - |x| / 2 < 7e-5.
+inline constexpr double kGeluClip = 4.0;
+inline constexpr int kGeluClipLog2 = 2;
+inline constexpr std::array<double, 9> kGeluCoeffs = {
+    4.200726956327111e-05, 6.375616492516009,  -16.887607661307598,
+    39.32389612153276,     -67.61736888420411, 81.8142849509468,
+    -64.92388729205528,    29.955624983383057, -6.040712965701898};
+
+// reciprocal: y0 = c - m / 2 for m in [1, 2): c = sqrt(12) - 2 equalises |1 - m y0| <= 0.0718
+// at m = 1, c, 2; three Goldschmidt steps leave a relative error e^8 < 7e-10.
+inline constexpr double kRecipGuess = 1.4641016151377544;
+inline constexpr int kRecipSteps = 3;
+
+// rsqrt: y0 = c - 9 m / 32 for m in [1, 2), c searched by fit_coefficients.py to minimise
+// max |1 - m y0^2| = 0.0472; then the series of (1 - e)^(-1/2) to degree 4, coefficients
+// 1, 1/2, 3/8, 5/16, 35/128 as integers over 2^7.
+inline constexpr double kRsqrtGuess = 1.25739;
+inline constexpr std::uint64_t kRsqrtSlope = 9;
+inline constexpr int kRsqrtSlopeShift = 5;
+inline constexpr std::array<std::uint64_t, 5> kRsqrtSeries = {128, 64, 48, 40, 35};
+inline constexpr int kRsqrtSeriesShift = 7;
+
+// layer_norm: |x| < 2^12, d <= 1024, var + eps >= 2^-12.
+inline constexpr int kLayerNormInputBits = 12;
+inline constexpr std::uint32_t kLayerNormMaxWidth = 1024;
+inline constexpr double kLayerNormVarLo = 1.0 / 4096;
+inline constexpr int kLayerNormVarHiLog2 = 16;
+
+// The largest var + eps layer_norm takes at this f and d (2^16 at f <= 16, d <= 1024).
+double layer_norm_var_hi_at(int f, std::uint32_t d);
+
+std::vector<u64> exp_neg(std::span<const u64> x, int f);
+std::vector<u64> reciprocal(std::span<const u64> x, int f, double lo, double hi);
+std::vector<u64> rsqrt(std::span<const u64> x, int f, double lo, double hi);
+std::vector<u64> gelu(std::span<const u64> x, int f);
+std::vector<u64> softmax_rows(std::span<const u64> x, std::uint32_t m, std::uint32_t n,
+                              std::span<const std::uint32_t> valid, int f);
+std::vector<u64> layer_norm(std::span<const u64> x, std::uint32_t rows, std::uint32_t d, double eps,
+                            int f);
+
+// Error(invalid_argument) unless kMinFracBits <= f <= kMaxFracBits.
+void check_frac_bits(int f);
+
+}  // namespace ppi::approx

@@ -1,0 +1,383 @@
+#pragma once
+// The non-linear programs of a transformer forward pass, written once over an engine so that
+// the plaintext fixed-point reference (approx/fixed_functions.cpp) and the private 2PC path
+// (mpc/nonlinear.cpp) run EXACTLY the same sequence of operations on u64: they differ only in
+// what a truncation returns (floor in plaintext, floor or floor + 1 in MPC).
+//
+// An engine E provides, on vectors of u64 (values in plaintext, additive shares in MPC):
+//   mul(a, b)            exact elementwise products mod 2^64                    (1 round)
+//   trunc(a, s)          a >> s, arithmetic                                    (1 round)
+//   add_const(a, c)      a + c for public c (per element or one for all)      (no round)
+//   nonneg(d, y)         b = [d >= 0] (0/1) and b * y                          (8 rounds)
+//   max_rows(x, m, n)    the row maxima                           (8 ceil(log2 n) rounds)
+// Every other step is linear (add, sub, public integer multiples), identical on values and on
+// shares. Public constants are only ever added through add_const, which party 0 alone applies.
+// Control flow depends on public sizes and parameters only.
+//
+// Scales: a value "at scale s" is the integer round(v 2^s). Inputs and outputs are at f; the
+// intermediates are at G = min(f + 8, 24) (kWork), so that the 1-ulp noise of each truncation
+// is 2^-8 of an output ulp, and every product stays below 2^61 (see each function).
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "approx/fixed_functions.hpp"
+#include "core/error.hpp"
+
+namespace ppi::approx::program {
+
+using Vec = std::vector<u64>;
+
+inline u64 pow2(int s) {
+  return u64{1} << s;
+}
+// round(v 2^s) in two's complement.
+inline u64 encode_at(double v, int s) {
+  return static_cast<u64>(std::llround(std::ldexp(v, s)));
+}
+inline int work_scale(int f) {
+  return std::min(f + 8, 24);
+}
+
+inline int bits_of(double v) {
+  return std::max(0, static_cast<int>(std::ceil(std::log2(v))));
+}
+inline int floor_log2(double v) {
+  return static_cast<int>(std::floor(std::log2(v)));
+}
+// The scale of z ~ 1/x in reciprocal: z (1 + e) below 2^60 for z <= 1/lo.
+inline int reciprocal_scale(int f, double lo) {
+  const int G = work_scale(f);
+  return std::min(G, 60 - G - std::max(0, -floor_log2(lo)));
+}
+// The scale of z0 ~ gain / sqrt(x) in rsqrt: z0 P(e), P at scale G + 7, below 2^60.
+inline int rsqrt_scale(int f, double lo, double gain) {
+  const int G = work_scale(f);
+  return std::min(G, 53 - G - bits_of(gain * std::exp2(-0.5 * floor_log2(lo))));
+}
+// The largest variance layer_norm takes at this f and width: 2^h <= 2^16 with
+// 2f + floor(log2(d 2^h)) <= 59, so that S2 = d var at scale 2f and m stay below 2^61.
+inline double layer_norm_var_hi(int f, std::uint32_t d) {
+  int h = kLayerNormVarHiLog2;
+  while (h > 0 && 2 * f + floor_log2(std::ldexp(static_cast<double>(d), h)) > 59) --h;
+  return std::ldexp(1.0, h);
+}
+
+inline Vec concat(std::initializer_list<std::span<const u64>> parts) {
+  Vec out;
+  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+inline std::span<const u64> piece(const Vec& v, std::size_t k, std::size_t n) {
+  return std::span<const u64>(v).subspan(k * n, n);
+}
+inline Vec scaled(std::span<const u64> a, u64 k) {
+  Vec out(a.begin(), a.end());
+  for (u64& v : out) v *= k;
+  return out;
+}
+inline Vec negated(std::span<const u64> a) {
+  return scaled(a, ~u64{0});
+}
+// out += k a.
+inline void axpy(Vec& out, u64 k, std::span<const u64> a) {
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] += k * a[i];
+}
+inline Vec plus(std::span<const u64> a, std::span<const u64> b) {
+  Vec out(a.begin(), a.end());
+  axpy(out, 1, b);
+  return out;
+}
+
+// v^1 .. v^degree at scale G from v at scale G: level k multiplies the highest power known,
+// v^h (h = 2^(k-1)), by v^1 .. v^h, so ceil(log2 degree) levels of one mul and one trunc.
+template <class E>
+std::vector<Vec> powers(E& eng, const Vec& v, int degree, int G) {
+  std::vector<Vec> pw{v};
+  while (static_cast<int>(pw.size()) < degree) {
+    const int h = static_cast<int>(pw.size());
+    const int add = std::min(h, degree - h);
+    Vec lhs, rhs;
+    for (int j = 0; j < add; ++j) {
+      lhs.insert(lhs.end(), pw[h - 1].begin(), pw[h - 1].end());
+      rhs.insert(rhs.end(), pw[j].begin(), pw[j].end());
+    }
+    const Vec z = eng.trunc(eng.mul(lhs, rhs), G);
+    for (int j = 0; j < add; ++j) {
+      const auto p = piece(z, static_cast<std::size_t>(j), v.size());
+      pw.emplace_back(p.begin(), p.end());
+    }
+  }
+  return pw;
+}
+
+// sum_i coeff[i] v^i at scale G + Gc (v^0 = 1 added as a public constant), powers at G.
+template <class E, std::size_t N>
+Vec polynomial(E& eng, const std::vector<Vec>& pw, const std::array<double, N>& coeff, int G,
+               int Gc) {
+  Vec acc(pw.front().size(), 0);
+  for (std::size_t i = 1; i < N; ++i) axpy(acc, encode_at(coeff[i], Gc), pw[i - 1]);
+  return eng.add_const(acc, encode_at(coeff[0], G + Gc));
+}
+
+// e^x for x <= 0 at scale f, result at scale `out`:
+//   x' = relu(x + 16) - 16 = max(x, -16); v = x' / 16 in [-1, 0] is x' read at scale f + 4;
+//   y = P(v) ~ e^(2 v) (degree 4, powers at G), then y <- y^2 three times: e^(16 v) = e^x'.
+// Magnitudes: products of values <= 1 at scale 2G <= 48, P's terms below 2^(G + 24 + 2).
+template <class E>
+Vec exp_neg(E& eng, std::span<const u64> x, int f, int out) {
+  const int G = work_scale(f);
+  const Vec d = eng.add_const(x, encode_at(kExpClip, f));
+  const Vec r = eng.nonneg(d, d).product;
+  const Vec v = scaled(eng.add_const(r, encode_at(-kExpClip, f)), pow2(G - f - kExpClipLog2));
+  const std::vector<Vec> pw = powers(eng, v, static_cast<int>(kExpCoeffs.size()) - 1, G);
+  Vec y = eng.trunc(polynomial(eng, pw, kExpCoeffs, G, kCoeffScale), kCoeffScale);
+  for (int k = 0; k < kExpSquarings; ++k) {
+    y = eng.trunc(eng.mul(y, y), k + 1 == kExpSquarings ? 2 * G - out : G);
+  }
+  return y;
+}
+
+// GELU(x) = x / 2 + h(x), h even; h(x) -> |x| / 2 beyond the clip point 4. With
+//   r1 = relu(x - 4), r2 = relu(-x - 4) (one comparison call), c = x - r1 + r2 = clip(x, -4, 4),
+//   GELU(x) = x / 2 + (r1 + r2) / 2 + Q(w),  w = (c / 4)^2 in [0, 1],  Q(w) ~ h(4 sqrt(w))
+// (degree 8, powers at G). c at scale f is c / 4 at scale f + 2. The final sum is at scale
+// G + 24 and truncated once to `out`: |x| < 2^12 keeps it below 2^61.
+template <class E>
+Vec gelu(E& eng, std::span<const u64> x, int f, int out) {
+  const int G = work_scale(f);
+  const std::size_t n = x.size();
+  const u64 clip = encode_at(kGeluClip, f);
+  const Vec d = eng.add_const(concat({x, negated(x)}), ~clip + 1);
+  const Vec r = eng.nonneg(d, d).product;
+  const auto r1 = piece(r, 0, n), r2 = piece(r, 1, n);
+  Vec c(x.begin(), x.end());
+  for (std::size_t i = 0; i < n; ++i) c[i] += r2[i] - r1[i];
+  const Vec w = eng.trunc(eng.mul(c, c), 2 * (f + kGeluClipLog2) - G);
+  const std::vector<Vec> pw = powers(eng, w, static_cast<int>(kGeluCoeffs.size()) - 1, G);
+  Vec acc = polynomial(eng, pw, kGeluCoeffs, G, kCoeffScale);
+  const u64 half = pow2(G + kCoeffScale - f - 1);
+  axpy(acc, half, x);
+  axpy(acc, half, r1);
+  axpy(acc, half, r2);
+  return eng.trunc(acc, G + kCoeffScale - out);
+}
+
+// The octave of x in [lo, hi] (x at scale fi): thresholds 2^j for j = E0 + 1 .. J
+// (E0 = floor(log2 lo), J = floor(log2 hi)), all compared in one call: b_j = [x >= 2^j], so
+// the octave e = E0 + sum_j b_j and, b_j being monotone in j, any g(e) telescopes into a
+// public linear combination of the bits: g(e) = g(E0) + sum_j b_j (g(j) - g(j - 1)). The
+// products b_j x ride the comparison, so m = x 2^-e in [1, 2) is linear too:
+//   m 2^(fi + J) = 2^(J - E0) x - sum_j 2^(J - j) b_j x     (exact; wraps harmlessly)
+// and is brought to scale G (one truncation when fi + J > G).
+struct Octaves {
+  int E0 = 0, J = 0;
+};
+inline Octaves octaves(int fi, double lo, double hi) {
+  if (!(lo > 0) || !(hi >= lo)) throw Error(Errc::invalid_argument, "range needs 0 < lo <= hi");
+  Octaves o{floor_log2(lo), floor_log2(hi)};
+  if (o.E0 + 1 + fi < 0 || fi + o.J > 59) {
+    throw Error(Errc::invalid_argument, "range outside what the fixed-point scale resolves");
+  }
+  return o;
+}
+
+struct Normalised {
+  Vec m;     // x 2^-e at scale G
+  Vec bits;  // b_j, threshold-major (K n values)
+  std::size_t K = 0;
+};
+
+template <class E>
+Normalised normalise(E& eng, std::span<const u64> x, int fi, const Octaves& o, int G) {
+  const std::size_t n = x.size();
+  Normalised out;
+  out.K = static_cast<std::size_t>(o.J - o.E0);
+  Vec mx = scaled(x, pow2(o.J - o.E0));
+  if (out.K > 0) {
+    Vec d, xs;
+    for (int j = o.E0 + 1; j <= o.J; ++j) {
+      const Vec dj = eng.add_const(x, ~pow2(j + fi) + 1);
+      d.insert(d.end(), dj.begin(), dj.end());
+      xs.insert(xs.end(), x.begin(), x.end());
+    }
+    auto s = eng.nonneg(d, xs);
+    for (int j = o.E0 + 1; j <= o.J; ++j) {
+      axpy(mx, ~pow2(o.J - j) + 1, piece(s.product, static_cast<std::size_t>(j - o.E0 - 1), n));
+    }
+    out.bits = std::move(s.bits);
+  }
+  const int at = fi + o.J;
+  out.m = at > G ? eng.trunc(mx, at - G) : scaled(mx, pow2(G - at));
+  return out;
+}
+
+// g(e) at scale s, as the telescoped linear combination of the bits.
+template <class E, class Fn>
+Vec octave_function(E& eng, const Normalised& nm, std::size_t n, const Octaves& o, Fn g, int s) {
+  Vec out(n, 0);
+  for (std::size_t k = 0; k < nm.K; ++k) {
+    const int j = o.E0 + 1 + static_cast<int>(k);
+    axpy(out, encode_at(g(j), s) - encode_at(g(j - 1), s), piece(nm.bits, k, n));
+  }
+  return eng.add_const(out, encode_at(g(o.E0), s));
+}
+
+// 1/x for x in [lo, hi] at scale f, result at scale `out` (<= G + Z):
+//   y0 = c - m / 2 (kRecipGuess; |e| <= 0.072 for e = 1 - m y0), z0 = y0 2^-e, then
+//   z <- z (1 + e^(2^k)) for k = 0, 1, 2 (Goldschmidt): z = 2^-e y0 (1 - e^8) / (1 - e) =
+//   (1 - e^8) / x. y0 at scale G + 1 is exact; z at Z = min(G, 60 - G - log2(1/lo)).
+template <class E>
+Vec reciprocal(E& eng, std::span<const u64> x, int f, double lo, double hi, int out) {
+  const int G = work_scale(f);
+  const std::size_t n = x.size();
+  const Octaves o = octaves(f, lo, hi);
+  const int Z = reciprocal_scale(f, lo);
+  const Normalised nm = normalise(eng, x, f, o, G);
+  const Vec S = octave_function(
+      eng, nm, n, o, [](int e) { return std::ldexp(1.0, -e); }, Z);
+  const Vec y0 = eng.add_const(negated(nm.m), encode_at(kRecipGuess, G + 1));
+  // m y0 (scale 2G + 1) and y0 S (scale G + 1 + Z), both truncated by G + 1.
+  const Vec t = eng.trunc(eng.mul(concat({nm.m, y0}), concat({y0, S})), G + 1);
+  Vec e = eng.add_const(negated(piece(t, 0, n)), pow2(G));
+  Vec z(t.begin() + static_cast<std::ptrdiff_t>(n), t.end());
+  for (int k = 0; k < kRecipSteps; ++k) {
+    const Vec factor = eng.add_const(e, pow2(G));
+    if (k + 1 == kRecipSteps) return eng.trunc(eng.mul(z, factor), G + Z - out);
+    const Vec p = eng.trunc(eng.mul(concat({z, e}), concat({factor, e})), G);
+    z.assign(p.begin(), p.begin() + static_cast<std::ptrdiff_t>(n));
+    e.assign(p.begin() + static_cast<std::ptrdiff_t>(n), p.end());
+  }
+  return z;
+}
+
+// 1/sqrt(x) for x in [lo, hi] at scale fi, times `gain` (a public constant folded into the
+// octave coefficients), result at scale `out`:
+//   y0 = c - 9 m / 32 (kRsqrtGuess; |e| <= 0.048 for e = 1 - m y0^2), z0 = y0 g(e) with
+//   g(e) = gain 2^(-e/2), then z = z0 (1 - e)^(-1/2) by the series to degree 4,
+//   P(e) = (128 + 64 e + 48 e^2 + 40 e^3 + 35 e^4) / 128 (exact dyadic; remainder < 3e-7).
+// With `mult` (one value per element, element i belonging to input i / per), the result is
+// mult * that: mult z0 is computed in the first power level, at no round of its own.
+template <class E>
+Vec rsqrt(E& eng, std::span<const u64> x, int fi, double lo, double hi, double gain, int f, int out,
+          std::span<const u64> mult = {}, std::size_t per = 1) {
+  const int G = work_scale(f);
+  const std::size_t n = x.size();
+  const Octaves o = octaves(fi, lo, hi);
+  const int Z = rsqrt_scale(f, lo, gain);
+  const Normalised nm = normalise(eng, x, fi, o, G);
+  const Vec S = octave_function(
+      eng, nm, n, o, [gain](int e) { return gain * std::exp2(-0.5 * e); }, Z);
+  const Vec y0 = eng.add_const(scaled(nm.m, ~u64{kRsqrtSlope} + 1),
+                               encode_at(kRsqrtGuess, G + kRsqrtSlopeShift));
+  const Vec y2 = eng.trunc(eng.mul(y0, y0), G + 2 * kRsqrtSlopeShift);
+  // m y0^2 2^5 (scale 2G + 5) and y0 S (scale G + 5 + Z), both truncated by G + 5.
+  const Vec t =
+      eng.trunc(eng.mul(concat({scaled(nm.m, pow2(kRsqrtSlopeShift)), y0}), concat({y2, S})),
+                G + kRsqrtSlopeShift);
+  const Vec e = eng.add_const(negated(piece(t, 0, n)), pow2(G));
+  const auto z0 = piece(t, 1, n);
+  // e^2 and, with a multiplier, mult z0 (pre-scaled so that the shift by G leaves scale
+  // f + k) in one level; then e^3, e^4.
+  Vec lhs = e, rhs = e, mz;
+  const int k = std::min(8, 48 - f - G);
+  if (!mult.empty()) {
+    for (std::size_t i = 0; i < mult.size(); ++i) {
+      lhs.push_back(mult[i] * pow2(G + k - Z));
+      rhs.push_back(z0[i / per]);
+    }
+  }
+  const Vec l1 = eng.trunc(eng.mul(lhs, rhs), G);
+  const Vec e2(l1.begin(), l1.begin() + static_cast<std::ptrdiff_t>(n));
+  if (!mult.empty()) mz.assign(l1.begin() + static_cast<std::ptrdiff_t>(n), l1.end());
+  const Vec l2 = eng.trunc(eng.mul(concat({e2, e2}), concat({e, e2})), G);
+  Vec P = scaled(e, kRsqrtSeries[1]);
+  axpy(P, kRsqrtSeries[2], e2);
+  axpy(P, kRsqrtSeries[3], piece(l2, 0, n));
+  axpy(P, kRsqrtSeries[4], piece(l2, 1, n));
+  P = eng.add_const(P, kRsqrtSeries[0] * pow2(G));
+  if (mult.empty()) {
+    return eng.trunc(eng.mul(z0, P), G + kRsqrtSeriesShift + Z - out);
+  }
+  Vec Pb(mult.size());
+  for (std::size_t i = 0; i < mult.size(); ++i) Pb[i] = P[i / per];
+  return eng.trunc(eng.mul(mz, Pb), G + kRsqrtSeriesShift + k + f - out);
+}
+
+// Row-wise softmax over the first valid[r] columns: masked entries take the row's column 0
+// for the max (no effect on it), z = x - max <= 0 on the valid entries only, e = exp_neg(z),
+// s = the row sum of e in [1, valid[r]], out = e (1/s) with 1/s at scale Z; masked outputs are
+// exactly 0 (no share is produced for them).
+template <class E>
+Vec softmax_rows(E& eng, std::span<const u64> x, std::uint32_t m, std::uint32_t n,
+                 std::span<const std::uint32_t> valid, int f) {
+  if (x.size() != std::size_t{m} * n || valid.size() != m) {
+    throw Error(Errc::invalid_argument, "softmax_rows: x is not m x n or valid not m long");
+  }
+  Vec xm(x.begin(), x.end());
+  std::size_t total = 0;
+  for (std::uint32_t r = 0; r < m; ++r) {
+    if (valid[r] < 1 || valid[r] > n) {
+      throw Error(Errc::invalid_argument, "softmax_rows: valid lengths must be in [1, n]");
+    }
+    for (std::uint32_t j = valid[r]; j < n; ++j) xm[std::size_t{r} * n + j] = x[std::size_t{r} * n];
+    total += valid[r];
+  }
+  const Vec mx = eng.max_rows(xm, m, n);
+  Vec z;
+  z.reserve(total);
+  for (std::uint32_t r = 0; r < m; ++r) {
+    for (std::uint32_t j = 0; j < valid[r]; ++j) z.push_back(x[std::size_t{r} * n + j] - mx[r]);
+  }
+  const Vec e = exp_neg(eng, z, f, f);
+  Vec s(m, 0);
+  std::vector<std::uint32_t> row_of(total);
+  for (std::size_t r = 0, at = 0; r < m; ++r) {
+    for (std::uint32_t j = 0; j < valid[r]; ++j, ++at) {
+      s[r] += e[at];
+      row_of[at] = static_cast<std::uint32_t>(r);
+    }
+  }
+  const int Z = reciprocal_scale(f, 1.0);
+  const Vec inv = reciprocal(eng, s, f, 1.0, static_cast<double>(n), Z);
+  Vec ib(total);
+  for (std::size_t i = 0; i < total; ++i) ib[i] = inv[row_of[i]];
+  const Vec p = eng.trunc(eng.mul(e, ib), Z);
+  Vec outv(x.size(), 0);
+  for (std::size_t r = 0, at = 0; r < m; ++r) {
+    for (std::uint32_t j = 0; j < valid[r]; ++j, ++at) outv[r * n + j] = p[at];
+  }
+  return outv;
+}
+
+// (x - mean) / sqrt(var + eps) per row of d, without gamma / beta:
+//   mean = (sum x) round(2^F1 / d) >> F1 with F1 = 60 - f - 12 (|x| < 2^12);
+//   delta = x - mean; S2 = sum delta^2 at scale 2f, exact (no truncation): d var = S2, so
+//   1/sqrt(var + eps) = sqrt(d) / sqrt(S2 + d eps), the rsqrt of S2 over [d lo, d hi] at input
+//   scale 2f with gain sqrt(d), its multiplier delta.
+template <class E>
+Vec layer_norm(E& eng, std::span<const u64> x, std::uint32_t rows, std::uint32_t d, double eps,
+               int f) {
+  if (x.size() != std::size_t{rows} * d || d == 0 || d > kLayerNormMaxWidth) {
+    throw Error(Errc::invalid_argument, "layer_norm: x is not rows x d, or d outside [1, 1024]");
+  }
+  const int F1 = 60 - f - kLayerNormInputBits;
+  Vec sums(rows, 0);
+  for (std::size_t i = 0; i < x.size(); ++i) sums[i / d] += x[i];
+  const Vec mean = eng.trunc(scaled(sums, encode_at(1.0 / d, F1)), F1);
+  Vec delta(x.begin(), x.end());
+  for (std::size_t i = 0; i < x.size(); ++i) delta[i] -= mean[i / d];
+  const Vec sq = eng.mul(delta, delta);
+  Vec s2(rows, 0);
+  for (std::size_t i = 0; i < sq.size(); ++i) s2[i / d] += sq[i];
+  s2 = eng.add_const(s2, encode_at(eps * d, 2 * f));
+  const double hi = layer_norm_var_hi(f, d);
+  return rsqrt(eng, s2, 2 * f, kLayerNormVarLo * d, hi * d, std::sqrt(static_cast<double>(d)), f, f,
+               delta, d);
+}
+
+}  // namespace ppi::approx::program

@@ -1,0 +1,57 @@
+#pragma once
+// The private non-linear operations of a transformer forward pass (PROTOCOL.md section 6):
+// exp for softmax, reciprocal, inverse square root, GELU, row softmax with a public mask, and
+// LayerNorm without gamma / beta. Each runs the program of approx/programs.hpp with shares:
+// the same operations as the plaintext reference approx::<name> (approx/fixed_functions.hpp,
+// which also holds every constant, the documented input ranges and error bounds), so the two
+// differ only by the 1-ulp noise of the exact truncations propagated. Nothing is computed in
+// plaintext on a secret; control flow depends on sizes and public parameters only.
+//
+// Values are fixed point with p.frac_bits() = f fractional bits, 8 <= f <= 20; truncations
+// use l = p.magnitude_bits(), which must be >= 61 (every intermediate stays below 2^61 on the
+// documented ranges), else Error(invalid_argument). Work is batched over the whole call.
+//
+// Rounds and material for n values (W(k) = 181 ceil(k / 64) BIT_TRIPLE words of one msb call
+// on k values; TRUNC counts summed over the shifts used; G = min(f + 8, 24)):
+//   exp_neg:     19 rounds = relu clip 8, powers v^2 | v^3 v^4 2 x 2, polynomial 1, three
+//                squarings 3 x 2. n DABIT, W(n), 7n TRIPLE, 7n TRUNC.
+//   gelu:        17 rounds = relu(x - 4), relu(-x - 4) together 8, w = c^2 2, powers to w^8
+//                3 x 2, polynomial 1. 2n DABIT, W(2n), 10n TRIPLE, 9n TRUNC.
+//   reciprocal:  16 + t rounds = octave comparisons 8 (K = floor(log2 hi) - floor(log2 lo)
+//                thresholds, none and 0 rounds when K = 0), t = 1 when f + floor(log2 hi) > G
+//                (truncation of m), m y0 and y0 2^-e 2, three Goldschmidt steps 3 x 2.
+//                Kn DABIT, W(Kn), (K + 7) n TRIPLE, (6 + t) n TRUNC.
+//   rsqrt:       18 + t rounds = comparisons 8 (as reciprocal), t, y0^2 2, m y0^2 and
+//                y0 2^(-e/2) 2, powers e^2 | e^3 e^4 2 x 2, the product with P(e) 2.
+//                Kn DABIT, W(Kn), (K + 6) n TRUNC... see docs/nonlinear.md for the exact list.
+//   softmax_rows (m x n, V = sum of valid lengths): 8 ceil(log2 n) (max_rows) + 19 (exp_neg of
+//                V values) + 16 (reciprocal of m sums over [1, n]) + 2 (the product) rounds.
+//   layer_norm (rows x d): 1 (mean) + 1 (squares) + 19 (rsqrt of the rows' sums of squares,
+//                its multiplier x - mean joining the first power level) = 21 rounds;
+//                d TRIPLE per row for the squares and d more for the product.
+// tests/mpc/nonlinear_test.cpp asserts these round counts.
+
+#include <cstdint>
+#include <span>
+
+#include "mpc/arith.hpp"
+
+namespace ppi::mpc {
+
+// e^x for x <= 0.
+Shares exp_neg(Party& p, std::span<const u64> x);
+// 1/x for x in the public range [lo, hi].
+Shares reciprocal(Party& p, std::span<const u64> x, double lo, double hi);
+// 1/sqrt(x) for x in the public range [lo, hi].
+Shares rsqrt(Party& p, std::span<const u64> x, double lo, double hi);
+// GELU, tanh form (GPT-2).
+Shares gelu(Party& p, std::span<const u64> x);
+// Softmax of each row of the m x n matrix x over its first valid[r] columns (public,
+// 1 <= valid[r] <= n); the other columns are exactly 0.
+Shares softmax_rows(Party& p, std::span<const u64> x, std::uint32_t m, std::uint32_t n,
+                    std::span<const std::uint32_t> valid);
+// (x - mean) / sqrt(var + eps) over each row of d values, without gamma / beta.
+Shares layer_norm(Party& p, std::span<const u64> x, std::uint32_t rows, std::uint32_t d,
+                  double eps);
+
+}  // namespace ppi::mpc
