@@ -481,8 +481,22 @@ SafeTensors parse_safetensors(ByteView file) {
 SafeTensors read_safetensors(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(Errc::not_found, "safetensors: cannot open " + path.string());
-  SecretVector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                                   std::istreambuf_iterator<char>());
+  // One read of the whole file where its size is known (a GPT-2 file is hundreds of MB; byte
+  // by byte through a growing vector takes seconds), else byte by byte (a pipe).
+  SecretVector<std::uint8_t> bytes;
+  std::error_code ec;
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  if (!ec) {
+    bytes.resize(size);
+    in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
+    if (static_cast<std::uintmax_t>(in.gcount()) != size ||
+        in.peek() != std::ifstream::traits_type::eof()) {
+      throw Error(Errc::invalid_argument,
+                  "safetensors: " + path.string() + " changed size while it was read");
+    }
+  } else {
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
   if (in.bad()) throw Error(Errc::invalid_argument, "safetensors: cannot read " + path.string());
   try {
     return parse_safetensors(ByteView(bytes.data(), bytes.size()));
