@@ -124,7 +124,10 @@ class TensorReader {
     SecretVector<double> v = t.to_doubles();
     for (std::size_t i = 0; i < v.size(); ++i) {
       if (!std::isfinite(v[i])) {
-        bad(where + ": element " + std::to_string(i) + " is " + (std::isnan(v[i]) ? "NaN" : "inf") +
+        bad(where + ": element " + std::to_string(i) + " is " +
+            (std::isnan(v[i]) ? "NaN"
+             : v[i] > 0       ? "inf"
+                              : "-inf") +
             " (weights must be finite)");
       }
     }

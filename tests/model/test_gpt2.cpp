@@ -475,7 +475,7 @@ TEST_CASE("gpt2: malformed tensors are refused with the tensor and the problem n
       "tensor \"h.0.attn.c_proj.weight\": element 5 is NaN (weights must be finite)");
   expect_refused(
       poisoned("h.1.ln_2.bias", 0, -std::numeric_limits<double>::infinity(), DType::BF16),
-      "tensor \"h.1.ln_2.bias\": element 0 is inf");
+      "tensor \"h.1.ln_2.bias\": element 0 is -inf");
   // 1e5 is past F16's largest finite value: the writer rounds it to inf, the loader refuses.
   expect_refused(poisoned("wpe.weight", 3, 1e5, DType::F16),
                  "tensor \"wpe.weight\": element 3 is inf");
