@@ -56,14 +56,18 @@ def gelu_h(x):
 
 
 if __name__ == "__main__":
-    # exp_neg: P(v) ~ e^(4 v) on v in [-1, 0], squared twice. The final error is about
-    # 4 y^3 |P - e^(4v)|, so the weight is e^(12 v).
-    c, err = lawson(grid(-1.0, 0.0), lambda v: math.exp(4 * v), 8,
-                    weight=lambda v: math.exp(12 * v))
-    print("exp_neg degree 8, weighted error", err)
+    # exp_neg: P(v) ~ e^(2 v) on v in [-1, 0], squared three times. The final error is about
+    # 8 y^7 |P - e^(2v)|, so the weight is 8 e^(14 v).
+    c, err = lawson(grid(-1.0, 0.0, 800), lambda v: math.exp(2 * v), 4,
+                    weight=lambda v: 8 * math.exp(14 * v), iters=100)
+    print("kExpCoeffs, weighted error", err)
     print(",\n".join(repr(x) for x in c))
     # gelu: h(x) = gelu(x) - x / 2 (even) as Q(w), w = (x / 4)^2 in [0, 1].
-    for deg in (4, 5, 6, 7):
-        c, err = lawson(grid(0.0, 1.0), lambda w: gelu_h(4 * math.sqrt(w)), deg)
-        print("gelu degree", deg, "error", err)
-        print(",\n".join(repr(x) for x in c))
+    c, err = lawson(grid(0.0, 1.0), lambda w: gelu_h(4 * math.sqrt(w)), 8)
+    print("kGeluCoeffs, error", err)
+    print(",\n".join(repr(x) for x in c))
+    # rsqrt initial guess y0 = c - 9 m / 32: the c minimising max |1 - m y0^2| on [1, 2].
+    ms = [1 + j / 2000 for j in range(2001)]
+    best = min((max(abs(1 - m * (1.24 + i / 1e5 - 9 / 32 * m) ** 2) for m in ms),
+                1.24 + i / 1e5) for i in range(4000))
+    print("kRsqrtGuess", best[1], "max |e|", best[0])

@@ -18,18 +18,21 @@
 //   gelu:        17 rounds = relu(x - 4), relu(-x - 4) together 8, w = c^2 2, powers to w^8
 //                3 x 2, polynomial 1. 2n DABIT, W(2n), 10n TRIPLE, 9n TRUNC.
 //   reciprocal:  16 + t rounds = octave comparisons 8 (K = floor(log2 hi) - floor(log2 lo)
-//                thresholds, none and 0 rounds when K = 0), t = 1 when f + floor(log2 hi) > G
-//                (truncation of m), m y0 and y0 2^-e 2, three Goldschmidt steps 3 x 2.
-//                Kn DABIT, W(Kn), (K + 7) n TRIPLE, (6 + t) n TRUNC.
-//   rsqrt:       18 + t rounds = comparisons 8 (as reciprocal), t, y0^2 2, m y0^2 and
+//                thresholds; none, and 0 rounds, when K = 0), t = 1 when f + floor(log2 hi) > G
+//                (a truncation of m), m y0 and y0 2^-e 2, three Goldschmidt steps 3 x 2.
+//                Kn DABIT, W(Kn), (K + 7) n TRIPLE, (7 + t) n TRUNC.
+//   rsqrt:       18 + t rounds = comparisons 8 and t as reciprocal, y0^2 2, m y0^2 and
 //                y0 2^(-e/2) 2, powers e^2 | e^3 e^4 2 x 2, the product with P(e) 2.
-//                Kn DABIT, W(Kn), (K + 6) n TRUNC... see docs/nonlinear.md for the exact list.
+//                Kn DABIT, W(Kn), (K + 7) n TRIPLE, (7 + t) n TRUNC.
 //   softmax_rows (m x n, V = sum of valid lengths): 8 ceil(log2 n) (max_rows) + 19 (exp_neg of
-//                V values) + 16 (reciprocal of m sums over [1, n]) + 2 (the product) rounds.
-//   layer_norm (rows x d): 1 (mean) + 1 (squares) + 19 (rsqrt of the rows' sums of squares,
-//                its multiplier x - mean joining the first power level) = 21 rounds;
-//                d TRIPLE per row for the squares and d more for the product.
-// tests/mpc/nonlinear_test.cpp asserts these round counts.
+//                the V valid entries) + 16 + t (reciprocal of the m sums over [1, n]) + 2 (the
+//                product: V TRIPLE, V TRUNC) rounds: 85 at n = 64.
+//   layer_norm (rows x d): 1 (mean) + 1 (squares) + 19 (rsqrt of the rows' sums of squares at
+//                scale 2f, its multiplier x - mean joining the first power level) = 21 rounds;
+//                3 rows d + (K + 6) rows TRIPLE, 2 rows d + 8 rows TRUNC, K rows DABIT
+//                (K = 28 at d = 768, f = 16).
+// The documented ranges and measured errors are in approx/fixed_functions.hpp and
+// docs/nonlinear.md; tests/mpc/nonlinear_test.cpp asserts these round counts.
 
 #include <cstdint>
 #include <span>
