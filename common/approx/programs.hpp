@@ -15,8 +15,9 @@
 // Control flow depends on public sizes and parameters only.
 //
 // Scales: a value "at scale s" is the integer round(v 2^s). Inputs and outputs are at f; the
-// intermediates are at G = min(f + 8, 24) (kWork), so that the 1-ulp noise of each truncation
-// is 2^-8 of an output ulp, and every product stays below 2^61 (see each function).
+// intermediates are at G = min(f + 8, 24) (work_scale), so that the 1-ulp noise of each
+// truncation is 2^-8 of an output ulp (2^-4 at f = 20), and every product stays below 2^61 on
+// the documented ranges (see each function).
 
 #include <algorithm>
 #include <array>
