@@ -88,14 +88,29 @@ class ZeroKernels final : public compute::RingKernels {
 
 }  // namespace
 
+std::unique_ptr<compute::RingKernels> make_recording_kernels() {
+  return std::make_unique<ZeroKernels>();
+}
+
 RecordedProgram record_program(Role role, const std::function<void(Party&)>& program, int frac_bits,
-                               int magnitude_bits) {
+                               int magnitude_bits, const std::function<void(Party&)>& setup) {
   PlanRecorder recorder;
-  RecordingChannel channel;
   ZeroKernels kernels;
+  if (setup) {
+    RecordingChannel setup_channel;
+    Party setup_party(role, setup_channel, recorder, kernels, frac_bits, magnitude_bits);
+    setup(setup_party);
+    recorder.forget_demands();
+  }
+  RecordingChannel channel;
   Party party(role, channel, recorder, kernels, frac_bits, magnitude_bits);
   program(party);
   return {recorder.plan(), channel.rounds(), channel.bytes_sent(), channel.bytes_received()};
+}
+
+void PlanRecorder::forget_demands() {
+  items_.clear();
+  bit_words_ = 0;
 }
 
 material::MaterialPlan PlanRecorder::plan() const {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -34,6 +35,10 @@ class PlanRecorder final : public MaterialSource {
   // The demands so far, consecutive demands of one type merged into one item. Error
   // (invalid_argument) when nothing was demanded (a plan is never empty).
   material::MaterialPlan plan() const;
+  // Forgets what was demanded so far but keeps the weight masks taken: what a setup phase
+  // consumed from another source (masks held per model and dealer group) stays out of the plan,
+  // and MASKED_TRIPLEs may still use those masks.
+  void forget_demands();
 
  private:
   void record(const material::MaterialType& type, std::uint64_t count);
@@ -52,6 +57,9 @@ class RecordingChannel final : public Channel {
   }
 };
 
+// Kernels that compute nothing (every product is zero): what a recording run multiplies with.
+std::unique_ptr<compute::RingKernels> make_recording_kernels();
+
 // What running a program in recording mode found: the plan it consumes and its traffic.
 struct RecordedProgram {
   material::MaterialPlan plan;
@@ -60,9 +68,12 @@ struct RecordedProgram {
 
 // Runs `program` once as `role` with a PlanRecorder, a RecordingChannel and kernels that
 // compute nothing (all shares are zeros, and a program's control flow never depends on a
-// secret). Error(invalid_argument) if the program demanded no material.
+// secret). Error(invalid_argument) if the program demanded no material. A `setup`, when given,
+// runs first on the same recorder with a channel of its own, and neither its demands (other
+// than the weight masks it leaves taken) nor its traffic are in the result.
 RecordedProgram record_program(Role role, const std::function<void(Party&)>& program,
                                int frac_bits = kDefaultFracBits,
-                               int magnitude_bits = kMaxMagnitudeBits);
+                               int magnitude_bits = kMaxMagnitudeBits,
+                               const std::function<void(Party&)>& setup = {});
 
 }  // namespace ppi::mpc

@@ -1,0 +1,107 @@
+#pragma once
+// The private GPT-2 forward pass (PROTOCOL.md section 6) over the 2PC operations of common/mpc:
+// the model owner (party 0) holds the weights, the client (party 1) holds the token ids; the
+// client learns the top-k next tokens (and the logits when the model owner allows it), the model
+// owner learns the length bucket T and nothing else.
+//
+// One program body for both roles, on the weights folded as model/gpt2.hpp describes (LayerNorm
+// affine parts and the 1/sqrt(d_head) scale inside the next linear layer):
+//   embedding   the client's one-hot rows (T x V, integer 1s, padded rows one-hot on token 0)
+//               times wte by the weight mask (mpc::linear), + wpe[0..T) added by the model owner;
+//               the one-hot is an integer, so no truncation.
+//   per block   n = layer_norm(h); qkv = trunc(n W_attn) + b; per head S = trunc(Q K^T) (all
+//               heads in one round, mpc::matmul_batched); P = softmax_rows(S) with the causal
+//               mask; O = trunc(P V) (one round); h += trunc(O W_proj) + b;
+//               n = layer_norm(h); h += trunc(gelu(trunc(n W_fc) + b) W_out) + b.
+//   output      n = layer_norm(h); last: the client's one-hot selector of position L - 1
+//               (1 x T, integer) times n (a MATRIX_TRIPLE_1_T_d, exact), so the model owner
+//               does not learn L; all: every position. logits = trunc(n W_head) + b_head.
+//   choice      argmax over the vocabulary (mpc::argmax_rows), revealed to the client alone;
+//               for top-k the client, which has learnt the best index, enters a one-hot of it
+//               as its private input and the program subtracts 2^kTopKExclusionBits times it
+//               before the next argmax (k argmax passes, k - 1 extra reveals). The logits,
+//               when revealed, ride with the first indices.
+// A bias is added by the model owner alone (it is its private weight).
+//
+// Weights: every matrix is a mpc::PrivateWeights, shared (F = W - B sent once) the first time a
+// pass uses it and kept in the Gpt2Session, so later passes of a session (autoregressive steps,
+// repeated inferences) take only per-inference material (MASKED_TRIPLEs). A batch that carries
+// the masks is therefore a first pass: its plan is recorded from a fresh session.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "model/gpt2.hpp"
+#include "mpc/linear.hpp"
+#include "mpc/party.hpp"
+#include "mpc/plan_recorder.hpp"
+#include "ring/z2k.hpp"
+
+namespace ppi::inference {
+
+// Public parameters of one pass, which both parties agree on before it starts.
+struct Gpt2PassOptions {
+  enum class Output { last, all };
+  std::uint32_t bucket = 0;  // T: the padded length, 1..n_positions
+  Output output = Output::last;
+  std::uint32_t top_k = 1;  // 1..kMaxTopK
+  bool reveal_logits = false;
+};
+inline constexpr std::uint32_t kMaxTopK = 64;
+// Logits are far below 2^40 in ring units (|logit| < 2^(40 - f)), so an excluded entry, less
+// 2^40, is below every other; and |x| < 2^62 holds for the comparisons.
+inline constexpr int kTopKExclusionBits = 40;
+
+// What a pass leaves the client: `rows` output rows (1 for last, T for all), each with its top_k
+// token ids best first, and rows x V logits (f fractional bits) when revealed. The model owner
+// gets rows only.
+struct Gpt2Result {
+  std::uint32_t rows = 0;
+  std::vector<std::uint32_t> top;  // rows x top_k
+  std::vector<u64> logits;
+};
+
+// Matrices in the order a pass first uses them: wte, then per layer attn, proj, fc, out, then
+// the head.
+class Gpt2Session {
+ public:
+  // The model owner passes its weights (which must outlive the session), the client nullptr.
+  Gpt2Session(model::Gpt2Shape shape, const model::Gpt2FixedWeights* weights);
+
+  const model::Gpt2Shape& shape() const { return shape_; }
+  const model::Gpt2FixedWeights* weights() const { return weights_; }
+  // The PrivateWeights of matrix `index`, shared now if this is its first use.
+  const mpc::PrivateWeights& matrix(mpc::Party& p, std::size_t index);
+  std::size_t matrices_shared() const;
+
+  static std::size_t wte_index() { return 0; }
+  static std::size_t layer_index(std::size_t layer, std::size_t which) {
+    return 1 + 4 * layer + which;  // which: 0 attn, 1 proj, 2 fc, 3 out
+  }
+  std::size_t head_index() const { return 1 + 4 * static_cast<std::size_t>(shape_.config.n_layer); }
+
+ private:
+  model::Gpt2Shape shape_;
+  const model::Gpt2FixedWeights* weights_;
+  std::vector<std::optional<mpc::PrivateWeights>> matrices_;
+};
+
+// One forward pass. The client passes its token ids (1..bucket of them, each below V); the
+// model owner passes none. Error(invalid_argument) on bad options or tokens, before anything is
+// sent or any material is taken.
+Gpt2Result run_gpt2(mpc::Party& p, Gpt2Session& session, std::span<const std::uint32_t> tokens,
+                    const Gpt2PassOptions& options);
+
+// Error(invalid_argument) unless the options fit the shape.
+void check_pass_options(const model::Gpt2Shape& shape, const Gpt2PassOptions& options);
+
+// The first pass of a session recorded (as the client, on token 0): its plan (weight masks
+// included) and traffic, which the real first pass reproduces exactly. `later_pass` records a
+// pass after the first instead (no weight masks, no F).
+mpc::RecordedProgram record_gpt2(const model::Gpt2Shape& shape, const Gpt2PassOptions& options,
+                                 bool later_pass = false);
+
+}  // namespace ppi::inference
