@@ -22,9 +22,11 @@ bool cpu_gemm_kernel_supported(CpuGemmKernel kernel);
 // The supported kernels, slowest first.
 std::vector<CpuGemmKernel> supported_cpu_gemm_kernels();
 
-// Below this many multiply-adds (m k n) a GEMM runs on one thread: starting threads costs more
-// than the split saves (bench/compute_bench.cpp, docs/benchmarks.md "Ring GEMM on the CPU").
-inline constexpr std::uint64_t kMinParallelGemmOps = std::uint64_t{1} << 21;
+// Below this many multiply-adds (m k n, about 1 ms on one core) a GEMM runs on one thread:
+// starting and joining a thread for each call cost about 80 us on the 2-core machine of
+// docs/benchmarks.md "Ring GEMM on the CPU", where a 64x128x256 product (0.11 ms on one
+// thread) took longer on two.
+inline constexpr std::uint64_t kMinParallelGemmOps = std::uint64_t{1} << 24;
 
 struct CpuKernelOptions {
   // Unset: PPI_GEMM_KERNEL (scalar|avx2|avx512) where set, else the fastest supported.

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cstdlib>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -132,15 +133,20 @@ class CpuKernels final : public RingKernels {
     }
     const GemmArgs whole{a.data(), k, b.data(), n, c.data(), n, m, k, n, nullptr};
     const std::uint64_t ops = std::uint64_t{m} * k * n;
+    // The workers' workspaces belong to this object and are reused; a call made while another
+    // holds them runs on its own thread alone.
+    std::unique_lock lock(worker_mutex_, std::try_to_lock);
     const std::vector<GemmArgs> parts =
-        ops >= min_parallel_ops_ ? split(whole) : std::vector<GemmArgs>{whole};
+        ops >= min_parallel_ops_ && lock.owns_lock() ? split(whole) : std::vector<GemmArgs>{whole};
+    if (worker_work_.size() + 1 < parts.size()) {
+      worker_work_.resize(parts.size() - 1, std::vector<u64>(detail::kWorkspaceWords));
+    }
     std::vector<std::thread> workers;
     workers.reserve(parts.size() - 1);
     for (std::size_t t = 1; t < parts.size(); ++t) {
-      workers.emplace_back([this, part = parts[t]]() mutable {
-        part.work = thread_workspace();
-        kernel_.gemm(part);
-      });
+      GemmArgs part = parts[t];
+      part.work = worker_work_[t - 1].data();
+      workers.emplace_back([this, part] { kernel_.gemm(part); });
     }
     GemmArgs first = parts[0];
     first.work = thread_workspace();
@@ -187,6 +193,8 @@ class CpuKernels final : public RingKernels {
   const KernelEntry& kernel_;
   unsigned threads_;
   std::uint64_t min_parallel_ops_;
+  std::mutex worker_mutex_;
+  std::vector<std::vector<u64>> worker_work_;
 };
 
 }  // namespace
