@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -40,6 +41,22 @@ std::vector<std::uint32_t> parse_list(const std::string& s) {
   return out;
 }
 
+// Elements of the plan per kind of material, as a JSON object.
+std::string by_kind(const material::MaterialPlan& plan) {
+  std::map<std::string, std::uint64_t> elements;
+  for (const material::PlanItem& item : plan.items()) {
+    std::string name = material::to_string(item.type);
+    name = name.substr(0, name.find_first_of("0123456789"));
+    if (!name.empty() && name.back() == '_') name.pop_back();
+    elements[name] += item.count * material::elements_per_item(item.type);
+  }
+  std::string out = "{";
+  for (const auto& [name, count] : elements) {
+    out += (out.size() > 1 ? ", \"" : "\"") + name + "\": " + std::to_string(count);
+  }
+  return out + "}";
+}
+
 void print_pass(const inference::test::RandomGpt2& m, std::uint32_t t, bool first,
                 const inference::test::Gpt2PassRun& run, const material::MaterialPlan& plan,
                 const std::string& kernels) {
@@ -47,13 +64,14 @@ void print_pass(const inference::test::RandomGpt2& m, std::uint32_t t, bool firs
       "{\"bench\": \"gpt2_pass\", \"first_pass\": %s, \"tokens\": %u, \"layers\": %d, \"d\": %d, "
       "\"heads\": %d, \"vocab\": %d, \"seconds\": %.4f, \"rounds\": %llu, "
       "\"bytes_mo_to_client\": %llu, \"bytes_client_to_mo\": %llu, \"material_elements\": %llu, "
-      "\"material_bytes_per_party\": %llu, \"kernels\": \"%s\"}\n",
+      "\"material_bytes_per_party\": %llu, \"material_by_kind\": %s, \"kernels\": \"%s\"}\n",
       first ? "true" : "false", t, m.layers, m.d, m.heads, m.vocab, run.seconds,
       static_cast<unsigned long long>(run.rounds),
       static_cast<unsigned long long>(run.bytes_mo_to_client),
       static_cast<unsigned long long>(run.bytes_client_to_mo),
       static_cast<unsigned long long>(plan.element_count()),
-      static_cast<unsigned long long>(plan.element_count() * 32), kernels.c_str());
+      static_cast<unsigned long long>(plan.element_count() * 32), by_kind(plan).c_str(),
+      kernels.c_str());
   std::fflush(stdout);
 }
 
@@ -87,9 +105,9 @@ int main(int argc, char** argv) {
   const auto dir =
       std::filesystem::temp_directory_path() / ("ppi-bench-gpt2-" + std::to_string(::getpid()));
   inference::test::write_random_gpt2(dir, m, 1);
-  const model::Gpt2Weights weights = model::load_gpt2(dir);
+  const model::Gpt2FixedWeights fixed =
+      model::encode_gpt2(model::fold_gpt2(model::load_gpt2(dir)), 16);
   std::filesystem::remove_all(dir);
-  const model::Gpt2FixedWeights fixed = model::encode_gpt2(model::fold_gpt2(weights), 16);
   const model::Gpt2Shape shape = model::Gpt2Shape::of(fixed);
   const std::string kernels = compute::make_cpu_kernels()->name();
 
@@ -100,7 +118,8 @@ int main(int argc, char** argv) {
     o.bucket = t;
     const std::vector<std::uint32_t> tokens(t, 464);
     const material::MaterialPlan plan = inference::record_gpt2(shape, o, true).plan;
-    for (int r = 0; r < reps + (first ? 1 : 0); ++r) {
+    const int runs = reps + (first ? 1 : 0);
+    for (int r = 0; r < runs; ++r) {
       const inference::test::Gpt2PassRun run = parties.pass(tokens, o);
       print_pass(m, t, first, run, plan, kernels);
       first = false;

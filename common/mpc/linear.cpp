@@ -14,6 +14,8 @@ PrivateWeights share_private_weights(Party& p, std::span<const u64> w, std::uint
     pw.f_.resize(kn);
     for (std::size_t i = 0; i < kn; ++i) pw.f_[i] = w[i] - pw.mask_.b[i];
     p.channel().send(pw.f_);
+    // B is not needed past F (linear() pairs by id): wiped now, not when the session ends.
+    { const SecretWords wiped = std::move(pw.mask_.b); }
   } else {
     const std::vector<u64> f = p.channel().receive(kn);
     pw.f_.assign(f.begin(), f.end());

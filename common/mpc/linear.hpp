@@ -24,6 +24,7 @@ class PrivateWeights {
  public:
   std::uint32_t k() const { return mask_.k; }
   std::uint32_t n() const { return mask_.n; }
+  // The mask's shape and id; its B is wiped once F is computed.
   const WeightMask& mask() const { return mask_; }
 
  private:

@@ -58,7 +58,11 @@ WeightMask PlanRecorder::weight_mask(std::uint32_t k, std::uint32_t n) {
 
 MaskedTriple PlanRecorder::masked_triple(std::uint32_t m, const WeightMask& mask) {
   auto it = masks_.find({mask.k, mask.n});
-  if (it == masks_.end() || it->second != mask.id + 1) {
+  // Masks held outside the batch (after forget_demands) are each a long-lived instance: any one
+  // taken may be used; inside a batch only the last of its shape.
+  const bool paired =
+      it != masks_.end() && (masks_outside_ ? mask.id < it->second : it->second == mask.id + 1);
+  if (!paired) {
     throw Error(Errc::invalid_argument,
                 "MASKED_TRIPLE for WEIGHT_MASK_" + std::to_string(mask.k) + "_" +
                     std::to_string(mask.n) + " instance " + std::to_string(mask.id) +
@@ -109,6 +113,7 @@ RecordedProgram record_program(Role role, const std::function<void(Party&)>& pro
 }
 
 void PlanRecorder::forget_demands() {
+  masks_outside_ = true;
   items_.clear();
   bit_words_ = 0;
 }

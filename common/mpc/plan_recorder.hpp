@@ -37,7 +37,9 @@ class PlanRecorder final : public MaterialSource {
   material::MaterialPlan plan() const;
   // Forgets what was demanded so far but keeps the weight masks taken: what a setup phase
   // consumed from another source (masks held per model and dealer group) stays out of the plan,
-  // and MASKED_TRIPLEs may still use those masks.
+  // and MASKED_TRIPLEs may then use any of those masks. (How a batch without masks names the
+  // mask each MASKED_TRIPLE was made with is for the per-(model, group) mask delivery to fix;
+  // BatchCursor today pairs only with masks inside the batch.)
   void forget_demands();
 
  private:
@@ -46,6 +48,7 @@ class PlanRecorder final : public MaterialSource {
   std::vector<material::PlanItem> items_;
   std::uint64_t bit_words_ = 0;  // BIT_TRIPLE words demanded so far
   std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint64_t> masks_;  // (k, n) -> taken
+  bool masks_outside_ = false;  // after forget_demands: masks taken were a setup's
 };
 
 // A channel with no peer: what it "receives" is zeros of the expected length.

@@ -15,11 +15,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.hpp"
 #include "inference/gpt2_reference.hpp"
 #include "model/safetensors.hpp"
+#include "mpc/plan_recorder.hpp"
 #include "private_gpt2.hpp"
 #include "random_gpt2.hpp"
 #include "ring/fixed_point.hpp"
+#include "two_party.hpp"
 
 using namespace ppi;
 using namespace ppi::inference;
@@ -97,4 +100,154 @@ TEST_CASE("private GPT-2 pass, every position: top-1 of the float model, logits 
   CHECK(worst_float < 0.05);
   CHECK(worst_fixed < 0.02);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE(
+    "last position, top-3 without logits: the model owner's view does not depend on the length") {
+  const RandomGpt2 dims;
+  const auto dir = temp_dir("last");
+  write_random_gpt2(dir, dims, 12);
+  const LoadedModel m = load(dir, 16);
+  Gpt2PassOptions o;
+  o.bucket = 16;
+  o.top_k = 3;
+  const std::size_t v = static_cast<std::size_t>(dims.vocab);
+  std::vector<test::Gpt2PassRun> runs;
+  for (std::size_t len : {5, 12}) {
+    const std::vector<std::uint32_t> tokens = random_tokens(len, dims.vocab, 7);
+    Gpt2TwoParty parties(m.shape, m.fixed);  // each a session's first pass
+    const test::Gpt2PassRun run = parties.pass(tokens, o);
+    REQUIRE(run.client.rows == 1);
+    REQUIRE(run.client.top.size() == 3);
+    CHECK(run.client.logits.empty());  // not revealed
+    CHECK(run.model_owner.top.empty());
+    const std::vector<double> ref = model::gpt2_float_forward(m.weights, tokens);
+    const auto row = std::span<const double>(ref).subspan((len - 1) * v, v);
+    std::vector<double> sorted(row.begin(), row.end());
+    std::sort(sorted.rbegin(), sorted.rend());
+    CHECK(row[run.client.top[0]] == sorted[0]);
+    for (std::size_t k = 0; k < 3; ++k) {
+      // Each of the three is among the float model's best three (up to the logit error).
+      CHECK(row[run.client.top[k]] >= sorted[2] - 0.01);
+      for (std::size_t j = 0; j < k; ++j) CHECK(run.client.top[k] != run.client.top[j]);
+    }
+    runs.push_back(run);
+  }
+  // The model owner sees the bucket, not the length: same rounds and bytes both ways.
+  CHECK(runs[0].rounds == runs[1].rounds);
+  CHECK(runs[0].bytes_mo_to_client == runs[1].bytes_mo_to_client);
+  CHECK(runs[0].bytes_client_to_mo == runs[1].bytes_client_to_mo);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("weights are shared once per session: a later pass sends no F and takes no mask") {
+  const RandomGpt2 dims;
+  const auto dir = temp_dir("session");
+  write_random_gpt2(dir, dims, 13);
+  const LoadedModel m = load(dir, 16);
+  Gpt2TwoParty parties(m.shape, m.fixed);
+  Gpt2PassOptions o;
+  o.bucket = 8;
+  const std::vector<std::uint32_t> tokens = random_tokens(6, dims.vocab, 9);
+  const test::Gpt2PassRun first = parties.pass(tokens, o);
+  CHECK(parties.model_owner_session().matrices_shared() == 2 + 4 * std::size_t(dims.layers));
+  const test::Gpt2PassRun later = parties.pass(tokens, o);
+  CHECK(later.client.top == first.client.top);
+  const std::size_t d = static_cast<std::size_t>(dims.d), vv = static_cast<std::size_t>(dims.vocab);
+  const std::size_t weights_words = 2 * vv * d + std::size_t(dims.layers) * 12 * d * d;
+  CHECK(first.bytes_mo_to_client - later.bytes_mo_to_client == 8 * weights_words);
+  CHECK(first.rounds - later.rounds == 2 + 4 * std::size_t(dims.layers));
+  CHECK(later.bytes_client_to_mo == first.bytes_client_to_mo);
+  const mpc::RecordedProgram rec_first = record_gpt2(m.shape, o);
+  const mpc::RecordedProgram rec_later = record_gpt2(m.shape, o, true);
+  CHECK(rec_first.rounds == first.rounds);
+  CHECK(rec_later.rounds == later.rounds);
+  CHECK(rec_later.bytes_sent == later.bytes_client_to_mo);
+  CHECK(rec_later.bytes_received == later.bytes_mo_to_client);
+  for (const material::PlanItem& item : rec_later.plan.items()) {
+    CHECK(item.type.kind != material::Kind::weight_mask);
+  }
+  CHECK(rec_first.plan.element_count() - rec_later.plan.element_count() == weights_words);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the recorded plan is what a batch of it holds: a converted batch is used up exactly") {
+  RandomGpt2 dims;
+  dims.vocab = 64;
+  dims.d = 16;
+  dims.heads = 2;
+  const auto dir = temp_dir("batch");
+  write_random_gpt2(dir, dims, 14);
+  const LoadedModel m = load(dir, 16);
+  Gpt2PassOptions o;
+  o.bucket = 6;
+  o.top_k = 2;
+  o.reveal_logits = true;
+  const std::vector<std::uint32_t> tokens = random_tokens(4, dims.vocab, 3);
+  const mpc::RecordedProgram rec = record_gpt2(m.shape, o);
+  Gpt2Result client;
+  const mpc::test::TwoPartyRun run = mpc::test::run_two_party(
+      rec.plan,
+      [&](mpc::Party& p) -> std::vector<mpc::Shares> {
+        Gpt2Session session(m.shape, p.is_model_owner() ? &m.fixed : nullptr);
+        Gpt2Result r = run_gpt2(p, session,
+                                p.is_model_owner() ? std::span<const std::uint32_t>{}
+                                                   : std::span<const std::uint32_t>(tokens),
+                                o);
+        if (!p.is_model_owner()) client = r;
+        return {};
+      },
+      16);
+  CHECK(run.mo.material_left == 0);
+  CHECK(run.client.material_left == 0);
+  CHECK(run.mo.rounds == rec.rounds);
+  CHECK(run.client.bytes_sent == rec.bytes_sent);
+  CHECK(run.client.bytes_received == rec.bytes_received);
+  const std::vector<double> ref = model::gpt2_float_forward(m.weights, tokens);
+  const std::size_t v = static_cast<std::size_t>(dims.vocab);
+  const auto row = std::span<const double>(ref).subspan(3 * v, v);
+  CHECK(client.top[0] == std::max_element(row.begin(), row.end()) - row.begin());
+  REQUIRE(client.logits.size() == v);
+  for (std::size_t j = 0; j < v; ++j) CHECK(std::abs(decode(client.logits[j], 16) - row[j]) < 0.05);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("bad pass options and tokens are refused before anything is sent or taken") {
+  const RandomGpt2 dims;
+  const auto dir = temp_dir("bad");
+  write_random_gpt2(dir, dims, 15);
+  const LoadedModel m = load(dir, 16);
+  std::filesystem::remove_all(dir);
+  auto attempt = [&](const Gpt2PassOptions& o, const std::vector<std::uint32_t>& tokens,
+                     const std::string& needle) {
+    mpc::PlanRecorder recorder;
+    mpc::RecordingChannel channel;
+    auto kernels = mpc::make_recording_kernels();
+    mpc::Party p(mpc::Role::client, channel, recorder, *kernels, 16);
+    Gpt2Session session(m.shape, nullptr);
+    try {
+      run_gpt2(p, session, tokens, o);
+      FAIL("accepted: " << needle);
+    } catch (const Error& e) {
+      CHECK(e.code() == Errc::invalid_argument);
+      CHECK_MESSAGE(std::string(e.what()).find(needle) != std::string::npos, e.what());
+    }
+    CHECK(channel.rounds() == 0);
+    CHECK_THROWS(recorder.plan());  // nothing demanded
+    CHECK(session.matrices_shared() == 0);
+  };
+  Gpt2PassOptions o;
+  o.bucket = 8;
+  attempt(o, {}, "1 to 8 tokens");
+  attempt(o, std::vector<std::uint32_t>(9, 1), "1 to 8 tokens");
+  attempt(o, {1, 2, 300}, "not below the vocabulary size 300");
+  o.bucket = 0;
+  attempt(o, {1}, "length bucket must be 1 to 24");
+  o.bucket = 25;
+  attempt(o, {1}, "length bucket must be 1 to 24");
+  o.bucket = 8;
+  o.top_k = 0;
+  attempt(o, {1}, "top_k must be 1 to 64");
+  o.top_k = 65;
+  attempt(o, {1}, "top_k must be 1 to 64");
 }
