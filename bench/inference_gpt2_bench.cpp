@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "app/malloc_tuning.hpp"
 #include "compute/ring_kernels.hpp"
 #include "inference/gpt2_program.hpp"
 #include "model/gpt2.hpp"
@@ -78,6 +79,7 @@ void print_pass(const inference::test::RandomGpt2& m, std::uint32_t t, bool firs
 }  // namespace
 
 int main(int argc, char** argv) {
+  app::tune_malloc_for_online();
   inference::test::RandomGpt2 m{12, 12, 768, 50257, 1024, model::DType::F16};
   std::vector<std::uint32_t> lengths{32, 64, 128};
   int reps = 1;

@@ -12,4 +12,12 @@ namespace ppi::app {
 // measurable.
 void tune_malloc_for_streaming();
 
+// For the online phase (model owner, client, in-process benchmarks): its vectors of shares are
+// a few MB each and allocated afresh by every operation, so glibc's default of mapping and
+// unmapping them makes the kernel zero every page again (a quarter of a GPT-2 pass's time in
+// page clearing under perf). Keeps everything up to the largest threshold glibc allows
+// (32 MiB) in the heap and the heap from shrinking; one arena, because a secondary arena's
+// heaps are capped at 64 MiB and unmapped as they empty.
+void tune_malloc_for_online();
+
 }  // namespace ppi::app

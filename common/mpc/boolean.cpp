@@ -1,6 +1,9 @@
 #include "mpc/boolean.hpp"
 
+#include <algorithm>
 #include <utility>
+
+#include "core/bytes.hpp"
 
 namespace ppi::mpc {
 
@@ -18,15 +21,32 @@ struct Node {
   std::vector<u64> g, p;
 };
 
+// In place: bit t of a[i] becomes bit i of a[t] (Hacker's Delight's recursive block swap,
+// 6 levels of 32 word operations instead of 4096 bit moves).
+void transpose64(u64 a[64]) {
+  u64 m = 0x00000000FFFFFFFFull;
+  for (unsigned j = 32; j != 0; j >>= 1, m ^= (m << j)) {
+    for (unsigned k = 0; k < 64; k = ((k | j) + 1) & ~j) {
+      const u64 t = ((a[k] >> j) ^ a[k | j]) & m;
+      a[k | j] ^= t;
+      a[k] ^= t << j;
+    }
+  }
+}
+
 // slices[i * words + w], bit t = bit i of x[64 w + t], for bit positions i < 64.
 std::vector<u64> bit_slices(std::span<const u64> x, std::size_t words) {
-  std::vector<u64> s(64 * words, 0);
-  for (std::size_t j = 0; j < x.size(); ++j) {
-    const u64 v = x[j];
-    const std::size_t w = j / 64;
-    const unsigned t = static_cast<unsigned>(j % 64);
-    for (unsigned i = 0; i < 64; ++i) s[i * words + w] |= ((v >> i) & 1) << t;
+  std::vector<u64> s(64 * words);
+  u64 block[64];
+  for (std::size_t w = 0; w < words; ++w) {
+    const std::size_t first = 64 * w, count = std::min<std::size_t>(64, x.size() - first);
+    std::copy(x.begin() + static_cast<std::ptrdiff_t>(first),
+              x.begin() + static_cast<std::ptrdiff_t>(first + count), block);
+    std::fill(block + count, block + 64, u64{0});
+    transpose64(block);
+    for (unsigned i = 0; i < 64; ++i) s[i * words + w] = block[i];
   }
+  cleanse(block, sizeof(block));
   return s;
 }
 
