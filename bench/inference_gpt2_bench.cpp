@@ -65,14 +65,14 @@ void print_pass(const inference::test::RandomGpt2& m, std::uint32_t t, bool firs
       "{\"bench\": \"gpt2_pass\", \"first_pass\": %s, \"tokens\": %u, \"layers\": %d, \"d\": %d, "
       "\"heads\": %d, \"vocab\": %d, \"seconds\": %.4f, \"rounds\": %llu, "
       "\"bytes_mo_to_client\": %llu, \"bytes_client_to_mo\": %llu, \"material_elements\": %llu, "
-      "\"material_bytes_per_party\": %llu, \"material_by_kind\": %s, \"kernels\": \"%s\"}\n",
+      "\"material_bytes_per_party\": %llu, \"material_by_kind\": %s, \"minor_page_faults\": %llu, \"kernels\": \"%s\"}\n",
       first ? "true" : "false", t, m.layers, m.d, m.heads, m.vocab, run.seconds,
       static_cast<unsigned long long>(run.rounds),
       static_cast<unsigned long long>(run.bytes_mo_to_client),
       static_cast<unsigned long long>(run.bytes_client_to_mo),
       static_cast<unsigned long long>(plan.element_count()),
       static_cast<unsigned long long>(plan.element_count() * 32), by_kind(plan).c_str(),
-      kernels.c_str());
+      static_cast<unsigned long long>(run.minor_faults), kernels.c_str());
   std::fflush(stdout);
 }
 

@@ -11,8 +11,11 @@
 
 namespace ppi::online {
 
-// The largest message either party accepts: 2^22 words (32 MiB), far beyond one layer of a
-// small model's openings, and the bound the gRPC channels are configured with.
+// The largest gRPC message either party sends or accepts: 2^22 words (32 MiB), the bound the
+// gRPC channels are configured with. A program message longer than that (a GPT-2 embedding
+// opening of T x V values, a matrix's F = W - B) goes as consecutive chunks of at most
+// kMaxWords words, which the receiver, knowing the length its program expects, joins; the
+// round is still one. A chunk that would overrun the expected length is refused.
 inline constexpr std::size_t kMaxWords = std::size_t{1} << 22;
 
 class StreamChannel final : public mpc::Channel {

@@ -17,26 +17,14 @@ using mpc::SecretWords;
 
 namespace {
 
-// One PRG per thread that makes material: the dealer's randomness, from the CSPRNG.
-SecretWords random_words(std::size_t n) {
-  thread_local Prg prg(random_seed());
-  thread_local u128 block = 0;
-  SecretWords out(n);
-  prg.fill_bytes(block, {reinterpret_cast<std::uint8_t*>(out.data()), n * sizeof(u64)});
-  block += (n * sizeof(u64) + 15) / 16;
-  return out;
-}
-
-// x = half0 + half1 with half1 uniform: (x - s, s).
-std::pair<SecretWords, SecretWords> split_add(const SecretWords& x) {
-  SecretWords s = random_words(x.size());
+// x = half0 + half1 with half1 = s uniform: (x - s, s).
+std::pair<SecretWords, SecretWords> split_add(const SecretWords& x, SecretWords s) {
   SecretWords mine(x.size());
   for (std::size_t i = 0; i < x.size(); ++i) mine[i] = x[i] - s[i];
   return {std::move(mine), std::move(s)};
 }
 
-std::pair<SecretWords, SecretWords> split_xor(const SecretWords& x) {
-  SecretWords s = random_words(x.size());
+std::pair<SecretWords, SecretWords> split_xor(const SecretWords& x, SecretWords s) {
   SecretWords mine(x.size());
   for (std::size_t i = 0; i < x.size(); ++i) mine[i] = x[i] ^ s[i];
   return {std::move(mine), std::move(s)};
@@ -104,8 +92,20 @@ class FixtureDealer::PartySource final : public mpc::MaterialSource {
   std::uint64_t index_ = 0;
 };
 
-FixtureDealer::FixtureDealer() {
+FixtureDealer::FixtureDealer() : prg_(random_seed()) {
   for (int who = 0; who < 3; ++who) sources_[who] = std::make_unique<PartySource>(*this, who);
+}
+
+FixtureDealer::FixtureDealer(const Seed128& seed, mpc::Role keep)
+    : prg_(seed), keep_(static_cast<int>(keep)) {
+  for (int who = 0; who < 3; ++who) sources_[who] = std::make_unique<PartySource>(*this, who);
+}
+
+SecretWords FixtureDealer::random_words(std::size_t n) {
+  SecretWords out(n);
+  prg_.fill_bytes(block_, {reinterpret_cast<std::uint8_t*>(out.data()), n * sizeof(u64)});
+  block_ += (n * sizeof(u64) + 15) / 16;
+  return out;
 }
 FixtureDealer::~FixtureDealer() = default;
 
@@ -155,13 +155,16 @@ FixtureDealer::Half FixtureDealer::take(int who, std::uint64_t index, const Dema
   }
   if (mask_id != nullptr) *mask_id = m.demand.mask_id;
   if (who == 2) return {};
+  if (keep_ >= 0 && who != keep_) {
+    throw Error(Errc::internal, "fixture dealer: this process keeps the other party's material");
+  }
   if (m.taken[who]) {
     throw Error(Errc::internal, "fixture dealer: demand " + std::to_string(index) + " taken twice");
   }
   Half out = std::move(m.half[who]);
   m.taken[who] = true;
   ++taken_[who];
-  if (m.taken[0] && m.taken[1]) pending_.erase(it);
+  if ((m.taken[0] && m.taken[1]) || keep_ >= 0) pending_.erase(it);
   return out;
 }
 
@@ -169,17 +172,19 @@ void FixtureDealer::make(const Demand& d) {
   Made m;
   m.demand = d;
   auto add_pair = [&](std::pair<SecretWords, SecretWords> halves) {
-    m.half[0].push_back(std::move(halves.first));
-    m.half[1].push_back(std::move(halves.second));
+    if (keep_ != 1) m.half[0].push_back(std::move(halves.first));
+    if (keep_ != 0) m.half[1].push_back(std::move(halves.second));
   };
+  auto split = [&](const SecretWords& x) { return split_add(x, random_words(x.size())); };
+  auto split_bits = [&](const SecretWords& x) { return split_xor(x, random_words(x.size())); };
   const material::MaterialType& t = d.type;
   switch (t.kind) {
     case Kind::triple: {
       SecretWords a = random_words(d.count), b = random_words(d.count), c(d.count);
       for (std::size_t i = 0; i < d.count; ++i) c[i] = a[i] * b[i];
-      add_pair(split_add(a));
-      add_pair(split_add(b));
-      add_pair(split_add(c));
+      add_pair(split(a));
+      add_pair(split(b));
+      add_pair(split(c));
       break;
     }
     case Kind::matrix_triple: {
@@ -187,9 +192,9 @@ void FixtureDealer::make(const Demand& d) {
                   b = random_words(std::size_t{t.k} * t.n);
       SecretWords c(std::size_t{t.m} * t.n);
       compute::make_cpu_kernels()->gemm(a, b, c, t.m, t.k, t.n);
-      add_pair(split_add(a));
-      add_pair(split_add(b));
-      add_pair(split_add(c));
+      add_pair(split(a));
+      add_pair(split(b));
+      add_pair(split(c));
       break;
     }
     case Kind::trunc: {
@@ -198,24 +203,24 @@ void FixtureDealer::make(const Demand& d) {
         low[i] = (r[i] & ((u64{1} << 63) - 1)) >> t.f;
         msb[i] = r[i] >> 63;
       }
-      add_pair(split_add(r));
-      add_pair(split_add(low));
-      add_pair(split_add(msb));
+      add_pair(split(r));
+      add_pair(split(low));
+      add_pair(split(msb));
       break;
     }
     case Kind::dabit: {
       SecretWords words = random_words((d.count + 63) / 64), arith(d.count);
       for (std::size_t i = 0; i < d.count; ++i) arith[i] = (words[i / 64] >> (i % 64)) & 1;
-      add_pair(split_add(arith));
-      add_pair(split_xor(words));
+      add_pair(split(arith));
+      add_pair(split_bits(words));
       break;
     }
     case Kind::bit_triple: {
       SecretWords a = random_words(d.count), b = random_words(d.count), c(d.count);
       for (std::size_t i = 0; i < d.count; ++i) c[i] = a[i] & b[i];
-      add_pair(split_xor(a));
-      add_pair(split_xor(b));
-      add_pair(split_xor(c));
+      add_pair(split_bits(a));
+      add_pair(split_bits(b));
+      add_pair(split_bits(c));
       break;
     }
     case Kind::weight_mask: {
@@ -224,8 +229,8 @@ void FixtureDealer::make(const Demand& d) {
       m.demand.mask_id = list.size();
       SecretWords b = random_words(std::size_t{t.k} * t.n);
       list.push_back(b);
-      m.half[0].push_back(std::move(b));
-      m.half[1].push_back(SecretWords(std::size_t{t.k} * t.n, 0));
+      if (keep_ != 1) m.half[0].push_back(std::move(b));
+      if (keep_ != 0) m.half[1].push_back(SecretWords(std::size_t{t.k} * t.n, 0));
       break;
     }
     case Kind::masked_triple: {
@@ -236,8 +241,8 @@ void FixtureDealer::make(const Demand& d) {
       }
       SecretWords a = random_words(std::size_t{t.m} * t.k), c(std::size_t{t.m} * t.n);
       compute::make_cpu_kernels()->gemm(a, it->second[d.mask_id], c, t.m, t.k, t.n);
-      add_pair(split_add(a));
-      add_pair(split_add(c));
+      add_pair(split(a));
+      add_pair(split(c));
       break;
     }
     default:

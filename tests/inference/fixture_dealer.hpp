@@ -13,6 +13,10 @@
 // i-th demand gets Error(conflict): the programs diverged. prefetch() makes material ahead of
 // the parties (running a program in recording mode against it), so that a timed run does not
 // include making it.
+//
+// For two processes (bench_online_gpt2), each runs a dealer from the same seed that keeps only
+// its own party's halves: the material is made in the same order from the same PRG stream, so
+// the two processes hold matching shares without talking.
 
 #include <cstdint>
 #include <map>
@@ -20,6 +24,8 @@
 #include <mutex>
 #include <vector>
 
+#include "crypto/csprng.hpp"
+#include "crypto/prg.hpp"
 #include "material/material_type.hpp"
 #include "mpc/material_source.hpp"
 #include "mpc/party.hpp"
@@ -28,7 +34,11 @@ namespace ppi::inference::test {
 
 class FixtureDealer {
  public:
+  // A CSPRNG seed, and both parties' halves kept.
   FixtureDealer();
+  // Material from the PRG of `seed`; only `keep`'s halves are kept (the other party's source
+  // must not be used).
+  FixtureDealer(const Seed128& seed, mpc::Role keep);
   ~FixtureDealer();
   FixtureDealer(const FixtureDealer&) = delete;
   FixtureDealer& operator=(const FixtureDealer&) = delete;
@@ -54,6 +64,7 @@ class FixtureDealer {
   // The two parties' halves of one demand: element j of the payload is the j-th vector of the
   // material struct (a, b, c; r, r_low_shifted, r_msb; ...).
   using Half = std::vector<mpc::SecretWords>;
+  using SecretWords = mpc::SecretWords;
 
  private:
   class PartySource;
@@ -68,7 +79,12 @@ class FixtureDealer {
   Half take(int who, std::uint64_t index, const Demand& d, std::uint64_t* mask_id);
   void make(const Demand& d);
 
+  SecretWords random_words(std::size_t n);
+
   mutable std::mutex mu_;
+  Prg prg_;
+  u128 block_ = 0;                         // the next PRG block
+  int keep_ = -1;                          // 0 or 1: the party whose halves are kept; -1: both
   std::map<std::uint64_t, Made> pending_;  // index -> made, not yet taken by both
   std::uint64_t made_ = 0;
   std::uint64_t taken_[2] = {0, 0};

@@ -1,5 +1,7 @@
 #include "private_gpt2.hpp"
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <exception>
 #include <thread>
@@ -45,6 +47,8 @@ Gpt2PassRun Gpt2TwoParty::pass(std::span<const std::uint32_t> tokens,
     run_gpt2(p, prefetch_, zeros, options);
   }
   Gpt2PassRun run;
+  rusage ru0{};
+  getrusage(RUSAGE_SELF, &ru0);
   const std::uint64_t rounds0 = mo_channel_->rounds();
   const std::uint64_t sent0 = mo_channel_->bytes_sent(), recv0 = mo_channel_->bytes_received();
   std::exception_ptr e0, e1;
@@ -80,6 +84,9 @@ Gpt2PassRun Gpt2TwoParty::pass(std::span<const std::uint32_t> tokens,
   run.bytes_mo_to_client = mo_channel_->bytes_sent() - sent0;
   run.bytes_client_to_mo = mo_channel_->bytes_received() - recv0;
   run.demands = dealer_.made() - made_before;
+  rusage ru1{};
+  getrusage(RUSAGE_SELF, &ru1);
+  run.minor_faults = static_cast<std::uint64_t>(ru1.ru_minflt - ru0.ru_minflt);
   return run;
 }
 

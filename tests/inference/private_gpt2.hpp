@@ -19,8 +19,9 @@ struct Gpt2PassRun {
   Gpt2Result model_owner, client;
   std::uint64_t rounds = 0;
   std::uint64_t bytes_mo_to_client = 0, bytes_client_to_mo = 0;
-  std::uint64_t demands = 0;  // material demands of the pass (FixtureDealer::made)
-  double seconds = 0;         // the client's wall time from both parties ready to its result
+  std::uint64_t demands = 0;       // material demands of the pass (FixtureDealer::made)
+  double seconds = 0;              // the client's wall time from both parties ready to its result
+  std::uint64_t minor_faults = 0;  // page faults of the process during the pass
 };
 
 class Gpt2TwoParty {
