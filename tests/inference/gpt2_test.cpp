@@ -251,3 +251,51 @@ TEST_CASE("bad pass options and tokens are refused before anything is sent or ta
   o.top_k = 65;
   attempt(o, {1}, "top_k must be 1 to 64");
 }
+
+TEST_CASE("the committed tiny GPT-2: private top-1 at every position of the reference sequences") {
+  // models/gpt2_tiny (scripts/train_gpt2_tiny.py): its reference.json holds, per sequence and
+  // position, the top 5 of the float64 forward pass of the stored F16 weights, and the whole
+  // vocabulary's logits at the last position (rounded to 1e-4).
+  const std::filesystem::path dir = std::filesystem::path(PPI_SOURCE_DIR) / "models/gpt2_tiny";
+  const nlohmann::json ref = nlohmann::json::parse(std::ifstream(dir / "reference.json"));
+  const LoadedModel m = load(dir, 16);
+  const std::size_t v = m.shape.config.vocab_size;
+  double worst = 0, worst_cpp_float = 0;
+  std::size_t positions = 0;
+  for (const nlohmann::json& seq : ref.at("sequences")) {
+    const auto tokens = seq.at("token_ids").get<std::vector<std::uint32_t>>();
+    Gpt2TwoParty parties(m.shape, m.fixed);
+    Gpt2PassOptions o;
+    o.bucket = static_cast<std::uint32_t>(tokens.size());
+    o.output = Gpt2PassOptions::Output::all;
+    o.reveal_logits = true;
+    const test::Gpt2PassRun run = parties.pass(tokens, o);
+    const std::vector<double> cpp_float = model::gpt2_float_forward(m.weights, tokens);
+    for (std::size_t t = 0; t < tokens.size(); ++t, ++positions) {
+      const auto top5 = seq.at("top5_ids").at(t).get<std::vector<std::uint32_t>>();
+      const auto top5_logits = seq.at("top5_logits").at(t).get<std::vector<double>>();
+      CHECK_MESSAGE(run.client.top[t] == top5[0],
+                    "sequence of " << tokens.size() << ", position " << t);
+      for (std::size_t k = 0; k < 5; ++k) {
+        const double priv = decode(run.client.logits[t * v + top5[k]], 16);
+        worst = std::max(worst, std::abs(priv - top5_logits[k]));
+        worst_cpp_float =
+            std::max(worst_cpp_float, std::abs(cpp_float[t * v + top5[k]] - top5_logits[k]));
+      }
+    }
+    // Every logit of the last position, against the reference's rounding to 1e-4.
+    const auto last = seq.at("last_logits_rounded_1e-4").get<std::vector<double>>();
+    REQUIRE(last.size() == v);
+    const std::size_t t = tokens.size() - 1;
+    for (std::size_t j = 0; j < v; ++j) {
+      worst = std::max(worst, std::abs(decode(run.client.logits[t * v + j], 16) - last[j]) - 5e-5);
+    }
+  }
+  MESSAGE("tiny GPT-2, " << positions
+                         << " positions: max |private - float64 reference| logit error " << worst
+                         << " (C++ float forward against the reference: " << worst_cpp_float
+                         << ")");
+  CHECK(positions == 120);
+  CHECK(worst_cpp_float < 1e-6);
+  CHECK(worst < 0.01);
+}
