@@ -84,6 +84,34 @@ TEST_CASE("matrix Beaver product equals the plaintext GEMM") {
                   Error);
 }
 
+TEST_CASE("batched matrix products (one per attention head) in one round") {
+  const std::uint32_t count = 4, m = 6, k = 5, n = 7;
+  const std::vector<u64> x = random_words(count * m * k), y = random_words(count * k * n);
+  const Split sx = split(x), sy = split(y);
+  const TwoPartyRun run = run_recorded([&](Party& p) -> std::vector<Shares> {
+    return {matmul_batched(p, mine(p, sx), mine(p, sy), count, m, k, n)};
+  });
+  const std::vector<u64> z = run.opened(0);
+  REQUIRE(z.size() == count * m * n);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const std::vector<u64> xi(x.begin() + i * m * k, x.begin() + (i + 1) * m * k);
+    const std::vector<u64> yi(y.begin() + i * k * n, y.begin() + (i + 1) * k * n);
+    const std::vector<u64> zi(z.begin() + i * m * n, z.begin() + (i + 1) * m * n);
+    CHECK(zi == plain_matmul(xi, yi, m, k, n));
+  }
+  CHECK(run.mo.rounds == 1);
+  CHECK(run.mo.material_left == 0);
+  CHECK(run.mo.bytes_sent == 8 * count * (m * k + k * n));
+  CHECK_THROWS_AS(run_recorded([&](Party& p) -> std::vector<Shares> {
+                    return {matmul_batched(p, mine(p, sx), mine(p, sy), count + 1, m, k, n)};
+                  }),
+                  Error);
+  CHECK_THROWS_AS(run_recorded([&](Party& p) -> std::vector<Shares> {
+                    return {matmul_batched(p, {}, {}, 0, m, k, n)};
+                  }),
+                  Error);
+}
+
 TEST_CASE("linear layer with private weights: X W through the weight mask, F sent once") {
   const std::uint32_t m = 4, k = 6, n = 5;
   const std::vector<u64> w = random_words(k * n);
