@@ -1,6 +1,7 @@
 #include "approx/fixed_functions.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "approx/programs.hpp"
 #include "core/error.hpp"
@@ -31,22 +32,33 @@ struct PlainEngine {
     for (u64& v : z) v += c;
     return z;
   }
-  Signs nonneg(std::span<const u64> d, std::span<const u64> y) const {
+  // The sign is bit `bits` - 1, as mpc::msb_bits of that width takes it.
+  Signs nonneg(std::span<const u64> d, std::span<const u64> y, unsigned bits) const {
     Signs s{program::Vec(d.size()), program::Vec(d.size())};
     for (std::size_t i = 0; i < d.size(); ++i) {
-      const bool b = static_cast<std::int64_t>(d[i]) >= 0;
+      const bool b = ((d[i] >> (bits - 1)) & 1) == 0;
       s.bits[i] = b ? 1 : 0;
       s.product[i] = b ? y[i] : 0;
     }
     return s;
   }
-  program::Vec max_rows(std::span<const u64> x, std::uint32_t m, std::uint32_t n) const {
+  // mpc::max_rows' tournament: adjacent pairs, the higher one wins where bit `bits` - 1 of
+  // lo - hi is set.
+  program::Vec max_rows(std::span<const u64> x, std::uint32_t m, std::uint32_t n,
+                        unsigned bits) const {
     program::Vec z(m);
     for (std::size_t r = 0; r < m; ++r) {
-      const auto row = x.subspan(r * n, n);
-      z[r] = *std::max_element(row.begin(), row.end(), [](u64 a, u64 b) {
-        return static_cast<std::int64_t>(a) < static_cast<std::int64_t>(b);
-      });
+      program::Vec row(x.begin() + static_cast<std::ptrdiff_t>(r * n),
+                       x.begin() + static_cast<std::ptrdiff_t>((r + 1) * n));
+      while (row.size() > 1) {
+        program::Vec next;
+        for (std::size_t t = 0; t + 1 < row.size(); t += 2) {
+          next.push_back(((row[t] - row[t + 1]) >> (bits - 1)) & 1 ? row[t + 1] : row[t]);
+        }
+        if (row.size() % 2) next.push_back(row.back());
+        row = std::move(next);
+      }
+      z[r] = row.front();
     }
     return z;
   }

@@ -15,7 +15,7 @@
 //   reciprocal    x in [lo, hi], 2^-f <= lo <= hi, 1/lo <= 2^12      1.2 ulp + 1e-6 |1/x|
 //   rsqrt         x in [lo, hi], 2^-f <= lo <= hi, 1/sqrt(lo) <= 2^6  1.2 ulp + 2e-7 |y|
 //   gelu          |x| < 2^12 (tanh form, as GPT-2)                                   1.3e-4
-//   softmax_rows  x - row max >= -2^(62-f)                                           1.5e-4
+//   softmax_rows  |x| < 2^14                                                         1.5e-4
 //   layer_norm    |x| < 2^12, d <= 1024, var + eps in [2^-12, layer_norm_var_hi_at(f, d)]
 //                 (2^16 at f <= 16): 3.7e-4, from the mean's 1-ulp noise over the spread
 // The private operations agree with these within 2 ulps (exp, gelu, reciprocal, rsqrt) to
@@ -48,6 +48,7 @@ inline constexpr std::array<double, 5> kExpCoeffs = {0.999999622186542, 1.999895
 // gelu: h(x) = gelu(x) - x / 2 = 0.5 x tanh(sqrt(2/pi) (x + 0.044715 x^3)) on [-4, 4] as Q(w),
 // w = (x / 4)^2. Coefficients of w^0 .. w^8: minimax by fit_coefficients.py, |err| < 4.3e-5;
 // beyond |x| = 4, h(x) - |x| / 2 < 7e-5.
+inline constexpr int kGeluInputBits = 12;  // |x| < 2^12
 inline constexpr double kGeluClip = 4.0;
 inline constexpr int kGeluClipLog2 = 2;
 inline constexpr std::array<double, 9> kGeluCoeffs = {
@@ -68,6 +69,9 @@ inline constexpr std::uint64_t kRsqrtSlope = 9;
 inline constexpr int kRsqrtSlopeShift = 5;
 inline constexpr std::array<std::uint64_t, 5> kRsqrtSeries = {128, 64, 48, 40, 35};
 inline constexpr int kRsqrtSeriesShift = 7;
+
+// softmax_rows: |x| < 2^14, which bounds the comparisons of the row max and exp's clip.
+inline constexpr int kSoftmaxInputBits = 14;
 
 // layer_norm: |x| < 2^12, d <= 1024, var + eps >= 2^-12.
 inline constexpr int kLayerNormInputBits = 12;

@@ -8,8 +8,13 @@
 //   mul(a, b)            exact elementwise products mod 2^64                    (1 round)
 //   trunc(a, s)          a >> s, arithmetic                                    (1 round)
 //   add_const(a, c)      a + c for public c (per element or one for all)      (no round)
-//   nonneg(d, y)         b = [d >= 0] (0/1) and b * y                          (8 rounds)
-//   max_rows(x, m, n)    the row maxima                           (8 ceil(log2 n) rounds)
+//   nonneg(d, y, b)      s = [d >= 0] (0/1) and s * y, for d in [-2^(b-1), 2^(b-1))
+//                        (1 + msb_rounds(b) rounds: 8 at b = 64, 7 at 18 <= b <= 33)
+//   max_rows(x, m, n, b) the row maxima, every |entry| < 2^(b-2)
+//                        (ceil(log2 n) levels of 1 + msb_rounds(b) rounds)
+// Both take the sign as bit b - 1 of the value (mpc/boolean.hpp msb_bits of width b), the
+// plaintext engine exactly as the private one, so that they stay in step even outside a range;
+// each program states the bound that keeps its comparisons inside it.
 // Every other step is linear (add, sub, public integer multiples), identical on values and on
 // shares. Public constants are only ever added through add_const, which party 0 alone applies.
 // Control flow depends on public sizes and parameters only.
@@ -42,6 +47,12 @@ inline u64 encode_at(double v, int s) {
 }
 inline int work_scale(int f) {
   return std::min(f + 8, 24);
+}
+
+// The width b of a comparison of values in (-2^k, 2^k) at scale s (k real bits): bit b - 1 is
+// their sign when b - 1 = k + s; at most 64.
+inline unsigned sign_width(int k, int s) {
+  return static_cast<unsigned>(std::min(64, k + s + 1));
 }
 
 inline int bits_of(double v) {
@@ -125,15 +136,17 @@ Vec polynomial(E& eng, const std::vector<Vec>& pw, const std::array<double, N>& 
   return eng.add_const(acc, encode_at(coeff[0], G + Gc));
 }
 
-// e^x for x <= 0 at scale f, result at scale `out`:
+// e^x for x <= 0 at scale f, result at scale `out`, for x > -2^lg (lg >= 5; lg = 0 stands for
+// 62 - f, the documented range):
 //   x' = relu(x + 16) - 16 = max(x, -16); v = x' / 16 in [-1, 0] is x' read at scale f + 4;
+//   x + 16 in (-2^lg, 16] is compared at width sign_width(lg, f);
 //   y = P(v) ~ e^(2 v) (degree 4, powers at G), then y <- y^2 three times: e^(16 v) = e^x'.
 // Magnitudes: products of values <= 1 at scale 2G <= 48, P's terms below 2^(G + 24 + 2).
 template <class E>
-Vec exp_neg(E& eng, std::span<const u64> x, int f, int out) {
+Vec exp_neg(E& eng, std::span<const u64> x, int f, int out, int lg = 0) {
   const int G = work_scale(f);
   const Vec d = eng.add_const(x, encode_at(kExpClip, f));
-  const Vec r = eng.nonneg(d, d).product;
+  const Vec r = eng.nonneg(d, d, sign_width(lg > 0 ? lg : 62 - f, f)).product;
   const Vec v = scaled(eng.add_const(r, encode_at(-kExpClip, f)), pow2(G - f - kExpClipLog2));
   const std::vector<Vec> pw = powers(eng, v, static_cast<int>(kExpCoeffs.size()) - 1, G);
   Vec y = eng.trunc(polynomial(eng, pw, kExpCoeffs, G, kCoeffScale), kCoeffScale);
@@ -147,14 +160,15 @@ Vec exp_neg(E& eng, std::span<const u64> x, int f, int out) {
 //   r1 = relu(x - 4), r2 = relu(-x - 4) (one comparison call), c = x - r1 + r2 = clip(x, -4, 4),
 //   GELU(x) = x / 2 + (r1 + r2) / 2 + Q(w),  w = (c / 4)^2 in [0, 1],  Q(w) ~ h(4 sqrt(w))
 // (degree 8, powers at G). c at scale f is c / 4 at scale f + 2. The final sum is at scale
-// G + 24 and truncated once to `out`: |x| < 2^12 keeps it below 2^61.
+// G + 24 and truncated once to `out`: |x| < 2^12 keeps it below 2^61, and the comparisons
+// of x - 4 and -x - 4, in (-2^13, 2^13), at width sign_width(13, f) (f + 14).
 template <class E>
 Vec gelu(E& eng, std::span<const u64> x, int f, int out) {
   const int G = work_scale(f);
   const std::size_t n = x.size();
   const u64 clip = encode_at(kGeluClip, f);
   const Vec d = eng.add_const(concat({x, negated(x)}), ~clip + 1);
-  const Vec r = eng.nonneg(d, d).product;
+  const Vec r = eng.nonneg(d, d, sign_width(kGeluInputBits + 1, f)).product;
   const auto r1 = piece(r, 0, n), r2 = piece(r, 1, n);
   Vec c(x.begin(), x.end());
   for (std::size_t i = 0; i < n; ++i) c[i] += r2[i] - r1[i];
@@ -174,7 +188,8 @@ Vec gelu(E& eng, std::span<const u64> x, int f, int out) {
 // public linear combination of the bits: g(e) = g(E0) + sum_j b_j (g(j) - g(j - 1)). The
 // products b_j x ride the comparison, so m = x 2^-e in [1, 2) is linear too:
 //   m 2^(fi + J) = 2^(J - E0) x - sum_j 2^(J - j) b_j x     (exact; wraps harmlessly)
-// and is brought to scale G (one truncation when fi + J > G).
+// and is brought to scale G (one truncation when fi + J > G). With 0 < x <= hi < 2^(J + 1),
+// every x - 2^j lies in (-2^J, 2^(J + 1)): the comparisons are at width sign_width(J + 1, fi).
 struct Octaves {
   int E0 = 0, J = 0;
 };
@@ -206,7 +221,7 @@ Normalised normalise(E& eng, std::span<const u64> x, int fi, const Octaves& o, i
       d.insert(d.end(), dj.begin(), dj.end());
       xs.insert(xs.end(), x.begin(), x.end());
     }
-    auto s = eng.nonneg(d, xs);
+    auto s = eng.nonneg(d, xs, sign_width(o.J + 1, fi));
     for (int j = o.E0 + 1; j <= o.J; ++j) {
       axpy(mx, ~pow2(o.J - j) + 1, piece(s.product, static_cast<std::size_t>(j - o.E0 - 1), n));
     }
@@ -309,8 +324,10 @@ Vec rsqrt(E& eng, std::span<const u64> x, int fi, double lo, double hi, double g
   return eng.trunc(eng.mul(mz, Pb), G + kRsqrtSeriesShift + k + f - out);
 }
 
-// Row-wise softmax over the first valid[r] columns: masked entries take the row's column 0
-// for the max (no effect on it), z = x - max <= 0 on the valid entries only, e = exp_neg(z),
+// Row-wise softmax over the first valid[r] columns, |x| < 2^14 (kSoftmaxInputBits): masked
+// entries take the row's column 0 for the max (no effect on it), its comparisons at width
+// sign_width(15, f) (differences of two entries in (-2^15, 2^15)); z = x - max in (-2^15, 0]
+// on the valid entries only, e = exp_neg(z) with its clip at width sign_width(15, f),
 // s = the row sum of e in [1, valid[r]], out = e (1/s) with 1/s at scale Z; masked outputs are
 // exactly 0 (no share is produced for them).
 template <class E>
@@ -328,13 +345,14 @@ Vec softmax_rows(E& eng, std::span<const u64> x, std::uint32_t m, std::uint32_t 
     for (std::uint32_t j = valid[r]; j < n; ++j) xm[std::size_t{r} * n + j] = x[std::size_t{r} * n];
     total += valid[r];
   }
-  const Vec mx = eng.max_rows(xm, m, n);
+  const unsigned width = sign_width(kSoftmaxInputBits + 1, f);
+  const Vec mx = eng.max_rows(xm, m, n, width);
   Vec z;
   z.reserve(total);
   for (std::uint32_t r = 0; r < m; ++r) {
     for (std::uint32_t j = 0; j < valid[r]; ++j) z.push_back(x[std::size_t{r} * n + j] - mx[r]);
   }
-  const Vec e = exp_neg(eng, z, f, f);
+  const Vec e = exp_neg(eng, z, f, f, kSoftmaxInputBits + 1);
   Vec s(m, 0);
   std::vector<std::uint32_t> row_of(total);
   for (std::size_t r = 0, at = 0; r < m; ++r) {

@@ -253,7 +253,8 @@ Gpt2Result run_gpt2(mpc::Party& p, Gpt2Session& s, std::span<const std::uint32_t
   result.rows = rows;
   result.top.assign(std::size_t{rows} * o.top_k, 0);
   for (std::uint32_t k = 0; k < o.top_k; ++k) {
-    mpc::RowArgmax best = mpc::argmax_rows(p, logits, rows, dm.vocab);
+    // |logit| < 2^40 less 2^40 where excluded: every entry below 2^41 = 2^(43 - 2) in magnitude.
+    mpc::RowArgmax best = mpc::argmax_rows(p, logits, rows, dm.vocab, kTopKExclusionBits + 3);
     mpc::Shares out = std::move(best.indices);
     replace(best.values, {});
     if (k == 0 && o.reveal_logits) out.insert(out.end(), logits.begin(), logits.end());

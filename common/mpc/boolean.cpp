@@ -4,12 +4,11 @@
 #include <utility>
 
 #include "core/bytes.hpp"
+#include "core/error.hpp"
 
 namespace ppi::mpc {
 
 namespace {
-
-constexpr unsigned kCarryBits = 63;  // bits 0..62 produce the carry into bit 63
 
 std::size_t words_for(std::size_t bits) {
   return (bits + 63) / 64;
@@ -34,9 +33,9 @@ void transpose64(u64 a[64]) {
   }
 }
 
-// slices[i * words + w], bit t = bit i of x[64 w + t], for bit positions i < 64.
-std::vector<u64> bit_slices(std::span<const u64> x, std::size_t words) {
-  std::vector<u64> s(64 * words);
+// slices[i * words + w], bit t = bit i of x[64 w + t], for bit positions i < positions <= 64.
+std::vector<u64> bit_slices(std::span<const u64> x, std::size_t words, unsigned positions) {
+  std::vector<u64> s(positions * words);
   u64 block[64];
   for (std::size_t w = 0; w < words; ++w) {
     const std::size_t first = 64 * w, count = std::min<std::size_t>(64, x.size() - first);
@@ -44,7 +43,7 @@ std::vector<u64> bit_slices(std::span<const u64> x, std::size_t words) {
               x.begin() + static_cast<std::ptrdiff_t>(first + count), block);
     std::fill(block + count, block + 64, u64{0});
     transpose64(block);
-    for (unsigned i = 0; i < 64; ++i) s[i * words + w] = block[i];
+    for (unsigned i = 0; i < positions; ++i) s[i * words + w] = block[i];
   }
   cleanse(block, sizeof(block));
   return s;
@@ -113,18 +112,43 @@ std::vector<u64> and_words(Party& p, std::span<const u64> x, std::span<const u64
   return z;
 }
 
+unsigned msb_and_gates(unsigned bits) {
+  check_msb_width(bits);
+  unsigned gates = bits - 1, nodes = bits - 1;
+  for (; nodes > 1; nodes = (nodes + 1) / 2) gates += 2 * (nodes / 2) - 1;
+  return gates;
+}
+
+unsigned msb_rounds(unsigned bits) {
+  check_msb_width(bits);
+  unsigned rounds = 1;
+  for (unsigned nodes = bits - 1; nodes > 1; nodes = (nodes + 1) / 2) ++rounds;
+  return rounds;
+}
+
+void check_msb_width(unsigned bits) {
+  if (bits < 2 || bits > 64) throw Error(Errc::invalid_argument, "msb_bits needs 2 <= bits <= 64");
+}
+
 BitShares msb_bits(Party& p, std::span<const u64> x, Piggyback* extra) {
+  return msb_bits(p, x, 64, extra);
+}
+
+BitShares msb_bits(Party& p, std::span<const u64> x, unsigned bits, Piggyback* extra) {
+  check_msb_width(bits);
+  // Bits 0 .. bits - 2 produce the carry into the sign bit bits - 1.
+  const unsigned carry_bits = bits - 1;
   const std::size_t words = words_for(x.size());
-  const std::vector<u64> slices = bit_slices(x, words);
+  const std::vector<u64> slices = bit_slices(x, words, bits);
   // Party 0's share is one addend, party 1's the other: as XOR sharings, (x0, 0) and (0, x1).
   // g_i = x0_i AND x1_i, p_i = x0_i XOR x1_i (each party's own bit is its XOR share of p_i).
-  const std::span<const u64> own(slices.data(), kCarryBits * words);
+  const std::span<const u64> own(slices.data(), carry_bits * words);
   const std::vector<u64> none(own.size(), 0);
   const bool first = p.is_model_owner();
   const std::vector<u64> g = and_words(p, first ? own : std::span<const u64>(none),
                                        first ? std::span<const u64>(none) : own, extra);
-  std::vector<Node> nodes(kCarryBits);
-  for (unsigned i = 0; i < kCarryBits; ++i) {
+  std::vector<Node> nodes(carry_bits);
+  for (unsigned i = 0; i < carry_bits; ++i) {
     const auto at = static_cast<std::ptrdiff_t>(i * words);
     nodes[i].g.assign(g.begin() + at, g.begin() + at + static_cast<std::ptrdiff_t>(words));
     if (i > 0)
@@ -133,7 +157,7 @@ BitShares msb_bits(Party& p, std::span<const u64> x, Piggyback* extra) {
   while (nodes.size() > 1) nodes = combine_level(p, std::move(nodes), words);
 
   BitShares msb{std::move(nodes.front().g), x.size()};
-  for (std::size_t w = 0; w < words; ++w) msb.words[w] ^= slices[kCarryBits * words + w];
+  for (std::size_t w = 0; w < words; ++w) msb.words[w] ^= slices[carry_bits * words + w];
   return msb;
 }
 

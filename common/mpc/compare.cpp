@@ -10,7 +10,8 @@ namespace {
 
 // For each k: [s * ys[k]] where s = msb(x) (or NOT msb(x) when `negate`), all of length n.
 std::vector<Shares> msb_times(Party& p, std::span<const u64> x,
-                              const std::vector<std::span<const u64>>& ys, bool negate) {
+                              const std::vector<std::span<const u64>>& ys, bool negate,
+                              unsigned bits) {
   const std::size_t n = x.size();
   for (const auto& y : ys) check_same_size(y.size(), n, "msb_times");
   const std::size_t terms = ys.size() * n;
@@ -27,7 +28,7 @@ std::vector<Shares> msb_times(Party& p, std::span<const u64> x,
       beaver.mine[terms + j] = ys[k][i] - t.b[j];
     }
   }
-  BitShares s = msb_bits(p, x, &beaver);
+  BitShares s = msb_bits(p, x, bits, &beaver);
   if (negate) s = flip(p, std::move(s));
 
   std::vector<u64> c(s.words.size());
@@ -50,8 +51,9 @@ std::vector<Shares> msb_times(Party& p, std::span<const u64> x,
 }
 
 RowArgmax tournament(Party& p, std::span<const u64> x, std::uint32_t m, std::uint32_t n,
-                     bool want_index) {
+                     bool want_index, unsigned bits) {
   if (n == 0) throw Error(Errc::invalid_argument, "max over rows of zero columns");
+  check_msb_width(bits);
   check_same_size(x.size(), std::size_t{m} * n, "max_rows: x against m * n");
   Shares vals(x.begin(), x.end());
   Shares idx;
@@ -75,7 +77,7 @@ RowArgmax tournament(Party& p, std::span<const u64> x, std::uint32_t m, std::uin
     }
     std::vector<std::span<const u64>> ys{d};
     if (want_index) ys.emplace_back(di);
-    const std::vector<Shares> prod = msb_times(p, d, ys, false);
+    const std::vector<Shares> prod = msb_times(p, d, ys, false, bits);
 
     Shares nv(m * next_width), ni(want_index ? m * next_width : 0);
     for (std::size_t r = 0; r < m; ++r) {
@@ -98,26 +100,29 @@ RowArgmax tournament(Party& p, std::span<const u64> x, std::uint32_t m, std::uin
 
 }  // namespace
 
-Shares msb(Party& p, std::span<const u64> x) {
+Shares msb(Party& p, std::span<const u64> x, unsigned bits) {
+  check_msb_width(bits);
   if (x.empty()) return {};
-  return b2a(p, msb_bits(p, x));
+  return b2a(p, msb_bits(p, x, bits));
 }
 
-Shares less_than(Party& p, std::span<const u64> x, std::span<const u64> y) {
-  return msb(p, sub(x, y));
+Shares less_than(Party& p, std::span<const u64> x, std::span<const u64> y, unsigned bits) {
+  return msb(p, sub(x, y), bits);
 }
 
-Shares relu(Party& p, std::span<const u64> x) {
+Shares relu(Party& p, std::span<const u64> x, unsigned bits) {
+  check_msb_width(bits);
   if (x.empty()) return {};
-  return std::move(msb_times(p, x, {x}, true).front());
+  return std::move(msb_times(p, x, {x}, true, bits).front());
 }
 
-Shares max_rows(Party& p, std::span<const u64> x, std::uint32_t m, std::uint32_t n) {
-  return tournament(p, x, m, n, false).values;
+Shares max_rows(Party& p, std::span<const u64> x, std::uint32_t m, std::uint32_t n, unsigned bits) {
+  return tournament(p, x, m, n, false, bits).values;
 }
 
-RowArgmax argmax_rows(Party& p, std::span<const u64> x, std::uint32_t m, std::uint32_t n) {
-  return tournament(p, x, m, n, true);
+RowArgmax argmax_rows(Party& p, std::span<const u64> x, std::uint32_t m, std::uint32_t n,
+                      unsigned bits) {
+  return tournament(p, x, m, n, true, bits);
 }
 
 }  // namespace ppi::mpc

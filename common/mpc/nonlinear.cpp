@@ -31,15 +31,15 @@ class PrivateEngine {
   Shares mul(std::span<const u64> a, std::span<const u64> b) { return mpc::mul(p_, a, b); }
   Shares trunc(std::span<const u64> a, int s) { return truncate(p_, a, s, p_.magnitude_bits()); }
   Shares add_const(std::span<const u64> a, u64 c) { return add_public(p_, a, c); }
-  Shares max_rows(std::span<const u64> x, std::uint32_t m, std::uint32_t n) {
-    return mpc::max_rows(p_, x, m, n);
+  Shares max_rows(std::span<const u64> x, std::uint32_t m, std::uint32_t n, unsigned bits) {
+    return mpc::max_rows(p_, x, m, n, bits);
   }
 
-  // b = NOT msb(d) and b y in msb_bits' 7 rounds and one more. With the daBit (r, [r]) of
-  // each bit, c = b XOR r is opened; then [b] = c + (1 - 2c) [r] needs no product, and
+  // b = NOT msb(d) and b y in msb_rounds(bits) rounds and one more. With the daBit (r, [r])
+  // of each bit, c = b XOR r is opened; then [b] = c + (1 - 2c) [r] needs no product, and
   // b y = c y + (1 - 2c) r y, where the Beaver product r y is opened in the comparison's first
   // round (mpc/compare.hpp does the same for relu, without handing out the bit).
-  Signs nonneg(std::span<const u64> d, std::span<const u64> y) {
+  Signs nonneg(std::span<const u64> d, std::span<const u64> y, unsigned bits) {
     const std::size_t n = d.size();
     check_same_size(y.size(), n, "nonneg: y against d");
     if (n == 0) return {};
@@ -51,7 +51,7 @@ class PrivateEngine {
       ry.mine[i] = r.arith[i] - t.a[i];
       ry.mine[n + i] = y[i] - t.b[i];
     }
-    const BitShares b = flip(p_, msb_bits(p_, d, &ry));
+    const BitShares b = flip(p_, msb_bits(p_, d, bits, &ry));
     std::vector<u64> masked(b.words.size());
     for (std::size_t w = 0; w < masked.size(); ++w) masked[w] = b.words[w] ^ r.bits[w];
     const std::vector<u64> theirs = p_.channel().exchange(masked);

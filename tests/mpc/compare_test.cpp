@@ -32,6 +32,21 @@ std::vector<u64> xor_open(const TwoPartyRun& run, std::size_t k) {
   return z;
 }
 
+// The opened maxima and first indices of the maxima of each row against plaintext.
+void check_row_argmax(const std::vector<u64>& x, std::uint32_t m, std::uint32_t n,
+                      const std::vector<u64>& vals, const std::vector<u64>& idx,
+                      const std::vector<u64>& maxes) {
+  for (std::uint32_t r = 0; r < m; ++r) {
+    std::uint32_t best = 0;
+    for (std::uint32_t j = 1; j < n; ++j) {
+      if (as_signed(x[r * n + j]) > as_signed(x[r * n + best])) best = j;
+    }
+    CHECK(idx[r] == best);
+    CHECK(vals[r] == x[r * n + best]);
+    CHECK(maxes[r] == x[r * n + best]);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("AND of XOR-shared words") {
@@ -156,15 +171,7 @@ TEST_CASE("max and argmax over rows: tournament, first index on ties") {
     return {am.values, am.indices, max_rows(p, mine(p, sx), m, n)};
   });
   const std::vector<u64> vals = run.opened(0), idx = run.opened(1), maxes = run.opened(2);
-  for (std::uint32_t r = 0; r < m; ++r) {
-    std::uint32_t best = 0;
-    for (std::uint32_t j = 1; j < n; ++j) {
-      if (as_signed(x[r * n + j]) > as_signed(x[r * n + best])) best = j;
-    }
-    CHECK(idx[r] == best);
-    CHECK(vals[r] == x[r * n + best]);
-    CHECK(maxes[r] == x[r * n + best]);
-  }
+  check_row_argmax(x, m, n, vals, idx, maxes);
   // ceil(log2 7) = 3 levels of 8 rounds, twice.
   CHECK(run.mo.rounds == 48);
 }
@@ -181,4 +188,69 @@ TEST_CASE("max over one column is the column; zero columns are refused") {
   CHECK_THROWS_AS(
       run_recorded([&](Party& p) -> std::vector<Shares> { return {max_rows(p, Shares{}, 3, 0)}; }),
       Error);
+}
+
+namespace {
+
+// Values at the edges of the width-b range [-2^(b-1), 2^(b-1)), then random ones inside it.
+std::vector<u64> width_edges_and_random(unsigned b, std::size_t random_count) {
+  const u64 half = u64{1} << (b - 1);
+  std::vector<u64> x{0, 1, ~u64{0}, half - 1, half - 2, ~half + 1, ~half + 2};
+  for (u64 r : random_words(random_count)) x.push_back((r & (2 * half - 1)) - half);
+  return x;
+}
+
+}  // namespace
+
+TEST_CASE("msb, relu and less_than of bounded width: exact at the edges, fewer rounds and gates") {
+  CHECK(msb_rounds(64) == 7);
+  CHECK(msb_and_gates(64) == 181);
+  CHECK(msb_rounds(30) == 6);
+  CHECK(msb_and_gates(30) == 80);
+  CHECK(msb_rounds(2) == 1);
+  CHECK(msb_and_gates(2) == 1);
+  for (unsigned b : {2u, 3u, 17u, 30u, 33u, 34u, 43u, 63u}) {
+    const std::vector<u64> x = width_edges_and_random(b, 300);
+    // y = x + d within the range too: the pairs of less_than differ by x - y = -d.
+    std::vector<u64> y(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) y[i] = (i % 2) ? x[i] : 0;
+    const Split sx = split(x), sy = split(y);
+    const TwoPartyRun run = run_recorded([&](Party& p) -> std::vector<Shares> {
+      return {msb(p, mine(p, sx), b), relu(p, mine(p, sx), b),
+              less_than(p, mine(p, sx), mine(p, sy), b)};
+    });
+    const std::vector<u64> s = run.opened(0), r = run.opened(1), lt = run.opened(2);
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      CHECK_MESSAGE(s[i] == (as_signed(x[i]) < 0 ? 1u : 0u), "b ", b, " x ", as_signed(x[i]));
+      CHECK(r[i] == (as_signed(x[i]) > 0 ? x[i] : 0));
+      CHECK(lt[i] == (as_signed(x[i]) < as_signed(y[i]) ? 1u : 0u));
+    }
+    CHECK(run.mo.rounds == 3 * (msb_rounds(b) + 1));
+    CHECK(run.mo.material_left == 0);
+  }
+  CHECK_THROWS_AS(
+      run_recorded([&](Party& p) -> std::vector<Shares> { return {msb(p, Shares(3, 0), 1)}; }),
+      Error);
+}
+
+TEST_CASE("argmax over rows of bounded width: entries at +-(2^(b-2) - 1), first index on ties") {
+  for (unsigned b : {12u, 43u}) {
+    const u64 top = (u64{1} << (b - 2)) - 1;
+    const std::uint32_t m = 5, n = 9;
+    std::vector<u64> x(m * n);
+    for (u64& v : x) v = (random_words(1)[0] % (2 * top + 1)) - top;
+    for (std::uint32_t j = 0; j < n; ++j) x[0 * n + j] = (j % 2) ? top : ~top + 1;
+    for (std::uint32_t j = 0; j < n; ++j) x[1 * n + j] = ~top + 1 + j;
+    x[2 * n + 8] = top;
+    for (std::uint32_t j = 0; j < n; ++j) x[3 * n + j] = ~top + 1;
+    const Split sx = split(x);
+    const TwoPartyRun run = run_recorded([&](Party& p) -> std::vector<Shares> {
+      RowArgmax am = argmax_rows(p, mine(p, sx), m, n, b);
+      return {am.values, am.indices, max_rows(p, mine(p, sx), m, n, b)};
+    });
+    const std::vector<u64> vals = run.opened(0), idx = run.opened(1), maxes = run.opened(2);
+    check_row_argmax(x, m, n, vals, idx, maxes);
+    // ceil(log2 9) = 4 levels, twice.
+    CHECK(run.mo.rounds == 8 * (msb_rounds(b) + 1));
+  }
 }

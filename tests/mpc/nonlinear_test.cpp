@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "approx/fixed_functions.hpp"
+#include "mpc/boolean.hpp"
 #include "mpc/nonlinear.hpp"
 #include "ring/fixed_point.hpp"
 #include "two_party.hpp"
@@ -103,22 +104,24 @@ TEST_CASE("exp_neg over [-20, 0] and far below the clip at -16: 19 rounds") {
   }
 }
 
-TEST_CASE("gelu over [-12, 12], the clip points and far out: 17 rounds") {
+TEST_CASE("gelu over [-12, 12], the clip points and out to the bound 2^12: 16 rounds") {
   for (const Bound& bd :
        {Bound{16, 1.5e-4, 0, 4}, Bound{12, 4.5e-4, 0, 4}, Bound{20, 1.5e-4, 0, 16}}) {
     const int f = bd.f;
-    const auto xs = grid(-12, 12, 6001, 1000,
-                         {0.0, 4.0, -4.0, 4.0001, -4.0001, 100.0, -100.0, 4095.0, -4095.0});
+    const double edge = 4096 - std::ldexp(1, -f);  // the largest |x| below 2^12
+    const auto xs =
+        grid(-12, 12, 6001, 1000, {0.0, 4.0, -4.0, 4.0001, -4.0001, 100.0, -100.0, edge, -edge});
     const Measured m = measure(
         xs, f, [](Party& p, std::span<const u64> x) { return gelu(p, x); },
         [f](std::span<const u64> x) { return approx::gelu(x, f); }, gelu_tanh,
         [bd](double) { return bd.a; });
     CHECK(m.max_ulps <= bd.ulps);
-    CHECK(m.rounds == 17);
+    // The clip comparisons at width f + 14, then 9 rounds.
+    CHECK(m.rounds == 1 + msb_rounds(static_cast<unsigned>(f) + 14) + 9);
   }
 }
 
-TEST_CASE("reciprocal over [1, 64] (16 rounds) and [1, 1024]: within 1.2 ulp + 1e-6 |y|") {
+TEST_CASE("reciprocal over [1, 64] (15 rounds) and [1, 1024]: within 1.2 ulp + 1e-6 |y|") {
   for (int f : {16, 12, 20}) {
     for (double hi : {64.0, 1024.0}) {
       const auto xs = log_grid(1, hi, 4001, 1000);
@@ -128,13 +131,16 @@ TEST_CASE("reciprocal over [1, 64] (16 rounds) and [1, 1024]: within 1.2 ulp + 1
           [](double x) { return 1 / x; },
           [f](double y) { return 1.2 * std::ldexp(1, -f) + 1e-6 * y; });
       CHECK(m.max_ulps <= 2);
-      // t = 1 (a truncation of m) when f + log2(hi) > G = min(f + 8, 24).
-      CHECK(m.rounds == (f + std::log2(hi) > std::min(f + 8, 24) ? 17u : 16u));
+      // The octave comparisons at width f + log2(hi) + 2, then 8 rounds, and t = 1 (a
+      // truncation of m) when f + log2(hi) > G = min(f + 8, 24).
+      const auto J = static_cast<unsigned>(std::log2(hi));
+      CHECK(m.rounds == 1 + msb_rounds(static_cast<unsigned>(f) + J + 2) + 8 +
+                            (f + std::log2(hi) > std::min(f + 8, 24) ? 1u : 0u));
     }
   }
 }
 
-TEST_CASE("rsqrt over [2^-12, 2^16]: within 1.2 ulp + 2e-7 |y|, 19 rounds") {
+TEST_CASE("rsqrt over [2^-12, 2^16]: within 1.2 ulp + 2e-7 |y|, 18 or 19 rounds") {
   for (int f : {16, 12, 20}) {
     const auto xs = log_grid(std::ldexp(1, -12), 65536, 6001, 1000);
     const Measured m = measure(
@@ -143,7 +149,8 @@ TEST_CASE("rsqrt over [2^-12, 2^16]: within 1.2 ulp + 2e-7 |y|, 19 rounds") {
         [](double x) { return 1 / std::sqrt(x); },
         [f](double y) { return 1.2 * std::ldexp(1, -f) + 2e-7 * y; });
     CHECK(m.max_ulps <= (f == 20 ? 8 : 4));  // G = f + 4 only at f = 20
-    CHECK(m.rounds == 19);
+    // The octave comparisons at width f + 18, then 11 rounds.
+    CHECK(m.rounds == 1 + msb_rounds(static_cast<unsigned>(f) + 18) + 11);
   }
 }
 
@@ -182,10 +189,18 @@ TEST_CASE("softmax_rows: causal valid lengths, masked columns exactly 0, rows su
   const FixedPoint fp(f);
   const std::uint32_t T = 64, heads = 3, m = T * heads, n = T;
   std::vector<double> xs = uniform(std::size_t{m} * n, -8, 8);
-  // Head 1: a wide spread (entries far below the clip); head 2: all equal in some rows.
+  // Head 1: a wide spread (entries far below the clip); head 2: all equal in some rows, and
+  // rows at the input bound |x| < 2^14 (entries +-edge, the max either sign).
   for (std::size_t i = T * n; i < 2 * T * n; ++i) xs[i] *= 6;
   for (std::size_t r = 2 * T; r < 2 * T + 10; ++r) {
     for (std::uint32_t j = 0; j < n; ++j) xs[r * n + j] = 3.25;
+  }
+  const double edge = 16384 - std::ldexp(1, -f);
+  for (std::size_t r = 2 * T + 10; r < 2 * T + 40; ++r) {
+    for (std::uint32_t j = 0; j < n; ++j) xs[r * n + j] = ((r + j) % 3 ? -edge : edge);
+  }
+  for (std::size_t r = 2 * T + 40; r < 2 * T + 50; ++r) {
+    for (std::uint32_t j = 0; j < n; ++j) xs[r * n + j] = (j % 5 ? -edge : -edge + 0.5);
   }
   std::vector<std::uint32_t> valid(m);
   for (std::uint32_t r = 0; r < m; ++r) valid[r] = r % T + 1;
@@ -221,8 +236,9 @@ TEST_CASE("softmax_rows: causal valid lengths, masked columns exactly 0, rows su
   CHECK(max_sum < 2e-4);
   CHECK(max_ulps <= 16);
   CHECK(run.mo.material_left == 0);
-  // max_rows 6 levels of 8, exp_neg 19, reciprocal over [1, 64] 16, the product 2.
-  CHECK(run.mo.rounds == 48 + 19 + 16 + 2);
+  // max_rows 6 levels of 7 (width 32), exp_neg 18 (its clip at width 32), reciprocal over
+  // [1, 64] 15 (width 24), the product 2.
+  CHECK(run.mo.rounds == 42 + 18 + 15 + 2);
 }
 
 TEST_CASE("layer_norm across input scales: mean 0, variance 1, 21 rounds") {
@@ -265,7 +281,8 @@ TEST_CASE("layer_norm across input scales: mean 0, variance 1, 21 rounds") {
   CHECK(max_abs < 1e-3);
   CHECK(max_mean < 1e-3);
   CHECK(max_var < 1e-4);
-  CHECK(max_ulps <= 32);
+  // The mean's 1-ulp noise over the spread: 1 / 0.02 = 50 output ulps in the narrowest row.
+  CHECK(max_ulps <= 64);
   CHECK(run.mo.material_left == 0);
   CHECK(run.mo.rounds == 21);
 }
