@@ -5,10 +5,12 @@
 //                                                      collected, this client's seeds stored
 //   client infer --model M --dealers ... --input F     convert, then the online phase: prints
 //                                                      the private classification of F's rows
-//   client online --batch-id B --input F               the online phase of a converted batch
+//   client infer --model M --dealers ... --tokens T    the same for a GPT-2: prints the next token
+//   client online --batch-id B (--input F | --tokens T)  the online phase of a converted batch
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <variant>
 
 #include "app/actor.hpp"
 #include "client/conversion.hpp"
@@ -25,7 +27,8 @@ const char* kSummary =
     "owner\n"
     "                  (model_owner.url) and store this client's seeds\n"
     "  infer           convert, then run the online phase with the model owner\n"
-    "                  (model_owner.online) on the rows of --input; prints the classes\n"
+    "                  (model_owner.online) on the rows of --input (an MLP; prints the\n"
+    "                  classes) or on --tokens (a GPT-2; prints the next token)\n"
     "  online          the online phase only, for --batch-id (converted before)";
 
 std::vector<ppi::config::KeySpec> client_keys() {
@@ -39,6 +42,10 @@ std::vector<ppi::config::KeySpec> client_keys() {
   keys.push_back(ppi::config::string_key(
       "input", "",
       "JSON file of input rows: [[x, ...], ...] or {\"inputs\": [...]} (infer, online)"));
+  keys.push_back(ppi::config::string_key(
+      "tokens", "",
+      "comma-separated token ids of a GPT-2's input, e.g. 464,2068 (infer, online); at most the "
+      "model's length bucket"));
   keys.push_back(ppi::config::string_key("batch_id", "", "a converted batch (online)"));
   keys.push_back(ppi::config::integer_key("input.row", -1, -1, 1 << 20,
                                           "only this row of --input (-1: every row)"));
@@ -90,24 +97,46 @@ int run_convert(const ppi::config::Config& cfg, std::shared_ptr<ppi::db::Databas
   return 0;
 }
 
-// The online phase of `batch_id`; prints one line per row, then a summary.
-int run_online(const ppi::config::Config& cfg, ppi::client::ClientStore& store,
-               const std::string& batch_id) {
-  if (cfg.get_string("input").empty()) {
-    throw ppi::Error(ppi::Errc::config, "this command needs --input FILE");
-  }
-  ppi::client::OnlineSettings settings;
-  settings.model_owner_endpoint = cfg.get_string("model_owner.online");
-  settings.tls = ppi::app::tls_options(cfg);
-  // The input width is checked against the model once the model owner has said which it is.
+// The input the command was given: --input rows or --tokens, read and checked as far as they
+// can be without the model's shape, before any batch is asked for.
+ppi::client::OnlineInput read_input(const ppi::config::Config& cfg) {
   const std::string path = cfg.get_string("input");
+  const std::string tokens = cfg.get_string("tokens");
+  if (path.empty() == tokens.empty()) {
+    throw ppi::Error(ppi::Errc::config,
+                     "this command needs either --input FILE (an MLP) or --tokens IDS (a GPT-2)");
+  }
+  if (!tokens.empty()) return ppi::client::parse_tokens(tokens);
+  // The input width is checked against the model once the model owner has said which it is.
   auto inputs = ppi::online::read_input_rows(path, 0);
   if (cfg.get_int("input.row") >= 0) {
     inputs = ppi::online::select_row(inputs, static_cast<std::size_t>(cfg.get_int("input.row")));
   }
-  auto result = ppi::client::run_online(
-      store, settings, batch_id, inputs,
-      [](std::string_view step) { std::cout << "online: " << step << "..." << std::endl; });
+  return inputs;
+}
+
+void print_result(const ppi::client::OnlineResult& result, const ppi::client::OnlineInput& input) {
+  if (result.model_kind == "gpt2") {
+    const auto& tokens = std::get<ppi::client::TokenInput>(input).ids;
+    std::cout << "position=" << tokens.size() - 1 << " private_next_token=" << result.classes[0];
+    if (result.classes.size() > 1) {
+      std::cout << " top_tokens=[";
+      for (std::size_t k = 0; k < result.classes.size(); ++k) {
+        std::cout << (k ? ", " : "") << result.classes[k];
+      }
+      std::cout << "]";
+    }
+    if (!result.logits.empty()) {
+      std::cout << " top_logits=[";
+      const auto best = ppi::client::best_logits(result, ppi::client::kPrintedLogits);
+      for (std::size_t k = 0; k < best.size(); ++k) {
+        std::cout << (k ? ", " : "") << best[k].first << ":" << best[k].second;
+      }
+      std::cout << "]";
+    }
+    std::cout << "\n";
+    return;
+  }
   for (std::size_t r = 0; r < result.classes.size(); ++r) {
     std::cout << "row=" << r << " private_class=" << result.classes[r];
     if (!result.logits.empty()) {
@@ -119,20 +148,37 @@ int run_online(const ppi::config::Config& cfg, ppi::client::ClientStore& store,
     }
     std::cout << "\n";
   }
-  std::cout << "batch_id=" << batch_id << " model=" << result.model_id
-            << " rows=" << result.classes.size() << " rounds=" << result.rounds
-            << " bytes_sent=" << result.bytes_sent << " bytes_received=" << result.bytes_received
-            << " online_seconds=" << result.seconds << "\n";
+}
+
+// The online phase of `batch_id`; prints the result (one line per row of an MLP, the next token
+// of a GPT-2), then a summary.
+int run_online(const ppi::config::Config& cfg, ppi::client::ClientStore& store,
+               const std::string& batch_id, const ppi::client::OnlineInput& input) {
+  ppi::client::OnlineSettings settings;
+  settings.model_owner_endpoint = cfg.get_string("model_owner.online");
+  settings.tls = ppi::app::tls_options(cfg);
+  auto result = ppi::client::run_online(
+      store, settings, batch_id, input,
+      [](std::string_view step) { std::cout << "online: " << step << "..." << std::endl; });
+  print_result(result, input);
+  std::cout << "batch_id=" << batch_id << " model=" << result.model_id;
+  if (result.model_kind == "gpt2") {
+    std::cout << " tokens=" << std::get<ppi::client::TokenInput>(input).ids.size()
+              << " bucket=" << result.bucket;
+  } else {
+    std::cout << " rows=" << result.classes.size();
+  }
+  std::cout << " rounds=" << result.rounds << " bytes_sent=" << result.bytes_sent
+            << " bytes_received=" << result.bytes_received << " online_seconds=" << result.seconds
+            << "\n";
   return 0;
 }
 
 int run_infer(const ppi::config::Config& cfg, std::shared_ptr<ppi::db::Database> database) {
   ppi::client::ClientStore store(std::move(database));
-  if (cfg.get_string("input").empty()) {
-    throw ppi::Error(ppi::Errc::config, "infer needs --input FILE");
-  }
+  const auto input = read_input(cfg);  // a malformed input must not use up a batch
   const auto c = convert(cfg, store);
-  return run_online(cfg, store, c.batch_id);
+  return run_online(cfg, store, c.batch_id, input);
 }
 
 // Prints one line per actor; returns the number of actors that are not healthy.
@@ -185,7 +231,7 @@ int main(int argc, char** argv) {
     if (args[0] == "infer") return run_infer(cfg, std::move(database));
     if (args[0] == "online") {
       ppi::client::ClientStore store(std::move(database));
-      return run_online(cfg, store, cfg.get_string("batch_id"));
+      return run_online(cfg, store, cfg.get_string("batch_id"), read_input(cfg));
     }
     throw ppi::Error(ppi::Errc::config, "unknown command '" + args[0] + "' (see --help)");
   });

@@ -2,15 +2,19 @@
 
 #include <grpcpp/create_channel.h>
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
 #include "compute/ring_kernels.hpp"
 #include "grpc/grpc_tls.hpp"
+#include "inference/gpt2_program.hpp"
 #include "inference/mlp_program.hpp"
 #include "material/conversion.hpp"
 #include "material/layout.hpp"
+#include "model/gpt2.hpp"
 #include "mpc/batch_share.hpp"
 #include "mpc/party.hpp"
 #include "online/stream_channel.hpp"
@@ -37,10 +41,9 @@ mpc::BatchShare expand_share(const Conversion& c, const material::MaterialPlan& 
   return mpc::BatchShare(plan, expander.mac_key_share(), std::move(elements));
 }
 
-// What the model owner announces must be the batch this client converted, and fit its input.
-void check_accept(const ppi::online::v1::Accept& a, const Conversion& c,
-                  const material::MaterialPlan& plan, const inference::MlpShape& shape,
-                  const online::InputRows& inputs) {
+// What the model owner announces must be the batch this client converted.
+void check_batch(const ppi::online::v1::Accept& a, const Conversion& c,
+                 const material::MaterialPlan& plan) {
   if (a.model_id() != c.model_id) {
     throw Error(Errc::invalid_argument, "the model owner runs model '" + a.model_id() +
                                             "', this batch is for '" + c.model_id + "'");
@@ -50,8 +53,27 @@ void check_accept(const ppi::online::v1::Accept& a, const Conversion& c,
                 "the model owner's plan has " + std::to_string(plan.element_count()) +
                     " elements, the batch " + std::to_string(c.element_count));
   }
+}
+
+nlohmann::json parse_shape(const ppi::online::v1::Accept& a) {
+  auto doc = nlohmann::json::parse(a.shape_json(), nullptr, false);
+  if (doc.is_discarded()) throw Error(Errc::invalid_argument, "the model's shape is not JSON");
+  return doc;
+}
+
+// The client's side of one model's program, prepared from Accept and the input, which are
+// checked against each other before any material is expanded or anything is sent.
+struct Program {
+  int frac_bits = 0, magnitude_bits = 0;
+  std::string description;  // for the progress line
+  std::function<void(mpc::Party&, OnlineResult&)> run;
+};
+
+Program mlp_program(const ppi::online::v1::Accept& a, const std::string& model_id,
+                    const online::InputRows& inputs) {
+  const auto shape = inference::MlpShape::from_json(parse_shape(a));
   if (inputs.count == 0 || inputs.count > a.rows()) {
-    throw Error(Errc::invalid_argument, "model " + c.model_id + " takes 1 to " +
+    throw Error(Errc::invalid_argument, "model " + model_id + " takes 1 to " +
                                             std::to_string(a.rows()) + " input rows, got " +
                                             std::to_string(inputs.count));
   }
@@ -59,10 +81,88 @@ void check_accept(const ppi::online::v1::Accept& a, const Conversion& c,
     throw Error(Errc::invalid_argument,
                 "each input row must hold " + std::to_string(shape.input_dim) + " values");
   }
+  // Rows beyond the given inputs are zeros: the batch is made for a.rows() rows.
+  std::vector<double> padded(inputs.values);
+  padded.resize(std::size_t{a.rows()} * shape.input_dim, 0.0);
+  const FixedPoint fp(shape.frac_bits);
+  const std::uint32_t rows = a.rows();
+  const bool reveal = a.reveal_logits();
+  const std::size_t given = inputs.count;
+  return {
+      shape.frac_bits, shape.magnitude_bits,
+      std::to_string(rows) + " row(s), " + std::to_string(shape.layers.size()) + " layers",
+      [shape, encoded = fp.encode(padded), rows, reveal, given](mpc::Party& p, OnlineResult& out) {
+        const inference::MlpResult r = inference::run_mlp_client(p, shape, encoded, rows, reveal);
+        out.classes_per_row = shape.classes;
+        out.classes.assign(r.classes.begin(), r.classes.begin() + static_cast<long>(given));
+        if (!r.logits.empty()) {  // only the given rows, not the zero padding
+          out.logits = FixedPoint(shape.frac_bits)
+                           .decode(std::span<const u64>(r.logits).first(given * shape.classes));
+        }
+      }};
+}
+
+Program gpt2_program(const ppi::online::v1::Accept& a, const std::string& model_id,
+                     const TokenInput& tokens) {
+  const auto shape = model::Gpt2Shape::from_json(parse_shape(a));
+  inference::Gpt2PassOptions options;
+  options.bucket = a.bucket();
+  options.output = inference::Gpt2PassOptions::Output::last;
+  options.top_k = a.top_k();
+  options.reveal_logits = a.reveal_logits();
+  inference::check_pass_options(shape, options);  // the model owner's, so a peer's to check
+  if (tokens.ids.empty() || tokens.ids.size() > options.bucket) {
+    throw Error(Errc::invalid_argument, "model " + model_id + " takes 1 to " +
+                                            std::to_string(options.bucket) + " tokens, got " +
+                                            std::to_string(tokens.ids.size()));
+  }
+  for (std::size_t i = 0; i < tokens.ids.size(); ++i) {
+    if (tokens.ids[i] >= shape.config.vocab_size) {
+      throw Error(Errc::invalid_argument,
+                  "token " + std::to_string(i) + " (" + std::to_string(tokens.ids[i]) +
+                      ") is not below model " + model_id + "'s vocabulary size " +
+                      std::to_string(shape.config.vocab_size));
+    }
+  }
+  return {shape.frac_bits, mpc::kMaxMagnitudeBits,
+          "one GPT-2 pass, " + std::to_string(tokens.ids.size()) + " token(s) padded to " +
+              std::to_string(options.bucket) + ", " + std::to_string(shape.config.n_layer) +
+              " layers",
+          [shape, options, ids = tokens.ids](mpc::Party& p, OnlineResult& out) {
+            inference::Gpt2Session session(shape, nullptr);
+            const inference::Gpt2Result r = inference::run_gpt2(p, session, ids, options);
+            out.bucket = options.bucket;
+            out.classes_per_row = shape.config.vocab_size;
+            out.classes.assign(r.top.begin(), r.top.end());
+            if (!r.logits.empty()) out.logits = FixedPoint(shape.frac_bits).decode(r.logits);
+          }};
+}
+
+// The program the model owner announces, for the input this client was given.
+Program prepare(const ppi::online::v1::Accept& a, const Conversion& c,
+                const material::MaterialPlan& plan, const OnlineInput& input) {
+  check_batch(a, c, plan);
+  const std::string kind = a.model_kind().empty() ? "mlp" : a.model_kind();
+  if (kind == "mlp") {
+    if (const auto* rows = std::get_if<online::InputRows>(&input)) {
+      return mlp_program(a, c.model_id, *rows);
+    }
+    throw Error(Errc::invalid_argument,
+                "model " + c.model_id + " is an MLP: it takes --input rows, not --tokens");
+  }
+  if (kind == "gpt2") {
+    if (const auto* tokens = std::get_if<TokenInput>(&input)) {
+      return gpt2_program(a, c.model_id, *tokens);
+    }
+    throw Error(Errc::invalid_argument,
+                "model " + c.model_id + " is a GPT-2: it takes --tokens, not --input rows");
+  }
+  throw Error(Errc::invalid_argument, "the model owner runs a program of unknown kind '" + kind +
+                                          "' (this client knows mlp and gpt2)");
 }
 
 OnlineResult run_session(const OnlineSettings& settings, const Conversion& c,
-                         const online::InputRows& inputs,
+                         const OnlineInput& input,
                          const std::function<void(std::string_view)>& progress) {
   const auto started = std::chrono::steady_clock::now();
   grpc::ChannelArguments args;
@@ -87,9 +187,19 @@ OnlineResult run_session(const OnlineSettings& settings, const Conversion& c,
     throw Error(Errc::invalid_argument, peer + " did not answer Start with Accept");
   }
   const auto& a = accept.accept();
-  const auto shape = inference::MlpShape::from_json(nlohmann::json::parse(a.shape_json()));
   const auto plan = material::MaterialPlan::parse(a.plan_json());
-  check_accept(a, c, plan, shape, inputs);
+  Program program;
+  try {
+    program = prepare(a, c, plan, input);
+  } catch (const Error& e) {
+    // Both sides have claimed the batch by now; cancelling tells the model owner, which marks
+    // it failed as this client does.
+    context.TryCancel();
+    stream->Finish();
+    throw Error(e.code(), std::string(e.what()) + "; batch " + c.batch_id +
+                              " was bound to this inference and is now used up, its online "
+                              "phase did not run");
+  }
 
   progress("expanding " + std::to_string(c.seeds.size()) +
            " dealer seeds into this client's share (" + std::to_string(plan.element_count()) +
@@ -97,22 +207,17 @@ OnlineResult run_session(const OnlineSettings& settings, const Conversion& c,
   const mpc::BatchShare share = expand_share(c, plan);
   mpc::BatchCursor material(share);
 
-  // Rows beyond the given inputs are zeros: the batch is made for a.rows() rows.
-  std::vector<double> padded(inputs.values);
-  padded.resize(std::size_t{a.rows()} * shape.input_dim, 0.0);
-  const FixedPoint fp(shape.frac_bits);
-  const std::vector<u64> encoded = fp.encode(padded);
-
-  progress("online phase with the " + peer + ": " + std::to_string(a.rows()) + " row(s), " +
-           std::to_string(shape.layers.size()) + " layers");
+  progress("online phase with the " + peer + ": " + program.description);
   online::StreamChannel channel([&](OnlineMessage& m) { return stream->Read(&m); },
                                 [&](const OnlineMessage& m) { return stream->Write(m); }, peer);
   auto kernels = compute::make_best_kernels();
-  mpc::Party party(mpc::Role::client, channel, material, *kernels, shape.frac_bits,
-                   shape.magnitude_bits);
-  inference::MlpResult r;
+  mpc::Party party(mpc::Role::client, channel, material, *kernels, program.frac_bits,
+                   program.magnitude_bits);
+  OnlineResult out;
+  out.model_id = c.model_id;
+  out.model_kind = a.model_kind().empty() ? "mlp" : a.model_kind();
   try {
-    r = inference::run_mlp_client(party, shape, encoded, a.rows(), a.reveal_logits());
+    program.run(party, out);
   } catch (const Error& e) {
     if (e.code() == Errc::unavailable) throw failed();
     throw;
@@ -121,13 +226,6 @@ OnlineResult run_session(const OnlineSettings& settings, const Conversion& c,
   const grpc::Status status = stream->Finish();
   if (!status.ok()) throw grpcsvc::from_status(status, peer);
 
-  OnlineResult out;
-  out.model_id = c.model_id;
-  out.classes_per_row = shape.classes;
-  out.classes.assign(r.classes.begin(), r.classes.begin() + static_cast<long>(inputs.count));
-  if (!r.logits.empty()) {  // only the given rows, not the zero padding
-    out.logits = fp.decode(std::span<const u64>(r.logits).first(inputs.count * shape.classes));
-  }
   out.rounds = channel.rounds();
   out.bytes_sent = channel.bytes_sent();
   out.bytes_received = channel.bytes_received();
@@ -135,17 +233,66 @@ OnlineResult run_session(const OnlineSettings& settings, const Conversion& c,
   return out;
 }
 
+nlohmann::json result_json(const OnlineResult& r) {
+  if (r.model_kind != "gpt2") {
+    nlohmann::json result = {{"classes", r.classes}};
+    if (!r.logits.empty()) result["logits"] = r.logits;
+    return result;
+  }
+  nlohmann::json result = {{"next_tokens", r.classes}, {"bucket", r.bucket}};
+  if (!r.logits.empty()) {
+    nlohmann::json best = nlohmann::json::array();
+    for (const auto& [id, logit] : best_logits(r, kPrintedLogits)) best.push_back({id, logit});
+    result["top_logits"] = best;
+  }
+  return result;
+}
+
 }  // namespace
 
+TokenInput parse_tokens(const std::string& text) {
+  const std::string form = "--tokens takes comma-separated token ids (e.g. --tokens=464,2068)";
+  if (text.empty()) throw Error(Errc::config, form + ", got an empty list");
+  TokenInput out;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    const bool digits =
+        !item.empty() && item.size() <= 10 &&
+        std::all_of(item.begin(), item.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+    if (!digits || std::stoull(item) > std::numeric_limits<std::uint32_t>::max()) {
+      throw Error(Errc::config, form + ": item " + std::to_string(out.ids.size() + 1) + " '" +
+                                    item + "' is not a non-negative integer below 2^32");
+    }
+    out.ids.push_back(static_cast<std::uint32_t>(std::stoull(item)));
+    if (comma == text.size()) return out;
+    start = comma + 1;
+  }
+}
+
+std::vector<std::pair<std::uint32_t, double>> best_logits(const OnlineResult& r, std::size_t n) {
+  std::vector<std::pair<std::uint32_t, double>> all;
+  for (std::size_t j = 0; j < r.logits.size(); ++j) {
+    all.emplace_back(static_cast<std::uint32_t>(j), r.logits[j]);
+  }
+  n = std::min(n, all.size());
+  // Ties keep the lower id first, as the private argmax does.
+  std::partial_sort(all.begin(), all.begin() + static_cast<long>(n), all.end(),
+                    [](const auto& x, const auto& y) {
+                      return x.second > y.second || (x.second == y.second && x.first < y.first);
+                    });
+  all.resize(n);
+  return all;
+}
+
 OnlineResult run_online(ClientStore& store, const OnlineSettings& settings,
-                        const std::string& batch_id, const online::InputRows& inputs,
+                        const std::string& batch_id, const OnlineInput& input,
                         const std::function<void(std::string_view)>& progress) {
   const Conversion c = store.begin_online(batch_id);
   try {
-    OnlineResult out = run_session(settings, c, inputs, progress);
-    nlohmann::json result = {{"classes", out.classes}};
-    if (!out.logits.empty()) result["logits"] = out.logits;
-    store.finish_online(batch_id, result.dump());
+    OnlineResult out = run_session(settings, c, input, progress);
+    store.finish_online(batch_id, result_json(out).dump());
     return out;
   } catch (const std::exception& e) {
     store.fail_online(batch_id, e.what());

@@ -1,14 +1,18 @@
 #pragma once
 // The client's side of the online phase (PROTOCOL.md section 6): opens the model owner's
 // OnlineInference stream for a converted batch, expands its seeds into its 2PC share, and
-// plays party 1 of the model's private program. The client learns the classes (and the logits
-// when the model owner reveals them); the model owner learns nothing of the input.
+// plays party 1 of the model's private program: the MLP on input rows, or one GPT-2 pass on
+// token ids. The client learns the classes or the next tokens (and the logits when the model
+// owner reveals them); the model owner learns nothing of the input (of a GPT-2's tokens: the
+// length bucket they are padded to).
 
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "client/client_store.hpp"
@@ -23,21 +27,41 @@ struct OnlineSettings {
   std::chrono::seconds timeout{600};
 };
 
+// A GPT-2's input: token ids, 1 to the model's bucket of them.
+struct TokenInput {
+  std::vector<std::uint32_t> ids;
+};
+// What an inference takes: an MLP's rows or a GPT-2's tokens; the model owner says which
+// program runs, and an input of the other kind is refused before the program starts.
+using OnlineInput = std::variant<online::InputRows, TokenInput>;
+
+// "464,2068,..." as token ids. Error(config) naming the item unless the list is non-empty and
+// every comma-separated item a decimal integer below 2^32 (the vocabulary is checked once the
+// model owner has said which model runs).
+TokenInput parse_tokens(const std::string& text);
+
 struct OnlineResult {
   std::string model_id;
-  std::vector<std::size_t> classes;  // one per input row
-  std::vector<double> logits;        // rows x classes, when revealed; else empty
-  std::size_t classes_per_row = 0;
+  std::string model_kind;            // "mlp" or "gpt2"
+  std::vector<std::size_t> classes;  // mlp: one per input row; gpt2: the next tokens, best first
+  std::vector<double> logits;        // mlp: rows x classes; gpt2: the vocabulary; when revealed
+  std::size_t classes_per_row = 0;   // mlp: classes; gpt2: the vocabulary size
+  std::uint32_t bucket = 0;          // gpt2: the length the tokens were padded to
   std::uint64_t rounds = 0, bytes_sent = 0, bytes_received = 0;
   double seconds = 0;
 };
 
+// The n largest revealed logits of a GPT-2 pass with their token ids, best first.
+inline constexpr std::size_t kPrintedLogits = 5;
+std::vector<std::pair<std::uint32_t, double>> best_logits(const OnlineResult& r, std::size_t n);
+
 // `progress` gets one line per step. Errors: the client's own refusals (unknown or used
 // batch: not_found, conflict), the model owner's (mapped from its gRPC status), inputs that do
-// not fit the model (invalid_argument). The batch is marked failed on any error after it was
-// claimed, and its seeds are deleted.
+// not fit the model (invalid_argument, saying that the batch is used up without its online
+// phase). The batch is marked failed on any error after it was claimed, and its seeds are
+// deleted.
 OnlineResult run_online(ClientStore& store, const OnlineSettings& settings,
-                        const std::string& batch_id, const online::InputRows& inputs,
+                        const std::string& batch_id, const OnlineInput& input,
                         const std::function<void(std::string_view)>& progress);
 
 }  // namespace ppi::client

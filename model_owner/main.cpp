@@ -3,6 +3,7 @@
 //   model_owner [--config FILE] ...                     serve
 //   model_owner register MODEL_ID PLAN_FILE ...           register a model and its plan
 //   model_owner register MODEL_ID MODEL.safetensors ...   register a model: weights, rows, plan
+//   model_owner register MODEL_ID GPT2_DIR ...            a GPT-2 (config.json, model.safetensors)
 //   model_owner plaintext MODEL.safetensors INPUT.json    the model's own answer, in the clear
 #include <filesystem>
 #include <fstream>
@@ -14,13 +15,17 @@
 #include "core/ids.hpp"
 #include "core/json_body.hpp"
 #include "grpc/share_service.hpp"
+#include "inference/gpt2_program.hpp"
 #include "inference/mlp_program.hpp"
 #include "material/plan.hpp"
+#include "model/gpt2.hpp"
 #include "model/mlp.hpp"
 #include "model/reference.hpp"
 #include "model/safetensors.hpp"
 #include "model_owner/converter.hpp"
+#include "model_owner/mo_store.hpp"
 #include "model_owner/online_service.hpp"
+#include "mpc/party.hpp"
 #include "net/json_call.hpp"
 #include "obs/log.hpp"
 #include "online/input_file.hpp"
@@ -40,7 +45,14 @@ std::vector<config::KeySpec> model_owner_keys() {
           "model.rows", 1, 1, 4096,
           "register: inputs per inference (the material plan is made for this many)"),
       config::boolean_key("model.reveal_logits", false,
-                          "register: the client also learns the logits, not only the classes"),
+                          "register: the client also learns the logits, not only the classes "
+                          "(GPT-2: the next token's logits over the vocabulary)"),
+      config::integer_key("model.max_context", 32, 1, 1 << 16,
+                          "register, GPT-2: the length bucket T; every inference is padded to T "
+                          "tokens (at most the model's n_positions), and the model owner learns "
+                          "T, not the length"),
+      config::integer_key("model.top_k", 1, 1, inference::kMaxTopK,
+                          "register, GPT-2: how many next tokens (best first) the client learns"),
       config::integer_key("input.row", -1, -1, 1 << 20,
                           "plaintext: only this row of the input file (-1: every row)"),
   };
@@ -94,41 +106,95 @@ bool ends_with(const std::string& s, std::string_view suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// `register MODEL_ID PLAN_FILE`: the super dealer learns the plan; the model owner keeps it.
+bool is_gpt2_dir(const std::string& path) {
+  return std::filesystem::is_directory(path) &&
+         std::filesystem::exists(std::filesystem::path(path) / "config.json");
+}
+
+// What a registration stores and tells the super dealer.
+struct Registration {
+  material::MaterialPlan plan;
+  Bytes weights;
+  model_owner::ModelSettings settings;
+};
+
+Registration mlp_registration(const config::Config& cfg, const std::string& file) {
+  // Its plan is what its private program consumes for model.rows inputs.
+  Bytes weights = read_file(file);
+  const auto graph = model::load_mlp(model::parse_safetensors(weights));
+  model_owner::ModelSettings s;
+  s.input_rows = static_cast<std::uint32_t>(cfg.get_int("model.rows"));
+  s.reveal_logits = cfg.get_bool("model.reveal_logits");
+  return {inference::mlp_plan(inference::MlpShape::of(graph), s.input_rows, s.reveal_logits),
+          std::move(weights), s};
+}
+
+// The plan of a session's first pass, weight masks included: every batch carries them until
+// masks are delivered once per (model, dealer group).
+Registration gpt2_registration(const config::Config& cfg, const std::string& dir) {
+  // The loader checks every tensor (and names the one it refuses) before anything is stored.
+  const model::Gpt2Weights loaded = model::load_gpt2(std::filesystem::path(dir));
+  const model::Gpt2Shape shape =
+      model::Gpt2Shape::of(model::encode_gpt2(model::fold_gpt2(loaded), mpc::kDefaultFracBits));
+  model_owner::ModelSettings s;
+  s.kind = model_owner::ModelKind::gpt2;
+  s.bucket = static_cast<std::uint32_t>(cfg.get_int("model.max_context"));
+  s.top_k = static_cast<std::uint32_t>(cfg.get_int("model.top_k"));
+  s.reveal_logits = cfg.get_bool("model.reveal_logits");
+  if (s.bucket > shape.config.n_positions) {
+    throw Error(Errc::config, "config model.max_context: " + std::to_string(s.bucket) +
+                                  " is more than the model's n_positions " +
+                                  std::to_string(shape.config.n_positions));
+  }
+  if (s.top_k > shape.config.vocab_size) {
+    throw Error(Errc::config, "config model.top_k: " + std::to_string(s.top_k) +
+                                  " is more than the model's vocabulary of " +
+                                  std::to_string(shape.config.vocab_size));
+  }
+  const Bytes config_text = read_file((std::filesystem::path(dir) / "config.json").string());
+  s.config_json.assign(config_text.begin(), config_text.end());
+  return {inference::record_gpt2(shape, model_owner::gpt2_pass_options(s)).plan,
+          read_file((std::filesystem::path(dir) / "model.safetensors").string()), s};
+}
+
+Registration plan_registration(const std::string& file) {
+  const Bytes text = read_file(file);
+  auto doc = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+  if (doc.is_discarded()) throw Error(Errc::invalid_argument, "plan file is not JSON");
+  return {material::MaterialPlan::from_json(doc), {}, {}};
+}
+
+Registration registration(const config::Config& cfg, const std::string& path) {
+  if (is_gpt2_dir(path)) return gpt2_registration(cfg, path);
+  if (ends_with(path, ".safetensors")) return mlp_registration(cfg, path);
+  return plan_registration(path);
+}
+
+// `register MODEL_ID (PLAN_FILE | MODEL.safetensors | GPT2_DIR)`: the super dealer learns the
+// plan; the model owner keeps it, with the model's files and settings.
 int register_model(const config::Config& cfg, std::shared_ptr<db::Database> database) {
   const auto& args = cfg.positional();
   if (args.size() != 3 || args[0] != "register") {
     throw Error(Errc::config,
-                "usage: model_owner register MODEL_ID (PLAN_FILE | MODEL.safetensors) or "
-                "model_owner plaintext MODEL.safetensors INPUT.json");
+                "usage: model_owner register MODEL_ID (PLAN_FILE | MODEL.safetensors | GPT2_DIR) "
+                "or model_owner plaintext MODEL.safetensors INPUT.json");
   }
   check_name_id(args[1], "model id");
-  Bytes weights;
-  std::uint32_t rows = 0;
-  bool reveal = false;
-  material::MaterialPlan plan = [&] {
-    if (ends_with(args[2], ".safetensors")) {
-      // A model: its plan is what its private program consumes for model.rows inputs.
-      weights = read_file(args[2]);
-      const auto graph = model::load_mlp(model::parse_safetensors(weights));
-      rows = static_cast<std::uint32_t>(cfg.get_int("model.rows"));
-      reveal = cfg.get_bool("model.reveal_logits");
-      return inference::mlp_plan(inference::MlpShape::of(graph), rows, reveal);
-    }
-    const Bytes text = read_file(args[2]);
-    auto doc = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
-    if (doc.is_discarded()) throw Error(Errc::invalid_argument, "plan file is not JSON");
-    return material::MaterialPlan::from_json(doc);
-  }();
+  const Registration r = registration(cfg, args[2]);
   auto settings = converter_settings(cfg);
   auto answer =
       net::call_json(settings.rest, net::http::verb::post, settings.super_dealer_url + "/v1/models",
-                     {{"model_id", args[1]}, {"plan", plan.to_json()}});
+                     {{"model_id", args[1]}, {"plan", r.plan.to_json()}});
   model_owner::ModelOwnerStore(std::move(database))
-      .save_model(args[1], plan.to_json().dump(), weights, rows, reveal);
+      .save_model(args[1], r.plan.to_json().dump(), r.weights, r.settings);
   std::cout << "registered model " << args[1] << ": " << answer.at("element_count")
             << " elements per batch";
-  if (rows != 0) std::cout << ", " << rows << " input row(s) per inference";
+  if (r.settings.kind == model_owner::ModelKind::gpt2) {
+    std::cout << ", GPT-2 padded to " << r.settings.bucket << " tokens, top " << r.settings.top_k
+              << " next token(s)";
+  } else if (r.settings.input_rows != 0) {
+    std::cout << ", " << r.settings.input_rows << " input row(s) per inference";
+  }
   std::cout << "\n";
   return 0;
 }
@@ -183,6 +249,9 @@ int main(int argc, char** argv) {
       "Commands:\n"
       "  register MODEL_ID MODEL.safetensors   register a model (weights, model.rows inputs per\n"
       "                                        inference, its plan) with the super dealer\n"
+      "  register MODEL_ID GPT2_DIR            register a GPT-2 (a Hugging Face directory:\n"
+      "                                        config.json, model.safetensors), padded to\n"
+      "                                        model.max_context tokens, with the super dealer\n"
       "  register MODEL_ID PLAN_FILE           register a material plan only (no inferences)\n"
       "  plaintext MODEL.safetensors IN.json   the model's answer in the clear, for comparison\n"
       "  plan MODEL.safetensors                the material plan of one inference (model.rows)",

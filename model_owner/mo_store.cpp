@@ -4,8 +4,21 @@
 
 namespace ppi::model_owner {
 
+const char* kind_name(ModelKind kind) {
+  return kind == ModelKind::gpt2 ? "gpt2" : "mlp";
+}
+
+inference::Gpt2PassOptions gpt2_pass_options(const ModelSettings& s) {
+  inference::Gpt2PassOptions o;
+  o.bucket = s.bucket;
+  o.output = inference::Gpt2PassOptions::Output::last;
+  o.top_k = s.top_k;
+  o.reveal_logits = s.reveal_logits;
+  return o;
+}
+
 void ModelOwnerStore::save_model(const std::string& model_id, const std::string& plan_json,
-                                 ByteView weights, std::uint32_t input_rows, bool reveal_logits) {
+                                 ByteView weights, const ModelSettings& settings) {
   auto s = db_->acquire();
   db::Transaction tx(s);
   auto r = s.exec("SELECT plan FROM models WHERE model_id = ? FOR UPDATE", {model_id});
@@ -13,15 +26,16 @@ void ModelOwnerStore::save_model(const std::string& model_id, const std::string&
     throw Error(Errc::conflict, "model '" + model_id + "' exists with another plan");
   }
   if (r.rows.empty()) {
-    s.exec(
-        "INSERT INTO models (model_id, weights_path, plan, input_rows, reveal_logits) "
-        "VALUES (?, '', ?, ?, ?)",
-        {model_id, plan_json, static_cast<std::int64_t>(input_rows),
-         std::int64_t{reveal_logits ? 1 : 0}});
-  } else {
-    s.exec("UPDATE models SET input_rows = ?, reveal_logits = ? WHERE model_id = ?",
-           {static_cast<std::int64_t>(input_rows), std::int64_t{reveal_logits ? 1 : 0}, model_id});
+    s.exec("INSERT INTO models (model_id, weights_path, plan) VALUES (?, '', ?)",
+           {model_id, plan_json});
   }
+  s.exec(
+      "UPDATE models SET model_kind = ?, model_config = ?, input_rows = ?, bucket = ?, top_k = ?, "
+      "reveal_logits = ? WHERE model_id = ?",
+      {std::string(kind_name(settings.kind)), settings.config_json,
+       static_cast<std::int64_t>(settings.input_rows), static_cast<std::int64_t>(settings.bucket),
+       static_cast<std::int64_t>(settings.top_k), std::int64_t{settings.reveal_logits ? 1 : 0},
+       model_id});
   db::delete_chunks(s, {"model_chunks", "model_id"}, model_id);
   if (!weights.empty()) {
     db::ChunkWriter writer(s, {"model_chunks", "model_id"}, model_id);
@@ -33,17 +47,31 @@ void ModelOwnerStore::save_model(const std::string& model_id, const std::string&
 
 OnlineModel ModelOwnerStore::online_model(const std::string& model_id) {
   auto s = db_->acquire();
-  auto r =
-      s.exec("SELECT plan, input_rows, reveal_logits FROM models WHERE model_id = ?", {model_id});
+  auto r = s.exec(
+      "SELECT plan, input_rows, reveal_logits, model_kind, model_config, bucket, top_k "
+      "FROM models WHERE model_id = ?",
+      {model_id});
   if (r.rows.empty()) throw Error(Errc::not_found, "unknown model '" + model_id + "'");
   OnlineModel m;
-  m.plan_json = r.rows[0].get_string(0);
-  m.input_rows = static_cast<std::uint32_t>(r.rows[0].get_int(1));
-  m.reveal_logits = r.rows[0].get_int(2) != 0;
+  const auto& row = r.rows[0];
+  m.plan_json = row.get_string(0);
+  ModelSettings& set = m.settings;
+  set.input_rows = static_cast<std::uint32_t>(row.get_int(1));
+  set.reveal_logits = row.get_int(2) != 0;
+  const std::string kind = row.get_string(3);
+  if (kind != "mlp" && kind != "gpt2") {
+    throw Error(Errc::internal, "model '" + model_id + "' has an unknown kind '" + kind + "'");
+  }
+  set.kind = kind == "gpt2" ? ModelKind::gpt2 : ModelKind::mlp;
+  set.config_json = row.get_string(4);
+  set.bucket = static_cast<std::uint32_t>(row.get_int(5));
+  set.top_k = static_cast<std::uint32_t>(row.get_int(6));
   db::read_chunks(s, {"model_chunks", "model_id"}, model_id, [&](ByteView chunk) {
     m.weights.insert(m.weights.end(), chunk.begin(), chunk.end());
   });
-  if (m.weights.empty() || m.input_rows == 0) {
+  const bool runnable = set.kind == ModelKind::gpt2 ? set.bucket != 0 && !set.config_json.empty()
+                                                    : set.input_rows != 0;
+  if (m.weights.empty() || !runnable) {
     throw Error(Errc::not_found, "model '" + model_id +
                                      "' was registered without weights: it cannot run inferences");
   }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "db/database.hpp"
+#include "inference/gpt2_program.hpp"
 #include "ring/z2k.hpp"
 
 namespace ppi::model_owner {
@@ -17,11 +18,28 @@ struct StoredShare {
   std::uint64_t element_count = 0;
 };
 
+// Which private program a model runs; stored as its name.
+enum class ModelKind { mlp, gpt2 };
+const char* kind_name(ModelKind kind);
+
+// What the online phase needs of a model besides its plan. An MLP uses input_rows, a GPT-2
+// config_json (its config.json), bucket and top_k; reveal_logits is for both.
+struct ModelSettings {
+  ModelKind kind = ModelKind::mlp;
+  std::string config_json;
+  std::uint32_t input_rows = 0;
+  std::uint32_t bucket = 0;
+  std::uint32_t top_k = 0;
+  bool reveal_logits = false;
+};
+
+// A GPT-2's options as a pass takes them: the last position's next tokens.
+inference::Gpt2PassOptions gpt2_pass_options(const ModelSettings& s);
+
 struct OnlineModel {
   std::string plan_json;
   Bytes weights;  // the safetensors file
-  std::uint32_t input_rows = 0;
-  bool reveal_logits = false;
+  ModelSettings settings;
 };
 
 struct OnlineBatch {
@@ -35,11 +53,10 @@ class ModelOwnerStore {
   explicit ModelOwnerStore(std::shared_ptr<db::Database> db) : db_(std::move(db)) {}
   db::Database& database() { return *db_; }
 
-  // A model and its plan; with `weights` (a safetensors file), `input_rows` and
-  // `reveal_logits` it can also run the online phase. Registering it again with another plan
-  // is Error(conflict).
+  // A model and its plan; with `weights` (a safetensors file) and its settings it can also run
+  // the online phase. Registering it again with another plan is Error(conflict).
   void save_model(const std::string& model_id, const std::string& plan_json, ByteView weights = {},
-                  std::uint32_t input_rows = 0, bool reveal_logits = false);
+                  const ModelSettings& settings = {});
   std::optional<std::string> model_plan(const std::string& model_id);
   // The model's weights and online settings; Error(not_found) for an unknown model or one
   // registered without weights.
