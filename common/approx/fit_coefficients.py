@@ -62,9 +62,17 @@ if __name__ == "__main__":
                     weight=lambda v: 8 * math.exp(14 * v), iters=100)
     print("kExpCoeffs, weighted error", err)
     print(",\n".join(repr(x) for x in c))
-    # gelu: h(x) = gelu(x) - x / 2 (even) as Q(w), w = (x / 4)^2 in [0, 1].
-    c, err = lawson(grid(0.0, 1.0), lambda w: gelu_h(4 * math.sqrt(w)), 8)
-    print("kGeluCoeffs, error", err)
+    # gelu: h(x) = gelu(x) - x / 2 (even) as Q(v), v = 2 (x / 4)^2 - 1 in [-1, 1] (in this basis
+    # the coefficients sum to 2.8 in magnitude, against 370 in w = (x / 4)^2 on [0, 1]).
+    # Q(1) is the tail's offset (GELU = x - 2 + Q(1) beyond 4, where gelu(x) - x rises from
+    # h(4) - 2 = -7e-5 to 0): fixed at the middle, 2 + (h(4) - 2) / 2, by Q(v) = Q(1) -
+    # (1 - v) R(v), R of degree 7 fitted with the weight 1 - v (the last grid point is v = 1).
+    q1 = 2 + (gelu_h(4.0) - 2) / 2
+    hv = lambda v: gelu_h(4 * math.sqrt((1 + v) / 2))
+    r, err = lawson(grid(-1.0, 1.0)[:-1], lambda v: (q1 - hv(v)) / (1 - v), 7,
+                    weight=lambda v: 1 - v)
+    c = [q1 - r[0]] + [r[i - 1] - (r[i] if i < 8 else 0) for i in range(1, 9)]
+    print("kGeluCoeffs, error", err, "Q(1)", sum(c))
     print(",\n".join(repr(x) for x in c))
     # rsqrt initial guess y0 = c - 9 m / 32: the c minimising max |1 - m y0^2| on [1, 2].
     ms = [1 + j / 2000 for j in range(2001)]

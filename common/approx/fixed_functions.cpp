@@ -97,7 +97,7 @@ std::vector<u64> rsqrt(std::span<const u64> x, int f, double lo, double hi) {
 std::vector<u64> gelu(std::span<const u64> x, int f) {
   check_frac_bits(f);
   PlainEngine eng;
-  return program::gelu(eng, x, f, f);
+  return program::gelu(eng, x, f);
 }
 
 std::vector<u64> softmax_rows(std::span<const u64> x, std::uint32_t m, std::uint32_t n,

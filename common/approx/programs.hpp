@@ -157,14 +157,20 @@ Vec exp_neg(E& eng, std::span<const u64> x, int f, int out, int lg = 0) {
 }
 
 // GELU(x) = x / 2 + h(x), h even; h(x) -> |x| / 2 beyond the clip point 4. With
-//   r1 = relu(x - 4), r2 = relu(-x - 4) (one comparison call), c = x - r1 + r2 = clip(x, -4, 4),
-//   GELU(x) = x / 2 + (r1 + r2) / 2 + Q(w),  w = (c / 4)^2 in [0, 1],  Q(w) ~ h(4 sqrt(w))
-// (degree 8, powers at G). c at scale f is c / 4 at scale f + 2. The final sum is at scale
-// G + 24 and truncated once to `out`: |x| < 2^12 keeps it below 2^61, and the comparisons
-// of x - 4 and -x - 4, in (-2^13, 2^13), at width sign_width(13, f) (f + 14).
+//   r1 = relu(x - 4), r2 = relu(-x - 4) (one comparison call; x - 4 and -x - 4 lie in
+//   (-2^13, 2^13) for |x| < 2^12, so at width sign_width(13, f) = f + 14),
+//   c = x - r1 + r2 = clip(x, -4, 4), hence x + r1 + r2 = c + 2 r1 and
+//   GELU(x) = r1 + c / 2 + Q(v),  v = 2 (c / 4)^2 - 1 in [-1, 1],  Q(v) ~ h(4 sqrt((1 + v) / 2))
+// (degree 8). Q is evaluated Paterson-Stockmeyer style with the split k = 4:
+//   Q = sum_{i < 4} a_i v^i + v^4 A1,  A1 = sum_{j <= 4} a_(4+j) v^j,
+// so only v^2 | v^3 v^4 (2 levels of mul and trunc, at scale V) are truncated; v^4 A1 is one
+// product at scale S = 2 V + L (A1's coefficients at scale L) whose terms wrap harmlessly mod
+// 2^64: only the sum c / 2 + Q at scale S, which is gelu(c) in [-0.2, 4], must stay below 2^61,
+// and it is rounded once to f (half added). r1 is exact at f and added after: the large
+// outputs never pass through a truncation. v at scale V is c^2 (scale 2f) shifted by
+// 2f + 3 - V, minus 1.
 template <class E>
-Vec gelu(E& eng, std::span<const u64> x, int f, int out) {
-  const int G = work_scale(f);
+Vec gelu(E& eng, std::span<const u64> x, int f) {
   const std::size_t n = x.size();
   const u64 clip = encode_at(kGeluClip, f);
   const Vec d = eng.add_const(concat({x, negated(x)}), ~clip + 1);
@@ -172,14 +178,20 @@ Vec gelu(E& eng, std::span<const u64> x, int f, int out) {
   const auto r1 = piece(r, 0, n), r2 = piece(r, 1, n);
   Vec c(x.begin(), x.end());
   for (std::size_t i = 0; i < n; ++i) c[i] += r2[i] - r1[i];
-  const Vec w = eng.trunc(eng.mul(c, c), 2 * (f + kGeluClipLog2) - G);
-  const std::vector<Vec> pw = powers(eng, w, static_cast<int>(kGeluCoeffs.size()) - 1, G);
-  Vec acc = polynomial(eng, pw, kGeluCoeffs, G, kCoeffScale);
-  const u64 half = pow2(G + kCoeffScale - f - 1);
-  axpy(acc, half, x);
-  axpy(acc, half, r1);
-  axpy(acc, half, r2);
-  return eng.trunc(acc, G + kCoeffScale - out);
+  const int V = std::min(kGeluPowerScale, 2 * f + 2), L = kGeluSumScale - 2 * V;
+  const int S = kGeluSumScale, k = kGeluSplit;
+  const Vec v = eng.add_const(eng.trunc(eng.mul(c, c), 2 * f + 3 - V), ~pow2(V) + 1);
+  const std::vector<Vec> pw = powers(eng, v, k, V);
+  Vec a1(n, 0);
+  for (std::size_t j = 1; k + j < kGeluCoeffs.size(); ++j) {
+    axpy(a1, encode_at(kGeluCoeffs[k + j], L), pw[j - 1]);
+  }
+  Vec acc = eng.mul(pw[k - 1], eng.add_const(a1, encode_at(kGeluCoeffs[k], V + L)));
+  for (int i = 1; i < k; ++i) axpy(acc, encode_at(kGeluCoeffs[i], S - V), pw[i - 1]);
+  axpy(acc, pow2(S - f - 1), c);
+  Vec out = eng.trunc(eng.add_const(acc, encode_at(kGeluCoeffs[0], S) + pow2(S - f - 1)), S - f);
+  axpy(out, 1, r1);
+  return out;
 }
 
 // The octave of x in [lo, hi] (x at scale fi): thresholds 2^j for j = E0 + 1 .. J

@@ -90,7 +90,7 @@ Shares rsqrt(Party& p, std::span<const u64> x, double lo, double hi) {
 
 Shares gelu(Party& p, std::span<const u64> x) {
   PrivateEngine eng(p);
-  return approx::program::gelu(eng, x, p.frac_bits(), p.frac_bits());
+  return approx::program::gelu(eng, x, p.frac_bits());
 }
 
 Shares softmax_rows(Party& p, std::span<const u64> x, std::uint32_t m, std::uint32_t n,

@@ -18,9 +18,9 @@
 //   exp_neg:     C(63) + 11 = 19 rounds = relu clip, powers v^2 | v^3 v^4 2 x 2, polynomial 1,
 //                three squarings 3 x 2. n DABIT, W_63(n), 7n TRIPLE, 7n TRUNC. Inside softmax
 //                the clip is at width f + 16: 18 rounds at f = 16.
-//   gelu:        C(f + 14) + 9 rounds (16 at f = 16) = relu(x - 4), relu(-x - 4) together,
-//                w = c^2 2, powers to w^8 3 x 2, polynomial 1. 2n DABIT, W_(f+14)(2n),
-//                10n TRIPLE, 9n TRUNC.
+//   gelu:        C(f + 14) + 8 rounds (15 at f = 16) = relu(x - 4), relu(-x - 4) together,
+//                v = 2 (c/4)^2 - 1 2, powers v^2 | v^3 v^4 2 x 2, v^4 A1(v) 1, the rounding 1.
+//                2n DABIT, W_(f+14)(2n), 7n TRIPLE, 5n TRUNC.
 //   reciprocal:  C(f + J + 2) + 8 + t rounds (15 over [1, 64] at f = 16) = octave comparisons
 //                (K = J - floor(log2 lo) thresholds, J = floor(log2 hi); none, and 0 rounds,
 //                when K = 0), t = 1 when f + J > G (a truncation of m), m y0 and y0 2^-e 2,
