@@ -1,6 +1,5 @@
 #include "gen/generate.hpp"
 
-#include <map>
 #include <utility>
 #include <vector>
 
@@ -35,31 +34,12 @@ Finisher generate_item(BatchContext& b, const ItemRef& it) {
   throw Error(Errc::internal, "generation: unknown material kind");
 }
 
-// The items with their instance ranges and weight-mask ordinals (the n-th WEIGHT_MASK
-// instance of the plan, counting all sizes; a MASKED_TRIPLE_m_k_n uses the last
-// WEIGHT_MASK_k_n instance before it).
+// The items with their instance ranges.
 std::vector<ItemRef> walk_plan(const material::MaterialPlan& plan, const Roles& roles) {
   std::vector<ItemRef> refs;
-  std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint64_t> last_mask;
-  std::uint64_t masks = 0;
   for (std::size_t i = 0; i < plan.items().size(); ++i) {
     const material::PlanItem& item = plan.items()[i];
-    ItemRef r{i, &item, plan.offset_of(i), roles.my_share(item.count), 0};
-    if (item.type.kind == material::Kind::weight_mask) {
-      r.weight_mask = masks;
-      masks += item.count;
-      last_mask[{item.type.k, item.type.n}] = masks - 1;
-    } else if (item.type.kind == material::Kind::masked_triple) {
-      const auto found = last_mask.find({item.type.k, item.type.n});
-      if (found == last_mask.end()) {
-        throw Error(Errc::invalid_argument,
-                    "plan item " + std::to_string(i) + " (" + material::to_string(item.type) +
-                        ") has no WEIGHT_MASK_" + std::to_string(item.type.k) + "_" +
-                        std::to_string(item.type.n) + " before it");
-      }
-      r.weight_mask = found->second;
-    }
-    refs.push_back(r);
+    refs.push_back({i, &item, plan.offset_of(i), roles.my_share(item.count)});
   }
   return refs;
 }
@@ -80,10 +60,12 @@ Bytes generate_batch(const material::MaterialPlan& plan, const GroupKeys& keys,
   const Session session(keys, context.group_id);
   const material::BatchLayout layout(plan);
   const std::vector<ItemRef> items = walk_plan(plan, session.roles());
+  const material::MaskPairing masks(plan, context.mask_plan ? &*context.mask_plan : nullptr);
+  masks.require_all_paired();
 
   ShareBuffer out(layout.element_count());
   Exchange exchange(session.roles(), mesh);
-  BatchContext b{session, context, out, exchange};
+  BatchContext b{session, context, out, exchange, masks};
   Components alpha;
   alpha.resize(1);
   fill_random(session, b.batch("alpha", 0), 0, alpha);

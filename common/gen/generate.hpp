@@ -3,6 +3,7 @@
 // calls generate_batch with the same plan and context at the same time; they talk only
 // through the mesh, and each returns its own additive share. No member ever holds a secret.
 
+#include <optional>
 #include <string>
 
 #include "core/bytes.hpp"
@@ -16,6 +17,10 @@ struct GenerationContext {
   std::string group_id;  // the dealer group (material/ids: its canonical key)
   std::string model_id;  // long-lived per-model material (weight masks) is bound to it
   std::string batch_id;  // per-batch randomness is bound to it
+  // The model's mask plan, for a batch whose MASKED_TRIPLEs pair with masks held outside it
+  // (material/mask_pairing.hpp): each is then made with the B that generating the mask plan
+  // itself (a mask set, with the same group and model) gives that mask.
+  std::optional<material::MaterialPlan> mask_plan = std::nullopt;
 };
 
 // The protocol (docs/generation.md): three-way replicated sharing among the sub-groups
@@ -28,7 +33,8 @@ struct GenerationContext {
 // This member's share in the dealer storage layout: 16 bytes alpha_i, then 32 bytes per
 // element (docs/material-layout.md): arithmetic and mo_clear elements are additive shares of
 // (x~, alpha x~) in Z_2^128, boolean elements XOR shares. Throws Error(unavailable) when a
-// member cannot be reached, Error(invalid_argument) on inconsistent keys or plan.
+// member cannot be reached, Error(invalid_argument) on inconsistent keys or plan (a
+// MASKED_TRIPLE without a mask, a mask plan with anything but WEIGHT_MASKs), before any message.
 Bytes generate_batch(const material::MaterialPlan& plan, const GroupKeys& keys,
                      const GenerationContext& context, Mesh& mesh);
 

@@ -12,6 +12,7 @@
 #include "gen/rss.hpp"
 #include "gen/session.hpp"
 #include "gen/share_buffer.hpp"
+#include "material/mask_pairing.hpp"
 #include "material/plan.hpp"
 
 namespace ppi::gen {
@@ -21,7 +22,8 @@ struct BatchContext {
   const GenerationContext& context;
   ShareBuffer& out;
   Exchange& exchange;
-  u128 alpha1 = 0, alpha2 = 0;  // this member's components of the batch's MAC key
+  const material::MaskPairing& masks;  // the B of each WEIGHT_MASK and MASKED_TRIPLE instance
+  u128 alpha1 = 0, alpha2 = 0;         // this member's components of the batch's MAC key
 
   const Roles& roles() const { return session.roles(); }
   // Per-batch randomness: bound to the group, the batch, the purpose and the plan item.
@@ -37,8 +39,6 @@ struct ItemRef {
   const material::PlanItem* item = nullptr;
   std::uint64_t first_element = 0;  // of the item's first instance
   Range mine;                       // the instances this member handles
-  std::uint64_t weight_mask = 0;    // WEIGHT_MASK: ordinal of the first instance in the plan;
-                                    // MASKED_TRIPLE: ordinal of the mask it is made with
 };
 
 using Finisher = std::function<void()>;

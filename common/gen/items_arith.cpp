@@ -3,6 +3,7 @@
 // so that its MAC can be formed, MACs as products with the replicated MAC key.
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/error.hpp"
@@ -196,7 +197,7 @@ Finisher generate_weight_masks(BatchContext& b, const ItemRef& it) {
   Components bm;
   for (std::uint64_t inst = rows.lo / t.k; inst * t.k < rows.hi; ++inst) {
     const Range r = rows_of(rows, inst, t.k);
-    weight_mask_components(b, t.k, t.n, it.weight_mask + inst, r, bm);
+    weight_mask_components(b, t.k, t.n, b.masks.mask_of(it.index, inst).ordinal, r, bm);
     put_rows(b, bm, Range{0, r.size()}, t.n, it.first_element + inst * per + r.lo * t.n);
   }
   cleanse_components(bm);
@@ -205,11 +206,13 @@ Finisher generate_weight_masks(BatchContext& b, const ItemRef& it) {
 
 Finisher generate_masked_triples(BatchContext& b, const ItemRef& it) {
   const material::MaterialType& t = it.item->type;
-  // B is the same for every instance: derive its components once, and only when needed.
-  bool derived = false;
-  Finisher f = matrix_items(b, it, false, [&](std::uint64_t, Components& bm) {
-    if (!derived) weight_mask_components(b, t.k, t.n, it.weight_mask, Range{0, t.k}, bm);
-    derived = true;
+  // Instances paired within the batch share one B, those paired with a mask plan cycle through
+  // its masks: B's components are derived again only when the mask changes.
+  std::optional<std::uint64_t> derived;
+  Finisher f = matrix_items(b, it, false, [&](std::uint64_t inst, Components& bm) {
+    const std::uint64_t ordinal = b.masks.mask_of(it.index, inst).ordinal;
+    if (derived != ordinal) weight_mask_components(b, t.k, t.n, ordinal, Range{0, t.k}, bm);
+    derived = ordinal;
   });
   return f;
 }

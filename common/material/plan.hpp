@@ -9,7 +9,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,27 +56,6 @@ class MaterialPlan {
   std::vector<std::uint64_t> offsets_;  // items_.size() + 1 prefix sums
 };
 
-// Which WEIGHT_MASK a MASKED_TRIPLE is made with: the last WEIGHT_MASK_k_n instance before it
-// in the batch with the same k and n. Filled while walking a batch in order.
-class WeightMaskIndex {
- public:
-  void add(std::uint32_t k, std::uint32_t n, std::uint64_t first_element) {
-    masks_.push_back({k, n, first_element});
-  }
-  // The first element of the matching mask's B, or nullopt when there is none.
-  std::optional<std::uint64_t> find(std::uint32_t k, std::uint32_t n) const {
-    for (auto it = masks_.rbegin(); it != masks_.rend(); ++it) {
-      if (it->k == k && it->n == n) return it->first_element;
-    }
-    return std::nullopt;
-  }
-
- private:
-  struct Mask {
-    std::uint32_t k, n;
-    std::uint64_t first_element;
-  };
-  std::vector<Mask> masks_;
-};
+// Which WEIGHT_MASK a MASKED_TRIPLE is made with: material/mask_pairing.hpp.
 
 }  // namespace ppi::material

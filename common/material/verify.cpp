@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "material/conversion.hpp"
 #include "material/layout.hpp"
+#include "material/mask_pairing.hpp"
 
 namespace ppi::material {
 
@@ -102,15 +103,23 @@ OpenedBatch open_batch(const BatchLayout& layout, u128 key_a, ByteView pairs_a, 
   return combine(layout, key_a + key_b, pairs);
 }
 
-VerifyReport verify_batch(const MaterialPlan& plan, const OpenedBatch& batch) {
+namespace {
+
+VerifyReport verify(const MaterialPlan& plan, const OpenedBatch& batch,
+                    const MaterialPlan* mask_plan, std::span<const u128> mask_set) {
   if (batch.values.size() != plan.element_count() || batch.macs.size() != batch.values.size()) {
     throw Error(Errc::invalid_argument,
                 "verify_batch: the batch has " + std::to_string(batch.values.size()) +
                     " elements, the plan " + std::to_string(plan.element_count()));
   }
+  if (mask_plan != nullptr && mask_set.size() != mask_plan->element_count()) {
+    throw Error(Errc::invalid_argument, "verify_batch: the mask set has " +
+                                            std::to_string(mask_set.size()) + " values, its plan " +
+                                            std::to_string(mask_plan->element_count()));
+  }
   VerifyReport report;
   const std::span<const u128> values(batch.values), macs(batch.macs);
-  WeightMaskIndex masks;
+  const MaskPairing masks(plan, mask_plan);
 
   for (std::size_t idx = 0; idx < plan.items().size(); ++idx) {
     const PlanItem& item = plan.items()[idx];
@@ -171,15 +180,21 @@ VerifyReport verify_batch(const MaterialPlan& plan, const OpenedBatch& batch) {
           break;
         }
         case Kind::weight_mask:  // uniform B: no relation beyond its MACs
-          masks.add(t.k, t.n, base);
           break;
         case Kind::masked_triple: {
-          const auto mask = masks.find(t.k, t.n);
+          const auto mask = masks.find(idx, inst);
           if (!mask) {
             report.fail(where() + ": no WEIGHT_MASK_" + std::to_string(t.k) + "_" +
                         std::to_string(t.n) + " before it in the plan to check against");
           } else {
-            check_masked(t, v, values.subspan(*mask, std::size_t{t.k} * t.n), report, where);
+            const std::span<const u128> from = mask->in_mask_plan ? mask_set : values;
+            const auto paired = [&] {
+              return where() + " with WEIGHT_MASK_" + std::to_string(t.k) + "_" +
+                     std::to_string(t.n) + " instance " + std::to_string(mask->id) + " of the " +
+                     (mask->in_mask_plan ? "mask set" : "batch");
+            };
+            check_masked(t, v, from.subspan(mask->first_element, std::size_t{t.k} * t.n), report,
+                         paired);
           }
           break;
         }
@@ -187,6 +202,17 @@ VerifyReport verify_batch(const MaterialPlan& plan, const OpenedBatch& batch) {
     }
   }
   return report;
+}
+
+}  // namespace
+
+VerifyReport verify_batch(const MaterialPlan& plan, const OpenedBatch& batch) {
+  return verify(plan, batch, nullptr, {});
+}
+
+VerifyReport verify_batch(const MaterialPlan& plan, const OpenedBatch& batch,
+                          const MaterialPlan& mask_plan, std::span<const u128> mask_set) {
+  return verify(plan, batch, &mask_plan, mask_set);
 }
 
 void verify_masked_triple(const MaterialType& type, std::span<const u128> values,

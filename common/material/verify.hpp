@@ -48,10 +48,17 @@ struct VerifyReport {
 };
 
 // Checks every MAC and every item's relation. A MASKED_TRIPLE_m_k_n is checked against the B of
-// the last WEIGHT_MASK_k_n instance before it in the plan; without one it is a failure (use
-// verify_masked_triple with the B delivered separately). Throws Error(invalid_argument) if
-// the batch does not have the plan's element count.
+// the last WEIGHT_MASK_k_n instance before it in the plan; without one it is a failure (use the
+// overload below, or verify_masked_triple with the B delivered separately). Throws
+// Error(invalid_argument) if the batch does not have the plan's element count.
 VerifyReport verify_batch(const MaterialPlan& plan, const OpenedBatch& batch);
+// The same for a batch whose MASKED_TRIPLEs may pair with a mask set (material/mask_pairing.hpp):
+// `mask_set` holds the mask set's opened values, one per element of `mask_plan` (e.g.
+// open_dealer_shares(mask_plan, ...).values). The mask set's own MACs are not checked here
+// (verify_batch(mask_plan, ...) does). Error(invalid_argument) if `mask_set` does not have the
+// mask plan's element count or the mask plan holds anything but WEIGHT_MASKs.
+VerifyReport verify_batch(const MaterialPlan& plan, const OpenedBatch& batch,
+                          const MaterialPlan& mask_plan, std::span<const u128> mask_set);
 
 // C == A B (mod 2^64) for one opened MASKED_TRIPLE instance (`values`: A then C) and an opened
 // WEIGHT_MASK B of matching k x n. `label` prefixes failure messages. MACs are not checked here.

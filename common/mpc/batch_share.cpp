@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <array>
-#include <map>
+#include <optional>
 #include <utility>
 
 #include "core/error.hpp"
@@ -47,18 +47,12 @@ u64 BatchShare::boolean_word(std::uint64_t e, unsigned w) const {
   return load_u64_le(elements_.data() + e * kElementBytes + w * sizeof(u64));
 }
 
-BatchCursor::BatchCursor(const BatchShare& share) : share_(share) {
+BatchCursor::BatchCursor(const BatchShare& share, const material::MaterialPlan* mask_plan)
+    : share_(share), masks_(share.plan(), mask_plan) {
   const auto& items = share.plan().items();
-  std::map<std::pair<std::uint32_t, std::uint32_t>, std::int64_t> masks_seen;
   for (std::size_t i = 0; i < items.size(); ++i) {
     const material::PlanItem& item = items[i];
-    Run run{share.plan().offset_of(i), item.count, -1};
-    if (item.type.kind == Kind::weight_mask) {
-      masks_seen[{item.type.k, item.type.n}] += static_cast<std::int64_t>(item.count);
-    } else if (item.type.kind == Kind::masked_triple) {
-      auto it = masks_seen.find({item.type.k, item.type.n});
-      if (it != masks_seen.end()) run.paired_mask = it->second - 1;
-    }
+    const Run run{share.plan().offset_of(i), item.count, i};
     auto tc = std::find_if(types_.begin(), types_.end(),
                            [&](const TypeCursor& c) { return c.type == item.type; });
     if (tc == types_.end()) {
@@ -162,21 +156,27 @@ BitTriples BatchCursor::bit_triples(std::size_t words) {
 
 WeightMask BatchCursor::weight_mask(std::uint32_t k, std::uint32_t n) {
   TypeCursor& tc = require(plan_type(Kind::weight_mask, 0, k, n), 1);
-  const std::uint64_t id = tc.taken;
+  const material::MaskRef self = masks_.mask_of(tc.runs[tc.run].item, tc.next);
   const std::uint64_t e = take_one(tc);
-  return {k, n, id, share_.values(e, std::uint64_t{k} * n)};
+  return {k, n, self.id, share_.values(e, std::uint64_t{k} * n), self.ordinal};
 }
 
 MaskedTriple BatchCursor::masked_triple(std::uint32_t m, const WeightMask& mask) {
   const MaterialType type = plan_type(Kind::masked_triple, m, mask.k, mask.n);
   TypeCursor& tc = require(type, 1);
-  const std::int64_t paired = tc.runs[tc.run].paired_mask;
-  if (paired != static_cast<std::int64_t>(mask.id)) {
-    throw Error(Errc::conflict,
-                "the batch's next " + material::to_string(type) +
-                    (paired < 0 ? std::string(" has no WEIGHT_MASK before it")
-                                : " was made with WEIGHT_MASK instance " + std::to_string(paired)) +
-                    ", the layer holds instance " + std::to_string(mask.id));
+  const std::size_t item = tc.runs[tc.run].item;
+  const std::optional<material::MaskRef> paired = masks_.find(item, tc.next);
+  // The ordinal tells a mask of the batch from one of the mask set with the same id.
+  if (!paired || paired->id != mask.id || paired->ordinal != mask.ordinal) {
+    const std::string made =
+        !paired ? std::string(" has no WEIGHT_MASK before it and no mask plan that holds one")
+                : " was made with WEIGHT_MASK instance " + std::to_string(paired->id) + " of the " +
+                      (paired->in_mask_plan ? "mask set" : "batch");
+    throw Error(Errc::conflict, "the batch's next " + material::to_string(type) + " (plan item " +
+                                    std::to_string(item) + ", instance " + std::to_string(tc.next) +
+                                    ")" + made + ", the layer holds instance " +
+                                    std::to_string(mask.id) + " (mask ordinal " +
+                                    std::to_string(mask.ordinal) + ")");
   }
   const std::uint64_t mk = std::uint64_t{m} * mask.k, mn = std::uint64_t{m} * mask.n;
   const std::uint64_t e = take_one(tc);

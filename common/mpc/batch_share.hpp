@@ -15,6 +15,7 @@
 
 #include "core/bytes.hpp"
 #include "material/layout.hpp"
+#include "material/mask_pairing.hpp"
 #include "material/plan.hpp"
 #include "mpc/material_source.hpp"
 #include "ring/z2k.hpp"
@@ -54,10 +55,15 @@ class BatchShare {
 // Hands out a BatchShare's instances in plan order, each type on its own: the n-th TRIPLE asked
 // for is the n-th TRIPLE instance of the batch, whatever other types were asked for between.
 // Both parties' programs ask in the same order, so they take matching shares.
+//
+// A batch whose MASKED_TRIPLEs pair with masks held outside it comes with the model's mask plan;
+// its masked_triple then takes WeightMasks handed out by a cursor over the mask set's share
+// (whose plan is that mask plan), exactly as material/mask_pairing.hpp pairs them.
 class BatchCursor final : public MaterialSource {
  public:
-  // `share` must outlive the cursor.
-  explicit BatchCursor(const BatchShare& share);
+  // `share` must outlive the cursor; `mask_plan` need not. Error(invalid_argument) if the mask
+  // plan holds anything but WEIGHT_MASKs.
+  explicit BatchCursor(const BatchShare& share, const material::MaterialPlan* mask_plan = nullptr);
 
   Triples triples(std::size_t count) override;
   Triples matrix_triple(std::uint32_t m, std::uint32_t k, std::uint32_t n) override;
@@ -77,7 +83,7 @@ class BatchCursor final : public MaterialSource {
   struct Run {
     std::uint64_t first = 0;  // element index of the run's first instance
     std::uint64_t count = 0;
-    std::int64_t paired_mask = -1;  // MASKED_TRIPLE: id of its WEIGHT_MASK instance, else -1
+    std::size_t item = 0;  // in the plan
   };
   struct TypeCursor {
     material::MaterialType type;
@@ -98,6 +104,7 @@ class BatchCursor final : public MaterialSource {
   static std::uint64_t take_one(TypeCursor& tc);
 
   const BatchShare& share_;
+  material::MaskPairing masks_;
   std::vector<TypeCursor> types_;
   // The BIT_TRIPLE instance being used word by word, and the next word of it (4: none left).
   std::uint64_t bit_first_ = 0;

@@ -55,12 +55,15 @@ struct BitTriples {
 };
 
 // WEIGHT_MASK_k_n: party 0 holds B in full, party 1 holds 0 (its share of an mo_clear
-// element). `id` numbers the WEIGHT_MASK_k_n instances of this k and n in the batch from 0: a
-// MASKED_TRIPLE is made with one particular instance, and the id lets the source check that.
+// element). A MASKED_TRIPLE is made with one particular instance (material/mask_pairing.hpp),
+// and these let the source check that: `id` numbers the WEIGHT_MASK_k_n instances of its plan
+// from 0 (the batch's, or the mask set's when it comes from one), `ordinal` is its place among
+// all the model's masks, which tells a mask of a mask set from one of the batch.
 struct WeightMask {
   std::uint32_t k = 0, n = 0;
   std::uint64_t id = 0;
   SecretWords b;
+  std::uint64_t ordinal = 0;
 };
 
 // MASKED_TRIPLE_m_k_n: A (m x k) and C = A B (m x n), B of the WeightMask it was made with.
@@ -82,7 +85,8 @@ class MaterialSource {
   virtual BitTriples bit_triples(std::size_t words) = 0;
   virtual WeightMask weight_mask(std::uint32_t k, std::uint32_t n) = 0;
   // Error(conflict) if the batch made the next MASKED_TRIPLE_m_k_n with another instance of
-  // WEIGHT_MASK_k_n than `mask`.
+  // WEIGHT_MASK_k_n than `mask` (taken from this source, or from a mask set's source when the
+  // batch comes with its mask plan).
   virtual MaskedTriple masked_triple(std::uint32_t m, const WeightMask& mask) = 0;
 };
 

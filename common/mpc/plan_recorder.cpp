@@ -11,13 +11,23 @@ namespace ppi::mpc {
 using material::Kind;
 using material::MaterialType;
 
+namespace {
+
+void append_merged(std::vector<material::PlanItem>& items, const MaterialType& type,
+                   std::uint64_t count) {
+  if (!items.empty() && items.back().type == type) {
+    items.back().count += count;
+  } else {
+    items.push_back({type, count});
+  }
+}
+
+}  // namespace
+
 void PlanRecorder::record(const MaterialType& type, std::uint64_t count) {
   if (count == 0) return;
-  if (!items_.empty() && items_.back().type == type) {
-    items_.back().count += count;
-  } else {
-    items_.push_back({type, count});
-  }
+  elements_ += count * material::elements_per_item(type);
+  append_merged(items_, type, count);
 }
 
 Triples PlanRecorder::triples(std::size_t count) {
@@ -51,24 +61,27 @@ BitTriples PlanRecorder::bit_triples(std::size_t words) {
 }
 
 WeightMask PlanRecorder::weight_mask(std::uint32_t k, std::uint32_t n) {
-  record(plan_type(Kind::weight_mask, 0, k, n), 1);
-  const std::uint64_t id = masks_[{k, n}]++;
-  return {k, n, id, SecretWords(std::uint64_t{k} * n)};
+  const MaterialType type = plan_type(Kind::weight_mask, 0, k, n);
+  const material::MaskRef self = masks_.add_masks(k, n, 1, elements_);
+  record(type, 1);
+  append_merged(mask_items_, type, 1);
+  return {k, n, self.id, SecretWords(std::uint64_t{k} * n), self.ordinal};
 }
 
 MaskedTriple PlanRecorder::masked_triple(std::uint32_t m, const WeightMask& mask) {
-  auto it = masks_.find({mask.k, mask.n});
-  // Masks held outside the batch (after forget_demands) are each a long-lived instance: any one
-  // taken may be used; inside a batch only the last of its shape.
-  const bool paired =
-      it != masks_.end() && (masks_outside_ ? mask.id < it->second : it->second == mask.id + 1);
-  if (!paired) {
+  const std::optional<material::MaskRef> paired = masks_.next(mask.k, mask.n);
+  if (!paired || paired->id != mask.id || paired->ordinal != mask.ordinal) {
     throw Error(Errc::invalid_argument,
                 "MASKED_TRIPLE for WEIGHT_MASK_" + std::to_string(mask.k) + "_" +
                     std::to_string(mask.n) + " instance " + std::to_string(mask.id) +
-                    " is not after the last mask of that shape: a batch pairs it with the last "
-                    "one, so use each mask before taking the next of the same shape");
+                    " is not the mask a batch pairs it with (" +
+                    (paired ? (paired->in_mask_plan ? "the setup's instance " : "the last one, ") +
+                                  std::to_string(paired->id)
+                            : std::string("none")) +
+                    "): use each mask before taking the next of the same shape, and a setup's "
+                    "masks in the order taken");
   }
+  masks_.take(mask.k, mask.n, 1);
   record(plan_type(Kind::masked_triple, m, mask.k, mask.n), 1);
   return {SecretWords(std::uint64_t{m} * mask.k), SecretWords(std::uint64_t{m} * mask.n)};
 }
@@ -109,12 +122,18 @@ RecordedProgram record_program(Role role, const std::function<void(Party&)>& pro
   RecordingChannel channel;
   Party party(role, channel, recorder, kernels, frac_bits, magnitude_bits);
   program(party);
-  return {recorder.plan(), channel.rounds(), channel.bytes_sent(), channel.bytes_received()};
+  return {recorder.plan(), channel.rounds(), channel.bytes_sent(), channel.bytes_received(),
+          recorder.mask_plan()};
 }
 
 void PlanRecorder::forget_demands() {
-  masks_outside_ = true;
+  // A second setup would renumber masks already handed out as the batch's.
+  if (forgotten_) throw Error(Errc::invalid_argument, "forget_demands: called twice");
+  forgotten_ = true;
+  if (!mask_items_.empty()) mask_plan_.emplace(mask_items_);
+  masks_ = material::MaskPairer(mask_plan_ ? &*mask_plan_ : nullptr);
   items_.clear();
+  elements_ = 0;
   bit_words_ = 0;
 }
 

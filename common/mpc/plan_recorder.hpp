@@ -7,11 +7,11 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
-#include <utility>
+#include <optional>
 #include <vector>
 
+#include "material/mask_pairing.hpp"
 #include "material/plan.hpp"
 #include "mpc/channel.hpp"
 #include "mpc/material_source.hpp"
@@ -27,28 +27,34 @@ class PlanRecorder final : public MaterialSource {
   Dabits dabits(std::size_t count) override;
   BitTriples bit_triples(std::size_t words) override;
   WeightMask weight_mask(std::uint32_t k, std::uint32_t n) override;
-  // Error(invalid_argument) unless `mask` is the last WEIGHT_MASK_k_n taken: a batch pairs a
-  // MASKED_TRIPLE with the last WEIGHT_MASK of its k and n before it (material/verify.hpp), so
-  // a program must use a mask before it takes another of the same shape.
+  // Error(invalid_argument) unless the batch being recorded pairs its next MASKED_TRIPLE with
+  // `mask` (material/mask_pairing.hpp): the last WEIGHT_MASK_k_n taken since forget_demands if
+  // there is one, else the setup's masks of that shape in the order taken, cycling. So a
+  // program must use a mask before it takes another of the same shape, and a later pass must
+  // use the setup's masks in setup order.
   MaskedTriple masked_triple(std::uint32_t m, const WeightMask& mask) override;
 
   // The demands so far, consecutive demands of one type merged into one item. Error
   // (invalid_argument) when nothing was demanded (a plan is never empty).
   material::MaterialPlan plan() const;
-  // Forgets what was demanded so far but keeps the weight masks taken: what a setup phase
-  // consumed from another source (masks held per model and dealer group) stays out of the plan,
-  // and MASKED_TRIPLEs may then use any of those masks. (How a batch without masks names the
-  // mask each MASKED_TRIPLE was made with is for the per-(model, group) mask delivery to fix;
-  // BatchCursor today pairs only with masks inside the batch.)
+  // Ends a setup phase, at most once (else Error(invalid_argument)): what it consumed comes
+  // from masks held per model and dealer group, so it stays out of the plan, and the
+  // WEIGHT_MASKs it took become the mask plan that the rest of the program pairs with.
   void forget_demands();
+  // The WEIGHT_MASKs taken before forget_demands, in order and merged; nullopt when there was
+  // none (or no forget_demands).
+  const std::optional<material::MaterialPlan>& mask_plan() const { return mask_plan_; }
 
  private:
   void record(const material::MaterialType& type, std::uint64_t count);
 
   std::vector<material::PlanItem> items_;
-  std::uint64_t bit_words_ = 0;  // BIT_TRIPLE words demanded so far
-  std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint64_t> masks_;  // (k, n) -> taken
-  bool masks_outside_ = false;  // after forget_demands: masks taken were a setup's
+  std::uint64_t elements_ = 0;                  // of items_
+  std::uint64_t bit_words_ = 0;                 // BIT_TRIPLE words demanded so far
+  std::vector<material::PlanItem> mask_items_;  // every WEIGHT_MASK demanded, merged
+  std::optional<material::MaterialPlan> mask_plan_;
+  bool forgotten_ = false;
+  material::MaskPairer masks_;
 };
 
 // A channel with no peer: what it "receives" is zeros of the expected length.
@@ -67,13 +73,15 @@ std::unique_ptr<compute::RingKernels> make_recording_kernels();
 struct RecordedProgram {
   material::MaterialPlan plan;
   std::uint64_t rounds = 0, bytes_sent = 0, bytes_received = 0;
+  // The setup's WEIGHT_MASKs (PlanRecorder::mask_plan): the plan's masks outside it.
+  std::optional<material::MaterialPlan> mask_plan = std::nullopt;
 };
 
 // Runs `program` once as `role` with a PlanRecorder, a RecordingChannel and kernels that
 // compute nothing (all shares are zeros, and a program's control flow never depends on a
 // secret). Error(invalid_argument) if the program demanded no material. A `setup`, when given,
-// runs first on the same recorder with a channel of its own, and neither its demands (other
-// than the weight masks it leaves taken) nor its traffic are in the result.
+// runs first on the same recorder with a channel of its own, and neither its demands nor its
+// traffic are in the plan: the weight masks it takes are the result's mask plan.
 RecordedProgram record_program(Role role, const std::function<void(Party&)>& program,
                                int frac_bits = kDefaultFracBits,
                                int magnitude_bits = kMaxMagnitudeBits,

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <span>
 #include <string>
 #include <thread>
 
@@ -7,6 +8,7 @@
 #include "gen/generate.hpp"
 #include "gen/local_mesh.hpp"
 #include "group_keys_fixture.hpp"
+#include "material/mask_pairing.hpp"
 #include "material/verify.hpp"
 #include "run_members.hpp"
 
@@ -291,4 +293,64 @@ TEST_CASE("a message that does not match the plan is Error(invalid_argument), no
   REQUIRE(errors[1]);
   expect_error([&] { std::rethrow_exception(errors[1]); }, Errc::invalid_argument);
   CHECK_FALSE(errors[2]);
+}
+
+TEST_CASE("a batch with its masks outside is made with the B that its mask set holds") {
+  // A first pass: two masks of one shape used in turn and one of another, a later pass cycles.
+  const auto first_pass = material::MaterialPlan::parse(R"([
+    {"type": "WEIGHT_MASK_4_5", "count": 1},
+    {"type": "MASKED_TRIPLE_3_4_5", "count": 1},
+    {"type": "TRIPLE", "count": 5},
+    {"type": "WEIGHT_MASK_2_3", "count": 1},
+    {"type": "MASKED_TRIPLE_1_2_3", "count": 1},
+    {"type": "WEIGHT_MASK_4_5", "count": 1},
+    {"type": "MASKED_TRIPLE_2_4_5", "count": 1}
+  ])");
+  const auto mask_plan = material::mask_plan_of(first_pass);
+  // Two passes' worth: the (4, 5) instances pair with mask-set instances 0, 1, 0, 1.
+  const auto batch_plan = material::MaterialPlan::parse(R"([
+    {"type": "MASKED_TRIPLE_3_4_5", "count": 1},
+    {"type": "TRIPLE", "count": 5},
+    {"type": "MASKED_TRIPLE_1_2_3", "count": 1},
+    {"type": "MASKED_TRIPLE_2_4_5", "count": 2},
+    {"type": "MASKED_TRIPLE_3_4_5", "count": 1}
+  ])");
+  const auto keys = gen::test_fixture::make_group_keys(4);
+  const auto first = open(first_pass, shares_of(run_members(first_pass, keys, context("f"), 10s)));
+  const auto masks = open(mask_plan, shares_of(run_members(mask_plan, keys, context("m"), 10s)));
+  auto with_masks = context("b");
+  with_masks.mask_plan = mask_plan;
+  const auto batch = open(batch_plan, shares_of(run_members(batch_plan, keys, with_masks, 10s)));
+
+  // The mask set's B is the first pass's, instance by instance.
+  const std::pair<std::size_t, std::size_t> same[] = {{0, 0}, {3, 1}, {5, 2}};
+  for (const auto& [in_first, in_masks] : same) {
+    const auto kn = material::elements_per_item(first_pass.items()[in_first].type);
+    for (std::uint64_t e = 0; e < kn; ++e) {
+      CHECK(first.values[first_pass.offset_of(in_first) + e] ==
+            masks.values[mask_plan.offset_of(in_masks) + e]);
+    }
+  }
+  CHECK(material::verify_batch(mask_plan, masks).ok());
+  const auto report = material::verify_batch(batch_plan, batch, mask_plan, masks.values);
+  CHECK_MESSAGE(report.ok(), report_text(report));
+  // C = A B with B the mask set's own: item 3's instances are the second and third (4, 5)
+  // instances of the batch, so they pair with mask-set instances 1 and 0.
+  const auto b0 = std::span<const u128>(masks.values).subspan(mask_plan.offset_of(0), 20);
+  const auto b1 = std::span<const u128>(masks.values).subspan(mask_plan.offset_of(2), 20);
+  const auto mt245 = material::parse_material_type("MASKED_TRIPLE_2_4_5");
+  const auto instance = [&](std::uint64_t inst) {
+    return std::span<const u128>(batch.values)
+        .subspan(element(batch_plan, 3, inst, 0), material::elements_per_item(mt245));
+  };
+  material::VerifyReport r;
+  material::verify_masked_triple(mt245, instance(0), b1, r);
+  material::verify_masked_triple(mt245, instance(1), b0, r);
+  CHECK(r.ok());
+  material::verify_masked_triple(mt245, instance(0), b0, r, "swapped");
+  CHECK_FALSE(r.ok());
+  // Without its mask plan the same batch cannot be generated.
+  gen::LocalMeshHub hub(4, 100ms);
+  expect_error([&] { gen::generate_batch(batch_plan, keys[0], context("b"), hub.member(0)); },
+               Errc::invalid_argument);
 }

@@ -1,8 +1,14 @@
 #include <doctest/doctest.h>
 
+#include <exception>
+#include <thread>
+
+#include "compute/ring_kernels.hpp"
 #include "core/error.hpp"
+#include "material/mask_pairing.hpp"
 #include "material_fixture.hpp"
 #include "mpc/batch_share.hpp"
+#include "mpc/linear.hpp"
 #include "mpc/plan_recorder.hpp"
 #include "two_party.hpp"
 
@@ -24,13 +30,14 @@ Errc code_of(const std::function<void()>& fn) {
 }
 
 // Both parties' shares of one batch, with a cursor each (no channel: the test opens by adding).
+// `masks`: the mask set that the batch's MASKED_TRIPLEs pair with outside it.
 struct Pair {
-  explicit Pair(const MaterialPlan& plan)
-      : batch(ppi::test::make_two_party_batch(plan)),
+  explicit Pair(const MaterialPlan& plan, const ppi::test::MaskSet* masks = nullptr)
+      : batch(ppi::test::make_two_party_batch(plan, 3, masks)),
         mo_share(plan, batch.model_owner.mac_key_share, batch.model_owner.elements),
         c_share(plan, batch.client.mac_key_share, batch.client.elements),
-        mo(mo_share),
-        c(c_share) {}
+        mo(mo_share, masks ? &masks->plan : nullptr),
+        c(c_share, masks ? &masks->plan : nullptr) {}
   ppi::test::TwoPartyBatch batch;
   BatchShare mo_share, c_share;
   BatchCursor mo, c;
@@ -163,4 +170,198 @@ TEST_CASE("plan recorder: refuses a mask used after another of its shape, and an
   const WeightMask b = rec.weight_mask(2, 2);
   CHECK(code_of([&] { rec.masked_triple(1, a); }) == Errc::invalid_argument);
   CHECK_NOTHROW(rec.masked_triple(1, b));
+}
+
+TEST_CASE("batch cursor: a batch with its masks outside takes the mask set's, in turn") {
+  const MaterialPlan mask_plan = MaterialPlan::parse(
+      R"([{"type":"WEIGHT_MASK_3_2","count":2}, {"type":"WEIGHT_MASK_2_4","count":1}])");
+  const MaterialPlan plan = MaterialPlan::parse(R"([
+    {"type":"MASKED_TRIPLE_4_3_2","count":1}, {"type":"TRIPLE","count":1},
+    {"type":"MASKED_TRIPLE_4_2_4","count":1}, {"type":"MASKED_TRIPLE_1_3_2","count":2},
+    {"type":"MASKED_TRIPLE_4_3_2","count":1}])");
+  Pair set(mask_plan);
+  const ppi::test::MaskSet masks = ppi::test::mask_set_of(mask_plan, set.batch);
+  Pair pr(plan, &masks);
+  const WeightMask a0 = set.mo.weight_mask(3, 2), a1 = set.c.weight_mask(3, 2);
+  const WeightMask b0 = set.mo.weight_mask(3, 2), b1 = set.c.weight_mask(3, 2);
+  const WeightMask v0 = set.mo.weight_mask(2, 4), v1 = set.c.weight_mask(2, 4);
+  CHECK(b0.id == 1);
+  CHECK(v0.ordinal == 2);
+  const auto check = [&](std::uint32_t m, const WeightMask& w0, const WeightMask& w1) {
+    const MaskedTriple x0 = pr.mo.masked_triple(m, w0), x1 = pr.c.masked_triple(m, w1);
+    CHECK(sum(x0.c, x1.c) == mpc::test::plain_matmul(sum(x0.a, x1.a), w0.b, m, w0.k, w0.n));
+  };
+
+  // The first (3, 2) instance pairs with the mask set's instance 0, not 1: refused, nothing
+  // taken.
+  const material::MaterialType first = plan.items()[0].type;
+  CHECK_THROWS_WITH_AS(pr.mo.masked_triple(4, b0), doctest::Contains("instance 0 of the mask set"),
+                       Error);
+  CHECK(code_of([&] { pr.mo.masked_triple(4, b0); }) == Errc::conflict);
+  // The right id with another ordinal is another mask (one of a batch, say).
+  WeightMask forged = a0;
+  forged.ordinal = 7;
+  CHECK(code_of([&] { pr.mo.masked_triple(4, forged); }) == Errc::conflict);
+  CHECK(pr.mo.remaining(first) == 2);
+  check(4, a0, a1);
+  CHECK_NOTHROW(pr.mo.triples(1));
+  CHECK_NOTHROW(pr.c.triples(1));
+  check(4, v0, v1);
+  // Across m, the (3, 2) instances go on in turn: 1, then 0 again, then 1.
+  check(1, b0, b1);
+  CHECK(code_of([&] { pr.mo.masked_triple(1, b0); }) == Errc::conflict);
+  check(1, a0, a1);
+  check(4, b0, b1);
+  CHECK(pr.mo.remaining_total() == 0);
+
+  // The same batch without its mask plan pairs nothing.
+  const BatchCursor alone(pr.mo_share);
+  BatchCursor lone(pr.mo_share);
+  CHECK_THROWS_WITH_AS(lone.masked_triple(4, a0), doctest::Contains("no WEIGHT_MASK before it"),
+                       Error);
+  CHECK(alone.remaining(first) == 2);
+}
+
+namespace {
+
+// A party's material: weight masks from the mask set's cursor, the rest from the batch's.
+class MaskSetSource final : public MaterialSource {
+ public:
+  MaskSetSource(MaterialSource& masks, MaterialSource& batch) : masks_(masks), batch_(batch) {}
+  Triples triples(std::size_t count) override { return batch_.triples(count); }
+  Triples matrix_triple(std::uint32_t m, std::uint32_t k, std::uint32_t n) override {
+    return batch_.matrix_triple(m, k, n);
+  }
+  TruncPairs trunc(std::uint32_t f, std::size_t count) override { return batch_.trunc(f, count); }
+  Dabits dabits(std::size_t count) override { return batch_.dabits(count); }
+  BitTriples bit_triples(std::size_t words) override { return batch_.bit_triples(words); }
+  WeightMask weight_mask(std::uint32_t k, std::uint32_t n) override {
+    return masks_.weight_mask(k, n);
+  }
+  MaskedTriple masked_triple(std::uint32_t m, const WeightMask& mask) override {
+    return batch_.masked_triple(m, mask);
+  }
+
+ private:
+  MaterialSource &masks_, &batch_;
+};
+
+// Two weights of one shape and one of another, and the inputs of `passes` passes.
+struct LinearModel {
+  static constexpr std::uint32_t m = 3;
+  struct Weight {
+    std::uint32_t k, n;
+    std::vector<u64> w;
+  };
+  std::vector<Weight> weights;
+  std::vector<mpc::test::Split> inputs;  // per pass and weight
+
+  explicit LinearModel(std::size_t passes) {
+    for (const auto& [k, n] : {std::pair{4u, 2u}, std::pair{3u, 5u}, std::pair{4u, 2u}}) {
+      weights.push_back({k, n, mpc::test::random_words(std::size_t{k} * n)});
+    }
+    for (std::size_t p = 0; p < passes; ++p) {
+      for (const Weight& w : weights) {
+        inputs.push_back(mpc::test::split(mpc::test::random_words(std::size_t{m} * w.k)));
+      }
+    }
+  }
+  // The setup: every weight shared once, in order.
+  std::vector<PrivateWeights> setup(Party& p) const {
+    std::vector<PrivateWeights> out;
+    for (const Weight& w : weights) {
+      out.push_back(share_private_weights(
+          p, p.is_model_owner() ? std::span<const u64>(w.w) : std::span<const u64>{}, w.k, w.n));
+    }
+    return out;
+  }
+  // Every pass uses every weight once, in setup order (`order` permutes them).
+  std::vector<Shares> passes(Party& p, const std::vector<PrivateWeights>& pw,
+                             const std::vector<std::size_t>& order = {0, 1, 2}) const {
+    std::vector<Shares> out;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      const std::size_t w = order[i % weights.size()];
+      out.push_back(linear(p, pw[w], mpc::test::mine(p, inputs[i]), m));
+    }
+    return out;
+  }
+  // A session's first pass: each weight shared when first used (so its mask is inside).
+  void first_pass(Party& p) const {
+    for (std::size_t w = 0; w < weights.size(); ++w) {
+      const Weight& x = weights[w];
+      const PrivateWeights pw = share_private_weights(
+          p, p.is_model_owner() ? std::span<const u64>(x.w) : std::span<const u64>{}, x.k, x.n);
+      (void)linear(p, pw, mpc::test::mine(p, inputs[w]), m);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("linear layers: masks from a mask set, masked triples from a batch, X W exactly") {
+  const LinearModel model(2);
+  std::vector<PrivateWeights> held;
+  const auto record_later = [&](const LinearModel& lm, const std::vector<std::size_t>& order) {
+    return record_program(
+        Role::model_owner, [&](Party& p) { (void)lm.passes(p, held, order); }, kDefaultFracBits,
+        kMaxMagnitudeBits, [&](Party& p) { held = lm.setup(p); });
+  };
+  // Recorded: a first pass (masks inside) splits into the mask plan and the batch plan of a
+  // later pass, whose masks are the setup's.
+  LinearModel one(1);
+  one.weights = model.weights;
+  const RecordedProgram first =
+      record_program(Role::model_owner, [&](Party& p) { one.first_pass(p); });
+  const RecordedProgram later_one = record_later(one, {0, 1, 2});
+  REQUIRE(later_one.mask_plan.has_value());
+  CHECK(*later_one.mask_plan == material::mask_plan_of(first.plan));
+  CHECK(later_one.plan == material::batch_plan_of(first.plan));
+  // A later pass that uses the setup's masks out of order is refused while recording.
+  CHECK(code_of([&] { record_later(one, {2, 1, 0}); }) == Errc::invalid_argument);
+  const RecordedProgram later = record_later(model, {0, 1, 2});
+
+  // Run: the setup takes its masks from the mask set, both passes from the batch.
+  const MaterialPlan& mask_plan = *later.mask_plan;
+  ppi::test::TwoPartyBatch set = ppi::test::make_two_party_batch(mask_plan);
+  const ppi::test::MaskSet masks = ppi::test::mask_set_of(mask_plan, set);
+  ppi::test::TwoPartyBatch batch = ppi::test::make_two_party_batch(later.plan, 3, &masks);
+  auto [c0, c1] = make_local_channel_pair();
+  std::vector<Shares> out[2];
+  std::uint64_t left[2] = {1, 1};
+  std::exception_ptr errors[2];
+  const auto party = [&](Role role, ppi::test::PartyShare& set_share,
+                         ppi::test::PartyShare& batch_share, std::unique_ptr<Channel> channel) {
+    const int i = role == Role::model_owner ? 0 : 1;
+    try {
+      const BatchShare s(mask_plan, set_share.mac_key_share, set_share.elements);
+      const BatchShare b(later.plan, batch_share.mac_key_share, batch_share.elements);
+      BatchCursor set_cursor(s), batch_cursor(b, &mask_plan);
+      MaskSetSource source(set_cursor, batch_cursor);
+      auto kernels = compute::make_cpu_kernels();
+      Party p(role, *channel, source, *kernels);
+      const std::vector<PrivateWeights> pw = model.setup(p);
+      out[i] = model.passes(p, pw);
+      left[i] = set_cursor.remaining_total() + batch_cursor.remaining_total();
+    } catch (...) {
+      errors[i] = std::current_exception();
+    }
+    channel.reset();
+  };
+  std::thread client(party, Role::client, std::ref(set.client), std::ref(batch.client),
+                     std::move(c1));
+  party(Role::model_owner, set.model_owner, batch.model_owner, std::move(c0));
+  client.join();
+  for (const std::exception_ptr& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+  REQUIRE(out[0].size() == 6);
+  for (std::size_t i = 0; i < 6; ++i) {
+    CAPTURE(i);
+    const LinearModel::Weight& w = model.weights[i % 3];
+    const mpc::test::Split& x = model.inputs[i];
+    CHECK(add(out[0][i], out[1][i]) ==
+          mpc::test::plain_matmul(add(x.mo, x.client), w.w, LinearModel::m, w.k, w.n));
+  }
+  CHECK(left[0] == 0);
+  CHECK(left[1] == 0);
 }

@@ -11,6 +11,8 @@
 #include "crypto/prg.hpp"
 #include "material/conversion.hpp"
 #include "material/layout.hpp"
+#include "material/mask_pairing.hpp"
+#include "material/verify.hpp"
 
 namespace ppi::test {
 
@@ -36,8 +38,13 @@ void matmul(std::span<const u128> a, std::span<const u128> b, std::span<u128> c,
 // Turns uniform random values into material of the plan, in place. x holds each element's
 // value (bits 0-127 of a boolean element), hi bits 128-255 of boolean elements.
 void impose_relations(const material::MaterialPlan& plan, std::vector<u128>& x,
-                      std::vector<u128>& hi) {
-  material::WeightMaskIndex masks;
+                      std::vector<u128>& hi, const MaskSet* mask_set) {
+  const material::MaskPairing masks(plan, mask_set ? &mask_set->plan : nullptr);
+  if (mask_set && mask_set->values.size() != mask_set->plan.element_count()) {
+    throw Error(Errc::invalid_argument,
+                "make_fixture_batch: the mask set's values do not match "
+                "its plan");
+  }
   for (std::size_t idx = 0; idx < plan.items().size(); ++idx) {
     const material::PlanItem& item = plan.items()[idx];
     const MaterialType& t = item.type;
@@ -69,16 +76,12 @@ void impose_relations(const material::MaterialPlan& plan, std::vector<u128>& x,
           matmul(v.subspan(0, mk), v.subspan(mk, kn), v.subspan(mk + kn), t.m, t.k, t.n);
           break;
         case Kind::weight_mask:
-          masks.add(t.k, t.n, base);
           break;
         case Kind::masked_triple: {
-          const auto mask = masks.find(t.k, t.n);
-          if (!mask) {
-            throw Error(Errc::invalid_argument, "make_fixture_batch: " + material::to_string(t) +
-                                                    " without a WEIGHT_MASK before it");
-          }
-          matmul(v.subspan(0, mk), std::span<const u128>(x.data() + *mask, kn), v.subspan(mk), t.m,
-                 t.k, t.n);
+          const material::MaskRef mask = masks.mask_of(idx, inst);
+          const u128* b = mask.in_mask_plan ? mask_set->values.data() : x.data();
+          matmul(v.subspan(0, mk), std::span<const u128>(b + mask.first_element, kn), v.subspan(mk),
+                 t.m, t.k, t.n);
           break;
         }
       }
@@ -88,7 +91,8 @@ void impose_relations(const material::MaterialPlan& plan, std::vector<u128>& x,
 
 }  // namespace
 
-FixtureBatch make_fixture_batch(const material::MaterialPlan& plan, std::size_t dealers) {
+FixtureBatch make_fixture_batch(const material::MaterialPlan& plan, std::size_t dealers,
+                                const MaskSet* masks) {
   if (dealers == 0) throw Error(Errc::invalid_argument, "make_fixture_batch: no dealers");
   const std::uint64_t count = plan.element_count();
 
@@ -96,7 +100,7 @@ FixtureBatch make_fixture_batch(const material::MaterialPlan& plan, std::size_t 
   std::vector<u128> x(count), hi(count);
   Prg(random_seed()).fill_u128(0, x);
   Prg(random_seed()).fill_u128(0, hi);
-  impose_relations(plan, x, hi);
+  impose_relations(plan, x, hi, masks);
   const material::BatchLayout layout(plan);
 
   FixtureBatch out;
@@ -146,8 +150,21 @@ FixtureBatch make_fixture_batch(const material::MaterialPlan& plan, std::size_t 
   return out;
 }
 
-TwoPartyBatch make_two_party_batch(const material::MaterialPlan& plan, std::size_t dealers) {
-  FixtureBatch batch = make_fixture_batch(plan, dealers);
+MaskSet mask_set_of(const material::MaterialPlan& mask_plan, const FixtureBatch& batch) {
+  return {mask_plan, material::open_dealer_shares(mask_plan, batch.dealer_shares).values};
+}
+
+MaskSet mask_set_of(const material::MaterialPlan& mask_plan, const TwoPartyBatch& batch) {
+  const material::BatchLayout layout(mask_plan);
+  return {mask_plan,
+          material::open_batch(layout, batch.model_owner.mac_key_share, batch.model_owner.elements,
+                               batch.client.mac_key_share, batch.client.elements)
+              .values};
+}
+
+TwoPartyBatch make_two_party_batch(const material::MaterialPlan& plan, std::size_t dealers,
+                                   const MaskSet* mask_set) {
+  FixtureBatch batch = make_fixture_batch(plan, dealers, mask_set);
   const material::BatchLayout layout(plan);
   const std::size_t bytes = 32 * plan.element_count();
   TwoPartyBatch out;

@@ -22,10 +22,21 @@ struct FixtureBatch {
   u128 alpha = 0;
 };
 
+// The masks a batch's MASKED_TRIPLEs may pair with outside it (material/mask_pairing.hpp): a
+// mask plan and its B values, one per element (what opening a batch of that plan gives).
+struct MaskSet {
+  material::MaterialPlan plan;
+  std::vector<u128> values;
+};
+
 // `dealers` >= 1, else Error(invalid_argument). Boolean elements are XOR-shared
-// (docs/material-layout.md). Each MASKED_TRIPLE_m_k_n uses the B of the last
-// WEIGHT_MASK_k_n instance before it (as verify_batch does); without one: invalid_argument.
-FixtureBatch make_fixture_batch(const material::MaterialPlan& plan, std::size_t dealers);
+// (docs/material-layout.md). Each MASKED_TRIPLE is made with the B that
+// material/mask_pairing.hpp pairs it with: one of the batch's or, given `masks`, one of the
+// mask set's; without one: invalid_argument.
+FixtureBatch make_fixture_batch(const material::MaterialPlan& plan, std::size_t dealers,
+                                const MaskSet* masks = nullptr);
+// The B values of a fixture batch of a mask plan (its dealers' shares opened).
+MaskSet mask_set_of(const material::MaterialPlan& mask_plan, const FixtureBatch& batch);
 
 // One party's 2PC share of a batch: its MAC key share and 32 bytes per element.
 struct PartyShare {
@@ -41,6 +52,9 @@ struct TwoPartyBatch {
 // A fixture batch made by `dealers` trusted-dealer shares and then converted exactly as the
 // real conversion does it (material/conversion.hpp): the dealers mask their shares with fresh
 // seeds, the model owner combines what it receives, the client expands the seeds.
-TwoPartyBatch make_two_party_batch(const material::MaterialPlan& plan, std::size_t dealers = 3);
+TwoPartyBatch make_two_party_batch(const material::MaterialPlan& plan, std::size_t dealers = 3,
+                                   const MaskSet* masks = nullptr);
+// The B values of a two-party batch of a mask plan (its two shares opened).
+MaskSet mask_set_of(const material::MaterialPlan& mask_plan, const TwoPartyBatch& batch);
 
 }  // namespace ppi::test

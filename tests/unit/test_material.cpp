@@ -19,6 +19,7 @@
 #include "error_code.hpp"
 #include "material/conversion.hpp"
 #include "material/layout.hpp"
+#include "material/mask_pairing.hpp"
 #include "material/material_type.hpp"
 #include "material/plan.hpp"
 #include "material/verify.hpp"
@@ -55,14 +56,17 @@ bool is_boolean(const MaterialPlan& plan, std::size_t element) {
   return domain_of(t, (element - plan.offset_of(idx)) % elements_per_item(t)) == Domain::boolean;
 }
 
-Secret make_secret(const MaterialPlan& plan) {
+// A MASKED_TRIPLE is made with the B that mask_pairing.hpp pairs it with: the batch's, or the
+// mask set's (`mask_values`, one per element of `mask_plan`).
+Secret make_secret(const MaterialPlan& plan, const MaterialPlan* mask_plan = nullptr,
+                   const std::vector<u128>* mask_values = nullptr) {
+  const MaskPairing pairing(plan, mask_plan);
   Secret s;
   s.alpha = random_u128();
   s.x.resize(plan.element_count());
   s.m.resize(plan.element_count());
   Prg(random_seed()).fill_u128(0, s.x);
   Prg(random_seed()).fill_u128(0, s.m);
-  std::vector<std::pair<MaterialType, const u128*>> masks;  // WEIGHT_MASK Bs so far
   for (std::size_t idx = 0; idx < plan.items().size(); ++idx) {
     const MaterialType& t = plan.items()[idx].type;
     const std::uint64_t per = elements_per_item(t);
@@ -91,14 +95,11 @@ Secret make_secret(const MaterialPlan& plan) {
           matmul(v, v + mk, v + mk + kn, t.m, t.k, t.n);
           break;
         case Kind::weight_mask:
-          masks.emplace_back(t, v);
           break;
         case Kind::masked_triple: {
-          const u128* b = nullptr;  // the last B with matching k, n
-          for (const auto& [wt, wb] : masks) {
-            if (wt.k == t.k && wt.n == t.n) b = wb;
-          }
-          REQUIRE(b != nullptr);
+          const MaskRef mask = pairing.mask_of(idx, i);
+          const u128* b =
+              (mask.in_mask_plan ? mask_values->data() : s.x.data()) + mask.first_element;
           matmul(v, b, v + mk, t.m, t.k, t.n);
           break;
         }
@@ -649,5 +650,133 @@ TEST_CASE("BatchLayout: runs of one domain, clipped ranges, bounds") {
   CHECK((seen[2].first == 8 && seen[2].count == 1 && seen[2].domain == Domain::arithmetic));
   CHECK((seen[3].first == 9 && seen[3].count == 1 && seen[3].domain == Domain::boolean));
   CHECK(error_code([&] { layout.for_each(10, 8, [](const Segment&) {}); }) ==
+        Errc::invalid_argument);
+}
+
+namespace {
+
+MaterialType type(const char* name) {
+  return parse_material_type(name);
+}
+
+MaskRef in_plan(std::uint64_t id, std::uint64_t ordinal, std::uint64_t first) {
+  return {true, id, ordinal, first};
+}
+
+MaskRef in_batch(std::uint64_t id, std::uint64_t ordinal, std::uint64_t first) {
+  return {false, id, ordinal, first};
+}
+
+}  // namespace
+
+TEST_CASE("mask pairing: the last mask before it, else the mask plan's in turn, else an error") {
+  // Mask plan elements: WEIGHT_MASK_3_2 at 0 and 6, WEIGHT_MASK_2_2 at 12, WEIGHT_MASK_3_2 at 16.
+  const MaterialPlan masks(
+      {{type("WEIGHT_MASK_3_2"), 2}, {type("WEIGHT_MASK_2_2"), 1}, {type("WEIGHT_MASK_3_2"), 1}});
+  const MaterialPlan batch({{type("MASKED_TRIPLE_4_3_2"), 2},
+                            {type("TRIPLE"), 1},
+                            {type("MASKED_TRIPLE_1_3_2"), 2},
+                            {type("MASKED_TRIPLE_1_2_2"), 1},
+                            {type("WEIGHT_MASK_2_2"), 1},
+                            {type("MASKED_TRIPLE_5_2_2"), 2}});
+  const MaskPairing p(batch, &masks);
+  // Rule 2 counts the (3, 2) instances across both m: 0, 1, then 2 and 0 again (N = 3).
+  CHECK(p.mask_of(0, 0) == in_plan(0, 0, 0));
+  CHECK(p.mask_of(0, 1) == in_plan(1, 1, 6));
+  CHECK(p.mask_of(2, 0) == in_plan(2, 3, 16));
+  CHECK(p.mask_of(2, 1) == in_plan(0, 0, 0));
+  CHECK(p.mask_of(3, 0) == in_plan(0, 2, 12));
+  // The batch's own mask numbers on after the mask plan's four, and rule 1 takes precedence.
+  const std::uint64_t own = batch.offset_of(4);
+  CHECK(p.mask_of(4, 0) == in_batch(0, 4, own));
+  CHECK(p.mask_of(5, 0) == in_batch(0, 4, own));
+  CHECK(p.mask_of(5, 1) == in_batch(0, 4, own));
+  CHECK(error_code([&] { p.find(1, 0); }) == Errc::invalid_argument);  // a TRIPLE
+  CHECK(error_code([&] { p.find(0, 2); }) == Errc::invalid_argument);  // no instance 2
+  CHECK_NOTHROW(p.require_all_paired());
+
+  // Without the mask plan, item 0 has no mask: found missing, an error that names it.
+  const MaskPairing alone(batch);
+  CHECK_FALSE(alone.find(0, 0).has_value());
+  CHECK(alone.mask_of(4, 0) == in_batch(0, 0, own));
+  CHECK_THROWS_WITH_AS(alone.require_all_paired(),
+                       doctest::Contains("plan item 0 (MASKED_TRIPLE_4_3_2)"), Error);
+  CHECK(error_code([&] { alone.mask_of(3, 0); }) == Errc::invalid_argument);
+
+  // A mask plan holds masks only.
+  const MaterialPlan bad({{type("WEIGHT_MASK_3_2"), 1}, {type("TRIPLE"), 1}});
+  CHECK(error_code([&] { MaskPairing(batch, &bad); }) == Errc::invalid_argument);
+
+  // The incremental form takes nothing until asked to.
+  MaskPairer pairer(&masks);
+  CHECK(pairer.next(3, 2) == in_plan(0, 0, 0));
+  CHECK(pairer.next(3, 2) == in_plan(0, 0, 0));
+  pairer.take(3, 2, 4);
+  CHECK(pairer.next(3, 2) == in_plan(1, 1, 6));
+  CHECK_FALSE(pairer.next(4, 4).has_value());
+}
+
+TEST_CASE("mask pairing: a first-pass plan and its mask plan name every mask alike") {
+  const MaterialPlan first({{type("WEIGHT_MASK_3_2"), 1},
+                            {type("MASKED_TRIPLE_4_3_2"), 1},
+                            {type("TRIPLE"), 3},
+                            {type("WEIGHT_MASK_2_2"), 1},
+                            {type("MASKED_TRIPLE_4_2_2"), 1},
+                            {type("TRIPLE"), 1},
+                            {type("WEIGHT_MASK_3_2"), 1},
+                            {type("MASKED_TRIPLE_4_3_2"), 1}});
+  const MaterialPlan masks = mask_plan_of(first);
+  const MaterialPlan batch = batch_plan_of(first);
+  CHECK(masks == MaterialPlan({{type("WEIGHT_MASK_3_2"), 1},
+                               {type("WEIGHT_MASK_2_2"), 1},
+                               {type("WEIGHT_MASK_3_2"), 1}}));
+  CHECK(batch == MaterialPlan({{type("MASKED_TRIPLE_4_3_2"), 1},
+                               {type("TRIPLE"), 3},
+                               {type("MASKED_TRIPLE_4_2_2"), 1},
+                               {type("TRIPLE"), 1},
+                               {type("MASKED_TRIPLE_4_3_2"), 1}}));
+  const MaskPairing inside(first), outside(batch, &masks);
+  const std::pair<std::size_t, std::size_t> same[] = {{1, 0}, {4, 2}, {7, 4}};
+  for (const auto& [in_first, in_batch_plan] : same) {
+    const MaskRef a = inside.mask_of(in_first, 0), b = outside.mask_of(in_batch_plan, 0);
+    CHECK(a.id == b.id);
+    CHECK(a.ordinal == b.ordinal);
+  }
+  CHECK(outside.mask_of(4, 0).ordinal == 2);
+  // Consecutive items of one type merge once the others are gone.
+  CHECK(mask_plan_of(MaterialPlan(
+            {{type("WEIGHT_MASK_2_2"), 1}, {type("TRIPLE"), 1}, {type("WEIGHT_MASK_2_2"), 2}})) ==
+        MaterialPlan({{type("WEIGHT_MASK_2_2"), 3}}));
+  CHECK(error_code([&] { mask_plan_of(batch); }) == Errc::invalid_argument);
+  CHECK(error_code([&] { batch_plan_of(masks); }) == Errc::invalid_argument);
+}
+
+TEST_CASE("verify_batch with a mask set: the right B passes, swapped masks fail naming the item") {
+  const MaterialPlan masks({{type("WEIGHT_MASK_3_4"), 2}, {type("WEIGHT_MASK_2_2"), 1}});
+  const MaterialPlan batch(
+      {{type("TRIPLE"), 2}, {type("MASKED_TRIPLE_2_3_4"), 3}, {type("MASKED_TRIPLE_1_2_2"), 1}});
+  const Secret mask_set = make_secret(masks);
+  const Secret s = make_secret(batch, &masks, &mask_set.x);
+  const OpenedBatch opened{s.alpha, s.x, s.m};
+  REQUIRE(verify_batch(masks, OpenedBatch{mask_set.alpha, mask_set.x, mask_set.m}).ok());
+  const VerifyReport good = verify_batch(batch, opened, masks, mask_set.x);
+  CHECK(good.ok());
+  CHECK(good.elements_checked == batch.element_count());
+
+  // The mask set's two WEIGHT_MASK_3_4 instances swapped: instances 0 and 1 (and 2, which
+  // cycles back to instance 0) of item 1 no longer hold.
+  std::vector<u128> swapped = mask_set.x;
+  std::swap_ranges(swapped.begin(), swapped.begin() + 12, swapped.begin() + 12);
+  const VerifyReport r = verify_batch(batch, opened, masks, swapped);
+  CHECK_FALSE(r.ok());
+  CHECK(mentions(r, "item 1 (MASKED_TRIPLE_2_3_4) instance 0"));
+  CHECK(mentions(r, "item 1 (MASKED_TRIPLE_2_3_4) instance 1"));
+  CHECK(mentions(r, "WEIGHT_MASK_3_4 instance 0 of the mask set"));
+  CHECK_FALSE(mentions(r, "item 2"));
+
+  // Without its mask set the batch cannot pass; a mask set of the wrong size is refused.
+  CHECK(mentions(verify_batch(batch, opened), "no WEIGHT_MASK_3_4"));
+  const std::span<const u128> short_set(mask_set.x.data(), mask_set.x.size() - 1);
+  CHECK(error_code([&] { verify_batch(batch, opened, masks, short_set); }) ==
         Errc::invalid_argument);
 }
