@@ -288,8 +288,11 @@ Vec reciprocal(E& eng, std::span<const u64> x, int f, double lo, double hi, int 
 //   y0 = c - 9 m / 32 (kRsqrtGuess; |e| <= 0.048 for e = 1 - m y0^2), z0 = y0 g(e) with
 //   g(e) = gain 2^(-e/2), then z = z0 (1 - e)^(-1/2) by the series to degree 4,
 //   P(e) = (128 + 64 e + 48 e^2 + 40 e^3 + 35 e^4) / 128 (exact dyadic; remainder < 3e-7).
-// With `mult` (one value per element, element i belonging to input i / per), the result is
-// mult * that: mult z0 is computed in the first power level, at no round of its own.
+// With `mult` (one value per element at scale f, element i belonging to input i / per, every
+// |mult * result| < 2^5), the result is mult * that: z = z0 P(e) is rounded per input to scale
+// Zm = 55 - f (so mult z stays below 2^60), then one product and one truncation per element
+// (2 rounds more than multiplying mult z0 in the first power level, but one TRIPLE and one
+// TRUNC less per element, and there are `per` elements per input).
 template <class E>
 Vec rsqrt(E& eng, std::span<const u64> x, int fi, double lo, double hi, double gain, int f, int out,
           std::span<const u64> mult = {}, std::size_t per = 1) {
@@ -309,19 +312,7 @@ Vec rsqrt(E& eng, std::span<const u64> x, int fi, double lo, double hi, double g
                 G + kRsqrtSlopeShift);
   const Vec e = eng.add_const(negated(piece(t, 0, n)), pow2(G));
   const auto z0 = piece(t, 1, n);
-  // e^2 and, with a multiplier, mult z0 (pre-scaled so that the shift by G leaves scale
-  // f + k) in one level; then e^3, e^4.
-  Vec lhs = e, rhs = e, mz;
-  const int k = std::min(8, 48 - f - G);
-  if (!mult.empty()) {
-    for (std::size_t i = 0; i < mult.size(); ++i) {
-      lhs.push_back(mult[i] * pow2(G + k - Z));
-      rhs.push_back(z0[i / per]);
-    }
-  }
-  const Vec l1 = eng.trunc(eng.mul(lhs, rhs), G);
-  const Vec e2(l1.begin(), l1.begin() + static_cast<std::ptrdiff_t>(n));
-  if (!mult.empty()) mz.assign(l1.begin() + static_cast<std::ptrdiff_t>(n), l1.end());
+  const Vec e2 = eng.trunc(eng.mul(e, e), G);
   const Vec l2 = eng.trunc(eng.mul(concat({e2, e2}), concat({e, e2})), G);
   Vec P = scaled(e, kRsqrtSeries[1]);
   axpy(P, kRsqrtSeries[2], e2);
@@ -331,9 +322,11 @@ Vec rsqrt(E& eng, std::span<const u64> x, int fi, double lo, double hi, double g
   if (mult.empty()) {
     return eng.trunc(eng.mul(z0, P), G + kRsqrtSeriesShift + Z - out);
   }
-  Vec Pb(mult.size());
-  for (std::size_t i = 0; i < mult.size(); ++i) Pb[i] = P[i / per];
-  return eng.trunc(eng.mul(mz, Pb), G + kRsqrtSeriesShift + k + f - out);
+  const int Zm = std::min(55 - f, G + kRsqrtSeriesShift + Z - 1);
+  const Vec z = eng.trunc(eng.mul(z0, P), G + kRsqrtSeriesShift + Z - Zm);
+  Vec zb(mult.size());
+  for (std::size_t i = 0; i < mult.size(); ++i) zb[i] = z[i / per];
+  return eng.trunc(eng.mul(mult, zb), Zm + f - out);
 }
 
 // Row-wise softmax over the first valid[r] columns, |x| < 2^14 (kSoftmaxInputBits): masked
@@ -389,7 +382,7 @@ Vec softmax_rows(E& eng, std::span<const u64> x, std::uint32_t m, std::uint32_t 
 //   mean = (sum x) round(2^F1 / d) >> F1 with F1 = 60 - f - 12 (|x| < 2^12);
 //   delta = x - mean; S2 = sum delta^2 at scale 2f, exact (no truncation): d var = S2, so
 //   1/sqrt(var + eps) = sqrt(d) / sqrt(S2 + d eps), the rsqrt of S2 over [d lo, d hi] at input
-//   scale 2f with gain sqrt(d), its multiplier delta.
+//   scale 2f with gain sqrt(d), its multiplier delta (|delta / sqrt(var + eps)| <= sqrt(d) <= 32).
 template <class E>
 Vec layer_norm(E& eng, std::span<const u64> x, std::uint32_t rows, std::uint32_t d, double eps,
                int f) {

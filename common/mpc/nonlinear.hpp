@@ -32,10 +32,10 @@
 //   softmax_rows (m x n, V = sum of valid lengths): ceil(log2 n) C(f + 16) (max_rows) +
 //                C(f + 16) + 11 (exp_neg of the V valid entries) + reciprocal of the m sums over
 //                [1, n] + 2 (the product: V TRIPLE, V TRUNC) rounds: 77 at n = 64, f = 16.
-//   layer_norm (rows x d): 1 (mean) + 1 (squares) + 19 (rsqrt of the rows' sums of squares at
-//                scale 2f, width 2f + J + 2 = 59 at d = 768, f = 16; its multiplier x - mean
-//                joining the first power level) = 21 rounds; 3 rows d + (K + 6) rows TRIPLE,
-//                2 rows d + 8 rows TRUNC, K rows DABIT (K = 28 at d = 768, f = 16).
+//   layer_norm (rows x d): 1 (mean) + 1 (squares) + 21 (rsqrt of the rows' sums of squares at
+//                scale 2f, width 2f + J + 2 = 59 at d = 768, f = 16; z = z0 P(e) per row, then
+//                its product with x - mean per element) = 23 rounds; 2 rows d + (K + 7) rows
+//                TRIPLE, rows d + 9 rows TRUNC, K rows DABIT (K = 28 at d = 768, f = 16).
 // The documented ranges and measured errors are in approx/fixed_functions.hpp and
 // docs/nonlinear.md; tests/mpc/nonlinear_test.cpp asserts these round counts.
 

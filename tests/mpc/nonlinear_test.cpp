@@ -240,7 +240,7 @@ TEST_CASE("softmax_rows: causal valid lengths, masked columns exactly 0, rows su
   CHECK(run.mo.rounds == 42 + 18 + 15 + 2);
 }
 
-TEST_CASE("layer_norm across input scales: mean 0, variance 1, 21 rounds") {
+TEST_CASE("layer_norm across input scales: mean 0, variance 1, 23 rounds") {
   const int f = 16;
   const FixedPoint fp(f);
   const std::uint32_t d = 768;
@@ -280,8 +280,7 @@ TEST_CASE("layer_norm across input scales: mean 0, variance 1, 21 rounds") {
   CHECK(max_abs < 1e-3);
   CHECK(max_mean < 1e-3);
   CHECK(max_var < 1e-4);
-  // The mean's 1-ulp noise over the spread: 1 / 0.02 = 50 output ulps in the narrowest row.
-  CHECK(max_ulps <= 64);
+  CHECK(max_ulps <= 16);
   CHECK(run.mo.material_left == 0);
-  CHECK(run.mo.rounds == 21);
+  CHECK(run.mo.rounds == 23);
 }
