@@ -4,7 +4,10 @@
 // each dealer had a core of its own, whatever the number of cores here. Prints JSON lines.
 //
 // Flags (all optional): --parties=3,10 --triples=200000 --dabits=100000 --truncs=4000
-//   --m=128 --k=768 --n=768 --reps=3 --retain-memory=1
+//   --m=128 --k=768 --n=768 --reps=3 --retain-memory=1 --plan=FILE [--mask-plan=FILE]
+// --plan generates that one plan (canonical JSON, e.g. from bench_inference_gpt2
+// --write-plans) instead of the per-type runs: a whole inference's material, with its
+// MASKED_TRIPLEs made from the mask plan's masks when --mask-plan names it.
 // --retain-memory=1 keeps freed memory in the process (mallopt: no mmap below 32 MiB, no
 // trimming), as a long-running dealer generating batch after batch would: otherwise every
 // generation faults in its tens of MiB of buffers afresh, which on a virtualized host costs
@@ -18,6 +21,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -42,6 +48,7 @@ struct Options {
   std::size_t m = 128, k = 768, n = 768;
   int reps = 3;
   bool retain_memory = true;
+  std::string plan_file, mask_plan_file;
 };
 
 std::uint64_t parse_u64(std::string_view flag, std::string_view v) {
@@ -84,6 +91,10 @@ Options parse(int argc, char** argv) {
       o.retain_memory = parse_u64(key, v) != 0;
     } else if (key == "--reps") {
       o.reps = static_cast<int>(parse_u64(key, v));
+    } else if (key == "--plan") {
+      o.plan_file = v;
+    } else if (key == "--mask-plan") {
+      o.mask_plan_file = v;
     } else {
       std::fprintf(stderr, "unknown flag %s (see the comment at the top of the source)\n", argv[i]);
       std::exit(2);
@@ -104,15 +115,16 @@ struct Run {
 };
 
 // One generation of `plan` by every member; the best of `reps` by the busiest member's CPU.
-Run generate(const material::MaterialPlan& plan, const std::vector<gen::GroupKeys>& keys,
-             int reps) {
+Run generate(const material::MaterialPlan& plan, const std::vector<gen::GroupKeys>& keys, int reps,
+             const std::optional<material::MaterialPlan>& mask_plan = std::nullopt) {
   Run best;
   best.busiest_cpu = 1e300;
   for (int r = 0; r < reps; ++r) {
     gen::LocalMeshHub hub(keys.size(), std::chrono::minutes(5));
     std::vector<double> cpu(keys.size());
     std::vector<std::thread> threads;
-    const gen::GenerationContext ctx{"bench-group", "bench-model", "batch-" + std::to_string(r)};
+    const gen::GenerationContext ctx{"bench-group", "bench-model", "batch-" + std::to_string(r),
+                                     mask_plan};
     const auto t0 = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < keys.size(); ++i) {
       threads.emplace_back([&, i] {
@@ -154,12 +166,44 @@ material::MaterialPlan one_item(const std::string& type, std::uint64_t count) {
 
 }  // namespace
 
+material::MaterialPlan read_plan(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) {
+    std::fprintf(stderr, "cannot read %s\n", path.c_str());
+    std::exit(2);
+  }
+  return material::MaterialPlan::parse(text.str());
+}
+
+// One whole plan per party count: the busiest dealer's CPU, the wall time, bytes sent.
+int generate_plan_file(const Options& o) {
+  const material::MaterialPlan plan = read_plan(o.plan_file);
+  std::optional<material::MaterialPlan> masks;
+  if (!o.mask_plan_file.empty()) masks = read_plan(o.mask_plan_file);
+  for (std::size_t parties : o.parties) {
+    const auto keys = gen::test_fixture::make_group_keys(parties);
+    const Run r = generate(plan, keys, o.reps, masks);
+    std::printf(
+        "{\"bench\":\"generation\",\"what\":\"plan\",\"plan\":\"%s\",\"parties\":%zu,"
+        "\"elements\":%llu,\"busiest_dealer_cpu_s\":%.6g,\"wall_s\":%.6g,"
+        "\"bytes_sent_max_dealer\":%llu,\"bytes_sent_mean_dealer\":%.6g}\n",
+        o.plan_file.c_str(), parties, static_cast<unsigned long long>(plan.element_count()),
+        r.busiest_cpu, r.wall, static_cast<unsigned long long>(r.max_sent),
+        static_cast<double>(r.total_sent) / static_cast<double>(parties));
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   if (o.retain_memory) {
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
   }
+  if (!o.plan_file.empty()) return generate_plan_file(o);
   const std::string mt = "MATRIX_TRIPLE_" + std::to_string(o.m) + "_" + std::to_string(o.k) + "_" +
                          std::to_string(o.n);
 

@@ -12,12 +12,16 @@
 // latency is zero here: the figures are computation and in-process message passing.
 //
 //   bench_inference_gpt2 [--layers 12] [--d 768] [--heads 12] [--vocab 50257]
-//                        [--positions 1024] [--tokens 32,64,128] [--reps 1]
+//                        [--positions 1024] [--tokens 32,64,128] [--reps 1] [--write-plans DIR]
+// --write-plans writes, per length T, DIR/gpt2_T_first.json (a session's first pass, weight
+// masks included), DIR/gpt2_T_later.json (a later pass) and DIR/gpt2_T_masks.json (the mask
+// plan) and exits: plans for bench_generation --plan / --mask-plan.
 
 #include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
@@ -26,6 +30,7 @@
 #include "app/malloc_tuning.hpp"
 #include "compute/ring_kernels.hpp"
 #include "inference/gpt2_program.hpp"
+#include "material/mask_pairing.hpp"
 #include "model/gpt2.hpp"
 #include "private_gpt2.hpp"
 #include "random_gpt2.hpp"
@@ -65,7 +70,8 @@ void print_pass(const inference::test::RandomGpt2& m, std::uint32_t t, bool firs
       "{\"bench\": \"gpt2_pass\", \"first_pass\": %s, \"tokens\": %u, \"layers\": %d, \"d\": %d, "
       "\"heads\": %d, \"vocab\": %d, \"seconds\": %.4f, \"rounds\": %llu, "
       "\"bytes_mo_to_client\": %llu, \"bytes_client_to_mo\": %llu, \"material_elements\": %llu, "
-      "\"material_bytes_per_party\": %llu, \"material_by_kind\": %s, \"minor_page_faults\": %llu, \"kernels\": \"%s\"}\n",
+      "\"material_bytes_per_party\": %llu, \"material_by_kind\": %s, \"minor_page_faults\": %llu, "
+      "\"kernels\": \"%s\"}\n",
       first ? "true" : "false", t, m.layers, m.d, m.heads, m.vocab, run.seconds,
       static_cast<unsigned long long>(run.rounds),
       static_cast<unsigned long long>(run.bytes_mo_to_client),
@@ -83,6 +89,7 @@ int main(int argc, char** argv) {
   inference::test::RandomGpt2 m{12, 12, 768, 50257, 1024, model::DType::F16};
   std::vector<std::uint32_t> lengths{32, 64, 128};
   int reps = 1;
+  std::string plans_dir;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i], value = argv[i + 1];
     if (key == "--layers")
@@ -99,10 +106,33 @@ int main(int argc, char** argv) {
       lengths = parse_list(value);
     else if (key == "--reps")
       reps = std::stoi(value);
+    else if (key == "--write-plans")
+      plans_dir = value;
     else {
       std::fprintf(stderr, "unknown option %s\n", key.c_str());
       return 2;
     }
+  }
+  if (!plans_dir.empty()) {
+    model::Gpt2Shape shape;
+    shape.config = {static_cast<std::size_t>(m.layers), static_cast<std::size_t>(m.heads),
+                    static_cast<std::size_t>(m.d),      static_cast<std::size_t>(m.positions),
+                    static_cast<std::size_t>(m.vocab),  1e-5};
+    std::filesystem::create_directories(plans_dir);
+    for (std::uint32_t t : lengths) {
+      inference::Gpt2PassOptions o;
+      o.bucket = t;
+      const std::string name = "gpt2_" + std::to_string(t);
+      const material::MaterialPlan first = inference::record_gpt2(shape, o).plan;
+      auto write = [&](const std::string& suffix, const material::MaterialPlan& plan) {
+        std::ofstream(std::filesystem::path(plans_dir) / (name + suffix))
+            << plan.canonical() << "\n";
+      };
+      write("_first.json", first);
+      write("_later.json", inference::record_gpt2(shape, o, true).plan);
+      write("_masks.json", material::mask_plan_of(first));
+    }
+    return 0;
   }
   const auto dir =
       std::filesystem::temp_directory_path() / ("ppi-bench-gpt2-" + std::to_string(::getpid()));
