@@ -218,16 +218,14 @@ int plaintext(const config::Config& cfg) {
   return 0;
 }
 
-// `plan MODEL.safetensors`: the material plan one inference of model.rows inputs consumes.
+// `plan (MODEL.safetensors | GPT2_DIR)`: the material plan of one inference with the register
+// settings (model.rows; model.max_context, model.top_k; model.reveal_logits).
 int print_plan(const config::Config& cfg) {
   const auto& args = cfg.positional();
-  if (args.size() != 2) throw Error(Errc::config, "usage: model_owner plan MODEL.safetensors");
-  const auto graph = model::load_mlp(std::filesystem::path(args[1]));
-  std::cout << inference::mlp_plan(inference::MlpShape::of(graph),
-                                   static_cast<std::size_t>(cfg.get_int("model.rows")),
-                                   cfg.get_bool("model.reveal_logits"))
-                   .canonical()
-            << "\n";
+  if (args.size() != 2 || (!is_gpt2_dir(args[1]) && !ends_with(args[1], ".safetensors"))) {
+    throw Error(Errc::config, "usage: model_owner plan (MODEL.safetensors | GPT2_DIR)");
+  }
+  std::cout << registration(cfg, args[1]).plan.canonical() << "\n";
   return 0;
 }
 
@@ -253,6 +251,7 @@ int main(int argc, char** argv) {
       "                                        model.max_context tokens, with the super dealer\n"
       "  register MODEL_ID PLAN_FILE           register a material plan only (no inferences)\n"
       "  plaintext MODEL.safetensors IN.json   the model's answer in the clear, for comparison\n"
-      "  plan MODEL.safetensors                the material plan of one inference (model.rows)",
+      "  plan (MODEL.safetensors | GPT2_DIR)   the material plan of one inference, as register\n"
+      "                                        makes it",
       8441, model_owner_keys(), argc, argv, start, command);
 }

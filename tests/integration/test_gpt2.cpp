@@ -115,19 +115,18 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-// Registers the GPT-2 in `dir`, has the dealers generate `batches` batches and returns the
-// number of elements per batch.
+// Registers the model at `path`, has the dealers of the (formed) group generate `batches`
+// batches and returns the number of elements per batch.
 std::uint64_t register_and_generate(Deployment& d, const std::string& model_id,
-                                    const std::filesystem::path& dir,
+                                    const std::filesystem::path& path,
                                     const std::vector<std::string>& flags, int batches) {
-  std::vector<std::string> args = {"register", model_id, dir.string()};
+  std::vector<std::string> args = {"register", model_id, path.string()};
   args.insert(args.end(), flags.begin(), flags.end());
   std::string out;
   REQUIRE_MESSAGE(d.run_model_owner(args, out) == 0, out);
   std::smatch m;
   REQUIRE(std::regex_search(out, m, std::regex(R"(: (\d+) elements per batch)")));
   const std::uint64_t elements = std::stoull(m[1]);
-  d.form_group(kGroup);
   const auto started = std::chrono::steady_clock::now();
   d.add_pool(model_id, kGroup);
   d.wait_available(model_id, kGroup, batches, 900s);
@@ -156,6 +155,7 @@ void run_gpt2_case(db::Dialect dialect) {
   const std::filesystem::path dir = d.certs().dir() / "gpt2-random";
   inference::test::RandomGpt2 dims;  // V 300, d 32, 2 layers, 4 heads, 24 positions
   inference::test::write_random_gpt2(dir, dims, 21);
+  d.form_group(kGroup);
   register_and_generate(d, "gpt2", dir, {"--model.max_context=8", "--model.reveal_logits"}, 4);
 
   // Malformed token lists: one clear error each, before any batch is asked for.
@@ -217,6 +217,13 @@ void run_gpt2_case(db::Dialect dialect) {
   std::ofstream(rows) << "[[0.5, 0.25]]";
   CHECK(d.run_client({"infer", "--model=gpt2", kDealers, "--input=" + rows.string()}, out) != 0);
   CHECK_MESSAGE(out.find("is a GPT-2: it takes --tokens") != std::string::npos, out);
+  // And tokens for an MLP.
+  const auto digits = std::filesystem::path(PPI_SOURCE_DIR) / "models/digits_mlp/model.safetensors";
+  register_and_generate(d, "digits", digits, {}, 1);
+  CHECK(d.run_client({"infer", "--model=digits", kDealers, "--tokens=1,2"}, out) != 0);
+  CHECK_MESSAGE(out.find("is an MLP: it takes --input rows, not --tokens") != std::string::npos,
+                out);
+  CHECK(out.find("its online phase did not run") != std::string::npos);
 
   // A directory that is not a GPT-2: the loader's error names the tensor.
   const std::filesystem::path broken = d.certs().dir() / "gpt2-broken";
@@ -264,6 +271,7 @@ TEST_CASE("GPT-2 through the actors: the committed tiny model's next token (Post
   const auto top5_logits = seq->at("top5_logits").at(7).get<std::vector<double>>();
 
   Deployment d(db::Dialect::postgresql, 3, keep_pools(1));
+  d.form_group(kGroup);
   register_and_generate(d, "tiny", dir, {"--model.max_context=8", "--model.reveal_logits"}, 1);
   const Printed got = infer(d, "tiny", tokens);
   CHECK(got.next_token == top5[0]);
