@@ -138,11 +138,16 @@ Program gpt2_program(const ppi::online::v1::Accept& a, const std::string& model_
           }};
 }
 
+// A model owner from before GPT-2 sends no kind.
+std::string kind_of(const ppi::online::v1::Accept& a) {
+  return a.model_kind().empty() ? "mlp" : a.model_kind();
+}
+
 // The program the model owner announces, for the input this client was given.
 Program prepare(const ppi::online::v1::Accept& a, const Conversion& c,
                 const material::MaterialPlan& plan, const OnlineInput& input) {
   check_batch(a, c, plan);
-  const std::string kind = a.model_kind().empty() ? "mlp" : a.model_kind();
+  const std::string kind = kind_of(a);
   if (kind == "mlp") {
     if (const auto* rows = std::get_if<online::InputRows>(&input)) {
       return mlp_program(a, c.model_id, *rows);
@@ -215,7 +220,7 @@ OnlineResult run_session(const OnlineSettings& settings, const Conversion& c,
                    program.magnitude_bits);
   OnlineResult out;
   out.model_id = c.model_id;
-  out.model_kind = a.model_kind().empty() ? "mlp" : a.model_kind();
+  out.model_kind = kind_of(a);
   try {
     program.run(party, out);
   } catch (const Error& e) {
