@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace ppi::bench {
 
@@ -45,6 +48,15 @@ inline double process_cpu_seconds() {
   getrusage(RUSAGE_SELF, &u);
   auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
   return secs(u.ru_utime) + secs(u.ru_stime);
+}
+
+// "32,64,128" -> {32, 64, 128}; std::stoul's exception on a bad item.
+inline std::vector<std::uint32_t> parse_u32_list(const std::string& s) {
+  std::vector<std::uint32_t> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) out.push_back(static_cast<std::uint32_t>(std::stoul(item)));
+  return out;
 }
 
 }  // namespace ppi::bench

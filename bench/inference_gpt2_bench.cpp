@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "app/malloc_tuning.hpp"
+#include "bench_util.hpp"
 #include "compute/ring_kernels.hpp"
 #include "inference/gpt2_program.hpp"
 #include "material/mask_pairing.hpp"
@@ -38,14 +39,6 @@
 using namespace ppi;
 
 namespace {
-
-std::vector<std::uint32_t> parse_list(const std::string& s) {
-  std::vector<std::uint32_t> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) out.push_back(static_cast<std::uint32_t>(std::stoul(item)));
-  return out;
-}
 
 // Elements of the plan per kind of material, as a JSON object.
 std::string by_kind(const material::MaterialPlan& plan) {
@@ -103,7 +96,7 @@ int main(int argc, char** argv) {
     else if (key == "--positions")
       m.positions = std::stoi(value);
     else if (key == "--tokens")
-      lengths = parse_list(value);
+      lengths = bench::parse_u32_list(value);
     else if (key == "--reps")
       reps = std::stoi(value);
     else if (key == "--write-plans")

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "app/malloc_tuning.hpp"
+#include "bench_util.hpp"
 #include "compute/ring_kernels.hpp"
 #include "crypto/csprng.hpp"
 #include "fixture_dealer.hpp"
@@ -59,14 +60,6 @@ struct Options {
   std::string seed;  // hex of the fixture seed
   std::string argv0;
 };
-
-std::vector<std::uint32_t> parse_list(const std::string& s) {
-  std::vector<std::uint32_t> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) out.push_back(static_cast<std::uint32_t>(std::stoul(item)));
-  return out;
-}
 
 std::string list_text(const std::vector<std::uint32_t>& v) {
   std::string s;
@@ -297,7 +290,7 @@ int main(int argc, char** argv) {
     else if (key == "--positions")
       o.model.positions = std::stoi(value);
     else if (key == "--tokens")
-      o.lengths = parse_list(value);
+      o.lengths = bench::parse_u32_list(value);
     else if (key == "--reps")
       o.reps = std::stoi(value);
     else if (key == "--role")

@@ -50,6 +50,15 @@ std::filesystem::path temp_dir(const std::string& name) {
          ("ppi-gpt2-" + name + "-" + std::to_string(::getpid()));
 }
 
+// A random model as Hugging Face files, loaded back (the files are removed).
+LoadedModel random_model(const RandomGpt2& dims, const std::string& name, std::uint64_t seed) {
+  const auto dir = temp_dir(name);
+  write_random_gpt2(dir, dims, seed);
+  LoadedModel m = load(dir, 16);
+  std::filesystem::remove_all(dir);
+  return m;
+}
+
 std::vector<std::uint32_t> random_tokens(std::size_t n, int vocab, unsigned seed) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> dist(0, vocab - 1);
@@ -66,9 +75,7 @@ double decode(u64 v, int f) {
 
 TEST_CASE("private GPT-2 pass, every position: top-1 of the float model, logits within bound") {
   const RandomGpt2 dims;
-  const auto dir = temp_dir("random");
-  write_random_gpt2(dir, dims, 11);
-  const LoadedModel m = load(dir, 16);
+  const LoadedModel m = random_model(dims, "random", 11);
   Gpt2TwoParty parties(m.shape, m.fixed);
   const std::vector<std::uint32_t> tokens = random_tokens(13, dims.vocab, 5);
   Gpt2PassOptions o;
@@ -99,15 +106,12 @@ TEST_CASE("private GPT-2 pass, every position: top-1 of the float model, logits 
                                                 << ", against fixed point: " << worst_fixed);
   CHECK(worst_float < 0.05);
   CHECK(worst_fixed < 0.02);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE(
     "last position, top-3 without logits: the model owner's view does not depend on the length") {
   const RandomGpt2 dims;
-  const auto dir = temp_dir("last");
-  write_random_gpt2(dir, dims, 12);
-  const LoadedModel m = load(dir, 16);
+  const LoadedModel m = random_model(dims, "last", 12);
   Gpt2PassOptions o;
   o.bucket = 16;
   o.top_k = 3;
@@ -137,14 +141,11 @@ TEST_CASE(
   CHECK(runs[0].rounds == runs[1].rounds);
   CHECK(runs[0].bytes_mo_to_client == runs[1].bytes_mo_to_client);
   CHECK(runs[0].bytes_client_to_mo == runs[1].bytes_client_to_mo);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("weights are shared once per session: a later pass sends no F and takes no mask") {
   const RandomGpt2 dims;
-  const auto dir = temp_dir("session");
-  write_random_gpt2(dir, dims, 13);
-  const LoadedModel m = load(dir, 16);
+  const LoadedModel m = random_model(dims, "session", 13);
   Gpt2TwoParty parties(m.shape, m.fixed);
   Gpt2PassOptions o;
   o.bucket = 8;
@@ -168,7 +169,6 @@ TEST_CASE("weights are shared once per session: a later pass sends no F and take
     CHECK(item.type.kind != material::Kind::weight_mask);
   }
   CHECK(rec_first.plan.element_count() - rec_later.plan.element_count() == weights_words);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("the recorded plan is what a batch of it holds: a converted batch is used up exactly") {
@@ -176,9 +176,7 @@ TEST_CASE("the recorded plan is what a batch of it holds: a converted batch is u
   dims.vocab = 64;
   dims.d = 16;
   dims.heads = 2;
-  const auto dir = temp_dir("batch");
-  write_random_gpt2(dir, dims, 14);
-  const LoadedModel m = load(dir, 16);
+  const LoadedModel m = random_model(dims, "batch", 14);
   Gpt2PassOptions o;
   o.bucket = 6;
   o.top_k = 2;
@@ -209,15 +207,11 @@ TEST_CASE("the recorded plan is what a batch of it holds: a converted batch is u
   CHECK(client.top[0] == std::max_element(row.begin(), row.end()) - row.begin());
   REQUIRE(client.logits.size() == v);
   for (std::size_t j = 0; j < v; ++j) CHECK(std::abs(decode(client.logits[j], 16) - row[j]) < 0.05);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("bad pass options and tokens are refused before anything is sent or taken") {
   const RandomGpt2 dims;
-  const auto dir = temp_dir("bad");
-  write_random_gpt2(dir, dims, 15);
-  const LoadedModel m = load(dir, 16);
-  std::filesystem::remove_all(dir);
+  const LoadedModel m = random_model(dims, "bad", 15);
   auto attempt = [&](const Gpt2PassOptions& o, const std::vector<std::uint32_t>& tokens,
                      const std::string& needle) {
     mpc::PlanRecorder recorder;

@@ -10,22 +10,9 @@
 #include "compute/ring_kernels.hpp"
 #include "core/error.hpp"
 #include "mpc/plan_recorder.hpp"
+#include "two_party.hpp"
 
 namespace ppi::inference::test {
-
-namespace {
-
-bool is_peer_closed(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const Error& err) {
-    return err.code() == Errc::unavailable;
-  } catch (...) {
-    return false;
-  }
-}
-
-}  // namespace
 
 Gpt2TwoParty::Gpt2TwoParty(const model::Gpt2Shape& shape, const model::Gpt2FixedWeights& weights)
     : shape_(shape), mo_(shape, &weights), client_(shape, nullptr), prefetch_(shape, nullptr) {
@@ -77,7 +64,7 @@ Gpt2PassRun Gpt2TwoParty::pass(std::span<const std::uint32_t> tokens,
   party(mpc::Role::model_owner, *mo_channel_, mo_, {}, run.model_owner, e0);
   if (e0) mo_channel_.reset();
   client.join();
-  if (e0 && e1 && is_peer_closed(e0)) std::rethrow_exception(e1);
+  if (e0 && e1 && mpc::test::is_peer_closed(e0)) std::rethrow_exception(e1);
   if (e0) std::rethrow_exception(e0);
   if (e1) std::rethrow_exception(e1);
   run.rounds = mo_channel_->rounds() - rounds0 - 1;  // less the empty exchange

@@ -39,6 +39,8 @@ void run_party(Role role, const material::MaterialPlan& plan, ppi::test::PartySh
   channel.reset();  // wakes a peer still waiting for this party
 }
 
+}  // namespace
+
 bool is_peer_closed(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
@@ -48,8 +50,6 @@ bool is_peer_closed(const std::exception_ptr& e) {
     return false;
   }
 }
-
-}  // namespace
 
 TwoPartyRun run_two_party(const material::MaterialPlan& plan, const Program& program,
                           int frac_bits) {

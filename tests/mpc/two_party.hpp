@@ -5,6 +5,7 @@
 // then reconstruct outputs from the two parties' shares and compare them with plaintext.
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <span>
 #include <vector>
@@ -28,6 +29,10 @@ struct TwoPartyRun {
   // Output k reconstructed: mo.out[k] + client.out[k].
   std::vector<u64> opened(std::size_t k) const;
 };
+
+// Whether a party's error is the peer having closed the channel (what the other party's real
+// error causes): callers rethrow the real one first.
+bool is_peer_closed(const std::exception_ptr& e);
 
 // Throws the first party's error (a real one before a "peer has closed" it caused).
 TwoPartyRun run_two_party(const material::MaterialPlan& plan, const Program& program,
