@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  build-essential cmake pkg-config ccache git openssl ca-certificates clang-format
+  build-essential cmake pkg-config ccache git openssl ca-certificates clang-format curl
   libssl-dev libboost1.74-dev libboost-program-options1.74-dev libboost-system1.74-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   nlohmann-json3-dev libpq-dev libmysqlcppconn-dev doctest-dev

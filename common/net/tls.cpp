@@ -47,6 +47,15 @@ ssl::context make_server_context(const TlsOptions& options) {
   ctx.set_verify_mode(options.require_client_cert
                           ? ssl::verify_peer | ssl::verify_fail_if_no_peer_cert
                           : ssl::verify_none);
+  // With client verification on, OpenSSL refuses to resume a session (TLS 1.2 id or 1.3
+  // ticket) that has no session id context, with alert 80: browsers resume to fetch /docs'
+  // assets, so Swagger UI stayed blank over mTLS. A resumed session keeps the verified client
+  // certificate, so the caller's identity (peer_common_name) is the same as on the first one.
+  static constexpr unsigned char kSessionContext[] = "ppi-rest-mtls";
+  if (SSL_CTX_set_session_id_context(ctx.native_handle(), kSessionContext,
+                                     sizeof(kSessionContext) - 1) != 1) {
+    throw Error(Errc::config, "TLS: cannot set the session id context");
+  }
   return ctx;
 }
 

@@ -7,7 +7,9 @@
 #include <boost/asio/thread_pool.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "error_code.hpp"
@@ -143,4 +145,50 @@ TEST_CASE("rest: mTLS identifies the client and refuses missing or foreign certi
   plain.timeout = std::chrono::seconds(5);
   std::string http_url = server.url("/hello/bob").replace(0, 5, "http");
   CHECK_THROWS_AS(net::fetch(plain, verb::get, http_url), Error);
+}
+
+namespace {
+
+std::string run_capture(const std::string& cmd) {
+  const fs::path out = fs::temp_directory_path() / ("ppi-cmd-" + std::to_string(::getpid()));
+  const int rc = std::system((cmd + " > " + out.string() + " 2>&1").c_str());
+  std::ifstream in(out);
+  std::stringstream text;
+  text << in.rdbuf();
+  fs::remove(out);
+  return "rc=" + std::to_string(rc) + "\n" + text.str();
+}
+
+}  // namespace
+
+TEST_CASE("rest: resumed TLS sessions (1.2 and 1.3) are accepted and keep the client's identity") {
+  Certificates certs;
+  TestServer server(certs.identity(certs.dir, "server"));
+  const std::string port = server.url("").substr(std::string("https://127.0.0.1:").size());
+  const std::string id = " -cert " + (certs.dir / "client.pem").string() + " -key " +
+                         (certs.dir / "client.key").string() + " -CAfile " +
+                         (certs.dir / "ca.pem").string();
+  const std::string request =
+      "printf 'GET /hello/again HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nConnection: close\\r\\n\\r\\n'";
+  for (const std::string version : {"-tls1_2", "-tls1_3"}) {
+    const fs::path session = certs.dir / ("session" + version + ".pem");
+    const std::string base = request + " | openssl s_client -connect 127.0.0.1:" + port + " " +
+                             version + id + " -ign_eof";
+    const std::string first = run_capture(base + " -sess_out " + session.string());
+    CHECK_MESSAGE(first.find("\"peer\":\"client\"") != std::string::npos, first);
+    const std::string resumed = run_capture(base + " -sess_in " + session.string());
+    // Before the server had a session id context, OpenSSL refused every resumption with alert
+    // 80 ("session id context uninitialized").
+    CHECK_MESSAGE(resumed.find("Reused, TLSv1.") != std::string::npos, resumed);
+    CHECK_MESSAGE(resumed.find("\"peer\":\"client\"") != std::string::npos, resumed);
+  }
+  // Two URLs in one curl call: the second on a resumed session or a reused connection.
+  const std::string curl = "curl -sS --cacert " + (certs.dir / "ca.pem").string() + " --cert " +
+                           (certs.dir / "client.pem").string() + " --key " +
+                           (certs.dir / "client.key").string() + " " + server.url("/hello/one") +
+                           " " + server.url("/hello/two");
+  const std::string both = run_capture(curl);
+  CHECK_MESSAGE(both.rfind("rc=0\n", 0) == 0, both);
+  CHECK_MESSAGE(both.find("{\"name\":\"one\",\"peer\":\"client\"}") != std::string::npos, both);
+  CHECK_MESSAGE(both.find("{\"name\":\"two\",\"peer\":\"client\"}") != std::string::npos, both);
 }
