@@ -61,11 +61,12 @@ tls_flags() {
   echo "--tls.cert=$work/certs/$1.pem --tls.key=$work/certs/$1.key --tls.ca=$work/certs/ca.pem"
 }
 
-# Starts an actor on a free port (listen.port=0) and prints its URL once it listens; extra
-# arguments are passed on.
+# Starts an actor on a free port (listen.port=0) and sets the variable named by the first
+# argument to its URL once it listens; extra arguments are passed on. It runs in this shell,
+# not in a $(...) subshell, so that the actor's PID reaches actor_pids and cleanup stops it.
 start_actor() {
-  local exe=$1 identity=$2 db_url=$3 log="$work/$2.log"
-  shift 3
+  local out=$1 exe=$2 identity=$3 db_url=$4 log="$work/$3.log"
+  shift 4
   # shellcheck disable=SC2046
   PPI_DB_URL="$db_url" "$build/$exe/$exe" --listen.port=0 $(tls_flags "$identity") "$@" \
     >"$log" 2>&1 &
@@ -75,7 +76,7 @@ start_actor() {
     local port
     port=$(sed -n 's/.*event=listening .*port=\([0-9]*\).*/\1/p' "$log" | head -n 1)
     if [ -n "$port" ]; then
-      echo "https://127.0.0.1:$port"
+      printf -v "$out" '%s' "https://127.0.0.1:$port"
       return 0
     fi
     kill -0 "$pid" 2>/dev/null || break
@@ -87,17 +88,18 @@ start_actor() {
 }
 
 echo "== actors"
-sd_url=$(start_actor super_dealer super_dealer "$DB_URL_SUPER_DEALER" \
-  --triple_pool.min_size=1 --triple_pool.max_size=2 --triple_pool.interval_ms=200)
+start_actor sd_url super_dealer super_dealer "$DB_URL_SUPER_DEALER" \
+  --triple_pool.min_size=1 --triple_pool.max_size=2 --triple_pool.interval_ms=200
 urls=("$sd_url")
 for i in 1 2 3; do
   db_var="DB_URL_DEALER_$i"
-  urls+=("$(start_actor dealer "dealer-$i" "${!db_var}" --dealer.id="dealer-$i" \
+  start_actor dealer_url dealer "dealer-$i" "${!db_var}" --dealer.id="dealer-$i" \
     --grpc.port=0 --super_dealer.url="$sd_url" \
-    --keys.master_key_file="$work/certs/dealer-$i.master.key")")
+    --keys.master_key_file="$work/certs/dealer-$i.master.key"
+  urls+=("$dealer_url")
 done
-mo_url=$(start_actor model_owner model_owner "$DB_URL_MODEL_OWNER" --super_dealer.url="$sd_url" \
-  --online.port=0)
+start_actor mo_url model_owner model_owner "$DB_URL_MODEL_OWNER" --super_dealer.url="$sd_url" \
+  --online.port=0
 mo_online="127.0.0.1:$(sed -n 's/.*event=online_listening .*port=\([0-9]*\).*/\1/p' \
   "$work/model_owner.log" | head -n 1)"
 urls+=("$mo_url")
