@@ -192,3 +192,34 @@ TEST_CASE("rest: resumed TLS sessions (1.2 and 1.3) are accepted and keep the cl
   CHECK_MESSAGE(both.find("{\"name\":\"one\",\"peer\":\"client\"}") != std::string::npos, both);
   CHECK_MESSAGE(both.find("{\"name\":\"two\",\"peer\":\"client\"}") != std::string::npos, both);
 }
+
+TEST_CASE("make-certs.sh: the host names and addresses given after '=' verify, others do not") {
+  const fs::path dir = fs::temp_directory_path() / ("ppi-sans-" + std::to_string(::getpid()));
+  const std::string script = std::string(PPI_SOURCE_DIR) + "/scripts/make-certs.sh";
+  REQUIRE(std::system((script + " " + dir.string() +
+                       " plain dealer-1=dealer1.example.org,10.1.2.3,fd00::7 >/dev/null")
+                          .c_str()) == 0);
+  const std::string ca = (dir / "ca.pem").string();
+  auto verifies = [&](const std::string& name, const std::string& check) {
+    const std::string cmd = "openssl verify -CAfile " + ca + " " + check + " " +
+                            (dir / (name + ".pem")).string() + " >/dev/null 2>&1";
+    return std::system(cmd.c_str()) == 0;
+  };
+  CHECK(verifies("dealer-1", "-verify_hostname dealer1.example.org"));
+  CHECK(verifies("dealer-1", "-verify_ip 10.1.2.3"));
+  CHECK(verifies("dealer-1", "-verify_ip fd00::7"));
+  CHECK(verifies("dealer-1", "-verify_hostname localhost"));  // always there, for local runs
+  CHECK(verifies("dealer-1", "-verify_ip 127.0.0.1"));
+  CHECK_FALSE(verifies("dealer-1", "-verify_hostname other.example.org"));
+  CHECK_FALSE(verifies("dealer-1", "-verify_ip 10.1.2.4"));
+  CHECK_FALSE(verifies("plain", "-verify_hostname dealer1.example.org"));
+  const std::string subject =
+      run_capture("openssl x509 -noout -subject -in " + (dir / "dealer-1.pem").string());
+  CHECK_MESSAGE(subject.find("CN = dealer-1") != std::string::npos, subject);  // the identity
+  // A host with characters that are neither a name nor an address is refused, nothing written.
+  const std::string bad = run_capture(script + " " + dir.string() + " 'x=a;b'");
+  CHECK(bad.rfind("rc=0\n", 0) != 0);
+  CHECK(bad.find("bad host 'a;b' for x") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "x.pem"));
+  fs::remove_all(dir);
+}
