@@ -118,7 +118,7 @@ grpc::Status OnlineService::Run(grpc::ServerContext* context,
     mpc::BatchCursor material(share);
     online::StreamChannel channel([stream](OnlineMessage& m) { return stream->Read(&m); },
                                   [stream](const OnlineMessage& m) { return stream->Write(m); },
-                                  "client " + caller);
+                                  "client '" + caller + "'");
     auto kernels = compute::make_best_kernels();
     mpc::Party party(mpc::Role::model_owner, channel, material, *kernels, program.frac_bits,
                      program.magnitude_bits);

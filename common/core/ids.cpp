@@ -40,8 +40,12 @@ void check_name_id(std::string_view s, std::string_view field) {
 }
 
 std::vector<std::string> check_dealer_group(const std::vector<std::string>& dealers) {
-  if (dealers.size() < 2 || dealers.size() > 10) {
-    throw Error(Errc::invalid_argument, "dealers: between 2 and 10 dealers are required, got " +
+  // The replicated generator (PROTOCOL.md section 4) needs n >= 3: with two dealers each would
+  // hold every component of a secret.
+  if (dealers.size() < kMinGroupDealers || dealers.size() > kMaxGroupDealers) {
+    throw Error(Errc::invalid_argument, "dealers: a dealer group has " +
+                                            std::to_string(kMinGroupDealers) + " to " +
+                                            std::to_string(kMaxGroupDealers) + " dealers, got " +
                                             std::to_string(dealers.size()));
   }
   for (const auto& d : dealers) check_name_id(d, "dealer id");

@@ -14,7 +14,9 @@ void check_batch_id(std::string_view s);
 // [A-Za-z0-9][A-Za-z0-9_.-]{0,63}
 bool is_name_id(std::string_view s) noexcept;
 void check_name_id(std::string_view s, std::string_view field);
-// 2 to 10 distinct dealer ids; returns them sorted (the group's canonical order).
+// 3 to 10 distinct dealer ids; returns them sorted (the group's canonical order).
+inline constexpr std::size_t kMinGroupDealers = 3;
+inline constexpr std::size_t kMaxGroupDealers = 10;
 std::vector<std::string> check_dealer_group(const std::vector<std::string>& dealers);
 // The canonical text of a group: sorted ids joined by ','.
 std::string group_key(const std::vector<std::string>& sorted_dealers);

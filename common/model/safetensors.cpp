@@ -448,7 +448,9 @@ SafeTensors parse_safetensors(ByteView file) {
   }
   const std::uint64_t header_len = load_u64_le(file.data());
   if (header_len > kMaxHeaderBytes) {
-    malformed("header length " + std::to_string(header_len) + " above the bound of " +
+    // What a file of another format (JSON, text) gives: say so rather than only the number.
+    malformed("not a safetensors file: its first 8 bytes give a header length of " +
+              std::to_string(header_len) + ", above the bound of " +
               std::to_string(kMaxHeaderBytes) + " bytes");
   }
   if (header_len > file.size() - 8) {

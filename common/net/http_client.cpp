@@ -57,8 +57,12 @@ Url parse_url(std::string_view url) {
 
 namespace {
 
+// `plain_where` is set for a plain-TCP exchange: a server that answers no HTTP there is most
+// often a TLS port (every actor's REST port is mTLS), and the error says so instead of a bare
+// "end of stream".
 template <class Stream>
-asio::awaitable<Response> exchange(Stream& stream, const ClientOptions& options, Request request) {
+asio::awaitable<Response> exchange(Stream& stream, const ClientOptions& options, Request request,
+                                   const std::string& plain_where = {}) {
   beast::get_lowest_layer(stream).expires_after(options.timeout);
   boost::system::error_code ec;
   co_await http::async_write(stream, request, asio::redirect_error(use_awaitable, ec));
@@ -67,6 +71,10 @@ asio::awaitable<Response> exchange(Stream& stream, const ClientOptions& options,
   http::response_parser<http::string_body> parser;
   parser.body_limit(options.response_limit);
   co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+  if (ec && !plain_where.empty() && !parser.got_some()) {
+    throw Error(Errc::unavailable, "no HTTP answer from " + plain_where + " (" + ec.message() +
+                                       "): if it is a TLS port, use an https:// URL");
+  }
   if (ec) throw Error(Errc::unavailable, "reading response failed: " + ec.message());
   co_return parser.release();
 }
@@ -96,7 +104,7 @@ asio::awaitable<Response> async_fetch(ClientOptions options, http::verb method, 
   co_await tcp_stream.async_connect(endpoints, asio::redirect_error(use_awaitable, ec));
   if (ec) throw Error(Errc::unavailable, "cannot connect to " + where + ": " + ec.message());
 
-  if (!url.tls) co_return co_await exchange(tcp_stream, options, std::move(request));
+  if (!url.tls) co_return co_await exchange(tcp_stream, options, std::move(request), where);
 
   if (!options.tls) throw Error(Errc::config, "https URL " + where + " but no TLS identity set");
   asio::ssl::context ctx = make_client_context(*options.tls);

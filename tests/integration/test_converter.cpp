@@ -173,8 +173,9 @@ TEST_CASE("converter: bad requests get clear errors and store nothing") {
   CHECK(code_of(client, mi, {{"model_id", "m"}, {"dealers", eleven}}) == Errc::invalid_argument);
   CHECK(code_of(client, mi, {{"model_id", "m"}, {"dealers", {"dealer-1", "dealer-1"}}}) ==
         Errc::invalid_argument);
-  CHECK(code_of(client, mi, {{"model_id", "m"}, {"dealers", {"dealer-1", "dealer-9"}}}) ==
-        Errc::not_found);
+  CHECK(
+      code_of(client, mi, {{"model_id", "m"}, {"dealers", {"dealer-1", "dealer-2", "dealer-9"}}}) ==
+      Errc::not_found);
   CHECK(code_of(client, mi, {{"model", "m"}}) == Errc::invalid_argument);
   // No batches loaded yet: no material.
   CHECK(code_of(client, mi, {{"model_id", "m"}, {"dealers", ids}}) == Errc::unavailable);

@@ -49,8 +49,8 @@ TEST_CASE("dealer share stream: several chunks, straddling elements, resumes, st
   for (auto dialect : {db::Dialect::postgresql, db::Dialect::mysql}) {
     CAPTURE(db::dialect_name(dialect));
     auto& server = test::test_databases().server(dialect);
-    std::map<std::string, std::shared_ptr<db::Database>> dealer_dbs;  // the fixture needs >= 2
-    for (const char* id : {"dealer-1", "dealer-2"}) {
+    std::map<std::string, std::shared_ptr<db::Database>> dealer_dbs;  // a group has >= 3
+    for (const char* id : {"dealer-1", "dealer-2", "dealer-3"}) {
       dealer_dbs[id] = db::Database::open({.url = server.create_database("dealer")});
       db::migrate(*dealer_dbs[id], "dealer");
     }

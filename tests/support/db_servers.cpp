@@ -24,6 +24,7 @@
 #include <iostream>
 #include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -174,7 +175,23 @@ void sweep_stale_directories() {
 
 }  // namespace
 
+static std::uint16_t probe_free_port();
+
 std::uint16_t free_port() {
+  // The kernel may give the same free port to two probes in a row (each is released at once),
+  // and a test that asks for two ports before either is bound (a dealer's REST and gRPC ports)
+  // then starts an actor that cannot listen: never hand out a port twice in one process.
+  static std::mutex mu;
+  static std::set<std::uint16_t> given;
+  std::lock_guard lock(mu);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const std::uint16_t port = probe_free_port();
+    if (given.insert(port).second) return port;
+  }
+  fail("cannot find a free port not handed out before");
+}
+
+static std::uint16_t probe_free_port() {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;

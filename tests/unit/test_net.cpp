@@ -140,11 +140,12 @@ TEST_CASE("rest: mTLS identifies the client and refuses missing or foreign certi
   client.tls = foreign;
   CHECK_THROWS_AS(net::fetch(client, verb::get, server.url("/hello/bob")), Error);
 
-  // A plain-TCP client talking to the TLS port gets no answer it can parse.
+  // A plain-TCP client talking to the TLS port gets no answer it can parse, and is told why.
   net::ClientOptions plain;
   plain.timeout = std::chrono::seconds(5);
   std::string http_url = server.url("/hello/bob").replace(0, 5, "http");
-  CHECK_THROWS_AS(net::fetch(plain, verb::get, http_url), Error);
+  CHECK_THROWS_WITH_AS(net::fetch(plain, verb::get, http_url),
+                       doctest::Contains("if it is a TLS port, use an https:// URL"), Error);
 }
 
 namespace {
