@@ -14,6 +14,7 @@
 #include "app/malloc_tuning.hpp"
 #include "core/ids.hpp"
 #include "core/json_body.hpp"
+#include "grpc/share_service.hpp"
 #include "inference/gpt2_program.hpp"
 #include "inference/mlp_program.hpp"
 #include "material/plan.hpp"
@@ -85,9 +86,10 @@ void start(app::ServerActor& actor, const config::Config& cfg) {
   actor.keep(store);
 
   auto online = std::make_shared<model_owner::OnlineService>(store);
-  auto grpc_server = std::make_shared<model_owner::OnlineServer>(
+  auto grpc_server = std::make_shared<grpcsvc::GrpcServer>(
       cfg.get_string("listen.address"), static_cast<std::uint16_t>(cfg.get_int("online.port")),
-      app::tls_options(cfg), *online);
+      app::tls_options(cfg), std::vector<grpc::Service*>{online.get()},
+      model_owner::kOnlineMaxMessageBytes);
   log::info("online_listening", {{"port", std::to_string(grpc_server->port())}});
   actor.keep(online);
   actor.keep(grpc_server);

@@ -145,30 +145,4 @@ grpc::Status OnlineService::Run(grpc::ServerContext* context,
   }
 }
 
-OnlineServer::OnlineServer(const std::string& address, std::uint16_t port,
-                           const std::optional<net::TlsOptions>& tls, OnlineService& service) {
-  grpcsvc::keep_grpc_initialized();
-  const bool ipv6 = address.find(':') != std::string::npos && address.front() != '[';
-  const std::string target = (ipv6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
-  constexpr int kLimit = static_cast<int>(8 * online::kMaxWords + 64 * 1024);
-  grpc::ServerBuilder builder;
-  int selected = 0;
-  builder.AddListeningPort(target, grpcsvc::server_credentials(tls), &selected);
-  builder.SetMaxReceiveMessageSize(kLimit);
-  builder.SetMaxSendMessageSize(kLimit);
-  builder.RegisterService(&service);
-  server_ = builder.BuildAndStart();
-  if (!server_ || selected <= 0) {
-    throw Error(Errc::unavailable, "cannot listen for the online service on " + target);
-  }
-  port_ = static_cast<std::uint16_t>(selected);
-}
-
-void OnlineServer::shutdown() {
-  if (!server_) return;
-  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
-  server_->Wait();
-  server_.reset();
-}
-
 }  // namespace ppi::model_owner

@@ -13,6 +13,7 @@
 
 #include "model_owner/mo_store.hpp"
 #include "net/tls.hpp"
+#include "online/stream_channel.hpp"
 #include "proto/online.grpc.pb.h"
 
 namespace ppi::model_owner {
@@ -29,25 +30,9 @@ class OnlineService final : public ppi::online::v1::OnlineInference::Service {
   std::shared_ptr<ModelOwnerStore> store_;
 };
 
-// The online service's gRPC server. Its messages are as long as the program's (StreamChannel
-// sends up to online::kMaxWords words in one: a GPT-2's F of wte is 2^22 words per message),
-// beyond the 4 MiB the share transport's grpcsvc::GrpcServer allows both ways.
-class OnlineServer {
- public:
-  // Port 0 picks a free port. Error(unavailable) when it cannot listen.
-  OnlineServer(const std::string& address, std::uint16_t port,
-               const std::optional<net::TlsOptions>& tls, OnlineService& service);
-  ~OnlineServer() { shutdown(); }
-  OnlineServer(const OnlineServer&) = delete;
-  OnlineServer& operator=(const OnlineServer&) = delete;
-
-  std::uint16_t port() const { return port_; }
-  // Sessions still running get a second, then are cancelled. Idempotent.
-  void shutdown();
-
- private:
-  std::unique_ptr<grpc::Server> server_;
-  std::uint16_t port_ = 0;
-};
+// The online service's messages are as long as the program's (StreamChannel sends up to
+// online::kMaxWords words in one: a GPT-2's F of wte is 2^22 words per message), beyond the
+// 4 MiB the share transport's gRPC servers allow.
+inline constexpr int kOnlineMaxMessageBytes = static_cast<int>(8 * online::kMaxWords + 64 * 1024);
 
 }  // namespace ppi::model_owner

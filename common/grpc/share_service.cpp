@@ -176,7 +176,7 @@ void keep_grpc_initialized() {
 
 GrpcServer::GrpcServer(std::string address, std::uint16_t port,
                        const std::optional<net::TlsOptions>& tls,
-                       std::vector<grpc::Service*> services) {
+                       std::vector<grpc::Service*> services, int max_message_bytes) {
   keep_grpc_initialized();
   if (address.find(':') != std::string::npos && address.front() != '[')
     address = "[" + address + "]";  // an IPv6 literal
@@ -184,8 +184,9 @@ GrpcServer::GrpcServer(std::string address, std::uint16_t port,
   grpc::ServerBuilder builder;
   int selected_port = 0;
   builder.AddListeningPort(target, server_credentials(tls), &selected_port);
-  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(max_message_bytes);
+  builder.SetMaxSendMessageSize(max_message_bytes);
   for (grpc::Service* service : services) builder.RegisterService(service);
   server_ = builder.BuildAndStart();
   if (!server_ || selected_port <= 0)

@@ -100,9 +100,12 @@ void keep_grpc_initialized();
 class GrpcServer {
  public:
   // address: an IP address or host name to listen on; port 0 picks a free port. tls nullopt:
-  // plaintext. Throws Error(unavailable) when it cannot listen, Error(config) on bad TLS files.
+  // plaintext. Messages up to max_message_bytes both ways (the share transport's chunks by
+  // default; the online service's are larger). A port another socket holds is
+  // Error(unavailable), never shared: gRPC's SO_REUSEPORT would let a second process start on a
+  // busy port and split the calls between the two. Error(config) on bad TLS files.
   GrpcServer(std::string address, std::uint16_t port, const std::optional<net::TlsOptions>& tls,
-             std::vector<grpc::Service*> services);
+             std::vector<grpc::Service*> services, int max_message_bytes = kMaxMessageBytes);
   ~GrpcServer();
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;

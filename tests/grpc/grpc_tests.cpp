@@ -424,3 +424,18 @@ TEST_CASE("the dealer's hand-written messages are ShareChunks protobuf parses ex
   encode_share_chunk(empty, &encoded_empty);
   CHECK(encoded_empty.Length() == 0);
 }
+
+TEST_CASE("a gRPC server refuses a port another server holds (no SO_REUSEPORT sharing)") {
+  TestSource source(1, 10);
+  ShareDealerService service{source};
+  GrpcServer first("127.0.0.1", 0, std::nullopt, {&service});
+  // Before, gRPC's SO_REUSEPORT let the second start silently and split calls with the first.
+  try {
+    GrpcServer second("127.0.0.1", first.port(), std::nullopt, {&service});
+    FAIL("a second server started on the first one's port " << first.port());
+  } catch (const Error& e) {
+    CHECK(e.code() == Errc::unavailable);
+    CHECK(std::string(e.what()) ==
+          "cannot listen for gRPC on 127.0.0.1:" + std::to_string(first.port()));
+  }
+}
