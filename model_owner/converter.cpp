@@ -23,16 +23,24 @@ nlohmann::json convert(ModelOwnerStore& store, const ConverterSettings& settings
   json bound = net::call_json(
       settings.rest, net::http::verb::post, settings.super_dealer_url + "/v1/batch_id",
       {{"model_id", model_id}, {"dealers", dealers}, {"client_identity", client}});
-  const std::string batch_id = bound.at("batch_id").get<std::string>();
-  check_batch_id(batch_id);
-  const auto element_count = bound.at("element_count").get<std::uint64_t>();
+  // The super dealer's answer: a malformed one is its fault, not the caller's (the router maps
+  // JSON errors to 400, which would blame the client).
+  std::string batch_id;
+  std::uint64_t element_count = 0;
   std::vector<grpcsvc::DealerEndpoint> endpoints;
   json for_client = json::array();
-  for (const auto& d : bound.at("dealers")) {
-    endpoints.push_back(
-        {d.at("dealer_id").get<std::string>(), d.at("grpc_endpoint").get<std::string>()});
-    for_client.push_back({{"dealer_id", d.at("dealer_id")}, {"rest_url", d.at("rest_url")}});
+  try {
+    batch_id = bound.at("batch_id").get<std::string>();
+    element_count = bound.at("element_count").get<std::uint64_t>();
+    for (const auto& d : bound.at("dealers")) {
+      endpoints.push_back(
+          {d.at("dealer_id").get<std::string>(), d.at("grpc_endpoint").get<std::string>()});
+      for_client.push_back({{"dealer_id", d.at("dealer_id")}, {"rest_url", d.at("rest_url")}});
+    }
+  } catch (const json::exception& e) {
+    throw Error(Errc::internal, std::string("the super dealer's batch answer: ") + e.what());
   }
+  check_batch_id(batch_id);
 
   std::string dealer_list;
   for (const auto& e : endpoints) dealer_list += (dealer_list.empty() ? "" : ",") + e.dealer_id;

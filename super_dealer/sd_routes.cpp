@@ -85,7 +85,7 @@ void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore>
     JsonBody body(req.body(), {"model_id", "plan"});
     std::string model_id = body.string("model_id");
     check_name_id(model_id, "model_id");
-    material::MaterialPlan plan = material::MaterialPlan::from_json(body.raw().at("plan"));
+    material::MaterialPlan plan = material::MaterialPlan::from_json(body.value("plan"));
     std::vector<std::pair<std::string, std::uint64_t>> items;
     std::vector<std::uint64_t> per_item;
     for (const auto& item : plan.items()) {

@@ -6,16 +6,46 @@
 
 namespace ppi {
 
-JsonBody::JsonBody(std::string_view text, std::vector<std::string> allowed) {
-  doc_ = nlohmann::json::parse(text, nullptr, false);
-  if (doc_.is_discarded() || !doc_.is_object()) {
-    throw Error(Errc::invalid_argument, "body must be a JSON object");
+nlohmann::json parse_json_strict(std::string_view text) {
+  // nlohmann keeps the last of duplicated keys; a body that says two things is refused
+  // instead. One set of keys per object being parsed.
+  std::vector<std::vector<std::string>> open;
+  std::string duplicate;
+  const nlohmann::json::parser_callback_t check = [&](int, nlohmann::json::parse_event_t event,
+                                                      nlohmann::json& parsed) {
+    using E = nlohmann::json::parse_event_t;
+    if (event == E::object_start) open.emplace_back();
+    if (event == E::object_end && !open.empty()) open.pop_back();
+    if (event == E::key && !open.empty()) {
+      const std::string& key = parsed.get_ref<const std::string&>();
+      auto& keys = open.back();
+      if (std::find(keys.begin(), keys.end(), key) != keys.end() && duplicate.empty()) {
+        duplicate = key;
+      }
+      keys.push_back(key);
+    }
+    return true;
+  };
+  nlohmann::json doc = nlohmann::json::parse(text, check, false);
+  if (doc.is_discarded()) throw Error(Errc::invalid_argument, "body is not valid JSON");
+  if (!duplicate.empty()) {
+    throw Error(Errc::invalid_argument, "body holds the key '" + duplicate + "' twice");
   }
+  return doc;
+}
+
+JsonBody::JsonBody(std::string_view text, std::vector<std::string> allowed) {
+  doc_ = parse_json_strict(text);
+  if (!doc_.is_object()) throw Error(Errc::invalid_argument, "body must be a JSON object");
   for (const auto& [key, value] : doc_.items()) {
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       throw Error(Errc::invalid_argument, "unknown field '" + key + "'");
     }
   }
+}
+
+const nlohmann::json& JsonBody::value(const std::string& field) const {
+  return get(field);
 }
 
 const nlohmann::json& JsonBody::get(const std::string& field) const {

@@ -1,5 +1,7 @@
 #include "net/router.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "obs/log.hpp"
 
 namespace ppi::net {
@@ -63,6 +65,12 @@ Response Router::handle(const Request& request, RequestContext& context) const {
                                       {"detail", e.what()}});
       }
       return problem_response(e, request.version());
+    } catch (const nlohmann::json::exception& e) {
+      // A handler reading a request body that does not have the shape it expects (a missing
+      // member, a wrong type): the caller's mistake, answered in one place with 400.
+      return problem_response(
+          Error(Errc::invalid_argument, std::string("the request body does not fit: ") + e.what()),
+          request.version());
     } catch (const std::exception& e) {
       log::error("request_failed", {{"target", std::string(target)}, {"detail", e.what()}});
       return problem_response(Error(Errc::internal, e.what()), request.version());

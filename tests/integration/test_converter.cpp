@@ -164,6 +164,14 @@ TEST_CASE("converter: bad requests get clear errors and store nothing") {
     return Errc::internal;
   };
   const std::string mi = d.model_owner.url + "/v1/model_inference";
+  // A model without a plan was a 500 (a JSON access error escaped the handler); a duplicated
+  // key let the last value win.
+  const auto owner = d.certs().client("model_owner");
+  CHECK(code_of(owner, d.super_dealer.url + "/v1/models", {{"model_id", "m2"}}) ==
+        Errc::invalid_argument);
+  CHECK(net::fetch(client, verb::post, mi,
+                   R"({"model_id": "nope", "model_id": "m", "dealers": ["dealer-1"]})")
+            .result() == net::http::status::bad_request);
 
   CHECK(code_of(client, mi, {{"model_id", "nope"}, {"dealers", ids}}) == Errc::not_found);
   CHECK(code_of(client, mi, {{"model_id", "m"}, {"dealers", {"dealer-1"}}}) ==

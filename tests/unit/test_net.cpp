@@ -35,6 +35,11 @@ class TestServer {
     router->add(verb::post, "/echo", [](const net::Request& req, net::RequestContext&) {
       return net::json_response(status::ok, req.body());
     });
+    router->add(verb::post, "/shape", [](const net::Request& req, net::RequestContext&) {
+      // A handler that reads a member the body lacks: a JSON error, not a crash or a 500.
+      const auto n = nlohmann::json::parse(req.body()).at("n").get<int>();
+      return net::json_response(status::ok, std::to_string(n));
+    });
     router->add(verb::get, "/missing",
                 [](const net::Request&, net::RequestContext&) -> net::Response {
                   throw Error(Errc::not_found, "batch 42 does not exist");
@@ -98,6 +103,19 @@ TEST_CASE("rest: routing, path parameters and problem+json errors over plain TCP
   CHECK(net::fetch(client, verb::get, server.url("/nowhere")).result() == status::not_found);
   CHECK(net::fetch(client, verb::get, server.url("/echo")).result() == status::method_not_allowed);
   CHECK(net::fetch(client, verb::post, server.url("/echo"), "{\"x\":1}").body() == "{\"x\":1}");
+}
+
+TEST_CASE("rest: a body of the wrong shape is 400 problem+json, from one place for every route") {
+  TestServer server(std::nullopt);
+  net::ClientOptions client;
+  client.timeout = std::chrono::seconds(5);
+  for (const std::string body : {R"({"m": 1})", R"({"n": "one"})"}) {
+    auto res = net::fetch(client, verb::post, server.url("/shape"), body);
+    CHECK(res.result() == status::bad_request);
+    CHECK(res[net::http::field::content_type] == "application/problem+json");
+    CHECK(res.body().find("the request body does not fit") != std::string::npos);
+  }
+  CHECK(net::fetch(client, verb::post, server.url("/shape"), R"({"n": 3})").body() == "3");
 }
 
 TEST_CASE("rest: an oversized body gets 413 and the server keeps serving") {
