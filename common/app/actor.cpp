@@ -150,7 +150,10 @@ int run_server_actor(
       return 0;
     }
     log::set_actor(actor);
-    tls_options(cfg);  // a missing certificate is a configuration error before anything starts
+    // A missing certificate is a configuration error before anything starts.
+    if (const auto tls = tls_options(cfg)) {
+      log::set_identity(net::certificate_common_name(tls->cert_file));
+    }
     if (!cfg.positional().empty()) {
       if (!command) throw Error(Errc::config, "unexpected argument '" + cfg.positional()[0] + "'");
       return command(cfg, open_database(cfg, actor));

@@ -1,7 +1,10 @@
 #include "net/tls.hpp"
 
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+
+#include <cstdio>
 
 #include <filesystem>
 
@@ -74,9 +77,9 @@ ssl::context make_client_context(const TlsOptions& options) {
   return ctx;
 }
 
-std::string peer_common_name(SSL* ssl) {
-  X509* cert = SSL_get1_peer_certificate(ssl);
-  if (cert == nullptr) return {};
+namespace {
+
+std::string common_name_of(X509* cert) {
   std::string cn;
   X509_NAME* subject = X509_get_subject_name(cert);
   int idx = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
@@ -86,6 +89,28 @@ std::string peer_common_name(SSL* ssl) {
     cn.assign(reinterpret_cast<const char*>(bytes),
               static_cast<std::size_t>(ASN1_STRING_length(data)));
   }
+  return cn;
+}
+
+}  // namespace
+
+std::string peer_common_name(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return {};
+  std::string cn = common_name_of(cert);
+  X509_free(cert);
+  return cn;
+}
+
+std::string certificate_common_name(const std::string& cert_file) {
+  FILE* f = std::fopen(cert_file.c_str(), "r");
+  if (f == nullptr) throw Error(Errc::config, "TLS certificate '" + cert_file + "' cannot be read");
+  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (cert == nullptr) {
+    throw Error(Errc::config, "TLS certificate '" + cert_file + "' is not a PEM certificate");
+  }
+  std::string cn = common_name_of(cert);
   X509_free(cert);
   return cn;
 }

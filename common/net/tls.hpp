@@ -22,5 +22,8 @@ boost::asio::ssl::context make_client_context(const TlsOptions& options);
 
 // The subject CN of the peer's verified certificate, or "" when it presented none.
 std::string peer_common_name(SSL* ssl);
+// The subject CN of a PEM certificate file (this actor's identity); Error(config) naming the
+// file when it cannot be read.
+std::string certificate_common_name(const std::string& cert_file);
 
 }  // namespace ppi::net

@@ -13,6 +13,7 @@ namespace {
 
 std::mutex g_mutex;
 std::string g_actor = "ppi";
+std::string g_identity;
 std::atomic<Level> g_min_level{Level::info};
 
 std::string_view level_name(Level level) {
@@ -71,6 +72,11 @@ void set_actor(std::string_view actor) {
   g_actor = actor;
 }
 
+void set_identity(std::string_view identity) {
+  std::lock_guard lock(g_mutex);
+  g_identity = identity;
+}
+
 void set_min_level(Level level) {
   g_min_level = level;
 }
@@ -88,7 +94,12 @@ void write(Level level, std::string_view event, std::initializer_list<Field> fie
   std::string line = "ts=" + timestamp() + " level=";
   line.append(level_name(level));
   std::lock_guard lock(g_mutex);
-  line.append(" actor=").append(g_actor).append(" event=");
+  line.append(" actor=").append(g_actor);
+  if (!g_identity.empty()) {
+    line.append(" identity=");
+    append_value(line, g_identity);
+  }
+  line.append(" event=");
   append_value(line, event);
   for (const auto& [key, value] : fields) {
     line.push_back(' ');

@@ -11,8 +11,11 @@ namespace ppi::log {
 
 enum class Level { debug, info, warn, error };
 
-// Set once at start-up by the executable; the actor name appears on every line.
+// Set once at start-up by the executable; the actor name appears on every line, and the
+// identity (its certificate's CN) after it when set, so that the lines of three dealers (or
+// two model owners) can be told apart: `actor=dealer identity=dealer-2 event=...`.
 void set_actor(std::string_view actor);
+void set_identity(std::string_view identity);
 void set_min_level(Level level);
 Level parse_level(std::string_view name);  // throws Error(config) on an unknown name
 

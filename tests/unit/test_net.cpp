@@ -2,6 +2,7 @@
 // (a valid client certificate is identified; a missing or foreign one is refused).
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
 #include <unistd.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -15,6 +16,8 @@
 #include "error_code.hpp"
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
+#include "net/tls.hpp"
+#include "obs/log.hpp"
 
 namespace fs = std::filesystem;
 using namespace ppi;
@@ -241,4 +244,36 @@ TEST_CASE("make-certs.sh: the host names and addresses given after '=' verify, o
   CHECK(bad.find("bad host 'a;b' for x") != std::string::npos);
   CHECK_FALSE(fs::exists(dir / "x.pem"));
   fs::remove_all(dir);
+}
+
+TEST_CASE("logs name the actor's identity: its certificate's CN on every line") {
+  Certificates certs;
+  CHECK(net::certificate_common_name((certs.dir / "server.pem").string()) == "server");
+  CHECK_THROWS_WITH_AS(net::certificate_common_name((certs.dir / "none.pem").string()),
+                       doctest::Contains("cannot be read"), Error);
+  CHECK_THROWS_WITH_AS(net::certificate_common_name((certs.dir / "server.key").string()),
+                       doctest::Contains("is not a PEM certificate"), Error);
+  // Three dealers used to log actor=dealer alike.
+  const fs::path out = certs.dir / "log.txt";
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  REQUIRE(fd >= 0);
+  ::dup2(fd, 2);
+  log::set_identity("dealer-2");
+  log::info("identity_test", {{"k", "v"}});
+  log::set_identity("");
+  log::info("identity_test_after");
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(fd);
+  ::close(saved);
+  std::ifstream in(out);
+  std::stringstream text;
+  text << in.rdbuf();
+  CHECK(text.str().find(" identity=dealer-2 event=identity_test k=v\n") != std::string::npos);
+  const std::string all = text.str();
+  const std::string last = all.substr(all.rfind('\n', all.size() - 2) + 1);
+  CHECK(last.find("event=identity_test_after") != std::string::npos);
+  CHECK(last.find("identity=") == std::string::npos);  // unset: no field
 }
