@@ -36,12 +36,11 @@
 #include "bench_util.hpp"
 #include "compute/ring_kernels.hpp"
 #include "crypto/csprng.hpp"
-#include "fixture_dealer.hpp"
 #include "grpc/grpc_tls.hpp"
 #include "inference/gpt2_program.hpp"
 #include "model/gpt2.hpp"
-#include "mpc/plan_recorder.hpp"
 #include "online/stream_channel.hpp"
+#include "private_gpt2.hpp"
 #include "proto/online.grpc.pb.h"
 #include "random_gpt2.hpp"
 
@@ -108,17 +107,6 @@ inference::Gpt2PassOptions pass_options(std::uint32_t t) {
   return p;
 }
 
-// Makes the next pass's material ahead of the pass (as the client, on zero tokens).
-void prefetch(inference::test::FixtureDealer& dealer, inference::Gpt2Session& shadow,
-              const model::Gpt2Shape& shape, std::uint32_t t) {
-  mpc::RecordingChannel channel;
-  auto kernels = mpc::make_recording_kernels();
-  mpc::Party p(mpc::Role::client, channel, dealer.prefetcher(), *kernels, shape.frac_bits,
-               mpc::kMaxMagnitudeBits);
-  const std::vector<std::uint32_t> zeros(t, 0);
-  inference::run_gpt2(p, shadow, zeros, pass_options(t));
-}
-
 // Empty exchanges over the stream: the transport's round trip with nothing to compute.
 double round_trip_us(mpc::Channel& channel, int count) {
   const auto start = std::chrono::steady_clock::now();
@@ -149,7 +137,7 @@ class BenchOnlineService final : public ppi::online::v1::OnlineInference::Servic
       }
       if (next_ >= passes_.size()) return grpc::Status(grpc::StatusCode::OUT_OF_RANGE, "done");
       const std::uint32_t t = passes_[next_++];
-      prefetch(dealer_, shadow_, shape_, t);
+      inference::test::prefetch_pass(dealer_, shadow_, t, pass_options(t));
       online::StreamChannel channel([stream](OnlineMessage& m) { return stream->Read(&m); },
                                     [stream](const OnlineMessage& m) { return stream->Write(m); },
                                     "client");
@@ -222,7 +210,7 @@ int run_client(const Options& o, int port) {
       endpoint, grpcsvc::channel_credentials(tls_for(o, "client")), args));
   bool first = true;
   for (std::uint32_t t : schedule(o)) {
-    prefetch(dealer, shadow, shape, t);
+    inference::test::prefetch_pass(dealer, shadow, t, pass_options(t));
     grpc::ClientContext context;
     auto stream = stub->Run(&context);
     OnlineMessage start;

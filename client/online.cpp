@@ -111,19 +111,7 @@ Program gpt2_program(const ppi::online::v1::Accept& a, const std::string& model_
   options.top_k = a.top_k();
   options.reveal_logits = a.reveal_logits();
   inference::check_pass_options(shape, options);  // the model owner's, so a peer's to check
-  if (tokens.ids.empty() || tokens.ids.size() > options.bucket) {
-    throw Error(Errc::invalid_argument, "model " + model_id + " takes 1 to " +
-                                            std::to_string(options.bucket) + " tokens, got " +
-                                            std::to_string(tokens.ids.size()));
-  }
-  for (std::size_t i = 0; i < tokens.ids.size(); ++i) {
-    if (tokens.ids[i] >= shape.config.vocab_size) {
-      throw Error(Errc::invalid_argument,
-                  "token " + std::to_string(i) + " (" + std::to_string(tokens.ids[i]) +
-                      ") is not below model " + model_id + "'s vocabulary size " +
-                      std::to_string(shape.config.vocab_size));
-    }
-  }
+  inference::check_pass_tokens(shape, options, tokens.ids, model_id);
   return {shape.frac_bits, mpc::kMaxMagnitudeBits,
           "one GPT-2 pass, " + std::to_string(tokens.ids.size()) + " token(s) padded to " +
               std::to_string(options.bucket) + ", " + std::to_string(shape.config.n_layer) +

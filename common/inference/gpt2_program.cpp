@@ -174,6 +174,24 @@ void check_pass_options(const model::Gpt2Shape& shape, const Gpt2PassOptions& o)
   }
 }
 
+void check_pass_tokens(const model::Gpt2Shape& shape, const Gpt2PassOptions& o,
+                       std::span<const std::uint32_t> tokens, const std::string& model_id) {
+  const std::string who = model_id.empty() ? "a pass" : "model " + model_id;
+  const std::string whose = model_id.empty() ? "the" : "model " + model_id + "'s";
+  if (tokens.empty() || tokens.size() > o.bucket) {
+    throw Error(Errc::invalid_argument, who + " takes 1 to " + std::to_string(o.bucket) +
+                                            " tokens, got " + std::to_string(tokens.size()));
+  }
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] >= shape.config.vocab_size) {
+      throw Error(Errc::invalid_argument, "token " + std::to_string(i) + " (" +
+                                              std::to_string(tokens[i]) + ") is not below " +
+                                              whose + " vocabulary size " +
+                                              std::to_string(shape.config.vocab_size));
+    }
+  }
+}
+
 Gpt2Result run_gpt2(mpc::Party& p, Gpt2Session& s, std::span<const std::uint32_t> tokens,
                     const Gpt2PassOptions& o) {
   const model::Gpt2Shape& shape = s.shape();
@@ -182,20 +200,7 @@ Gpt2Result run_gpt2(mpc::Party& p, Gpt2Session& s, std::span<const std::uint32_t
   const Dims dm = dims_of(shape);
   const std::uint32_t t = o.bucket;
   if (mo && !tokens.empty()) throw Error(Errc::internal, "the model owner has no tokens");
-  if (!mo) {
-    if (tokens.empty() || tokens.size() > t) {
-      throw Error(Errc::invalid_argument, "a pass takes 1 to " + std::to_string(t) +
-                                              " tokens (the length bucket), not " +
-                                              std::to_string(tokens.size()));
-    }
-    for (std::size_t i = 0; i < tokens.size(); ++i) {
-      if (tokens[i] >= dm.vocab) {
-        throw Error(Errc::invalid_argument,
-                    "token " + std::to_string(i) + " is " + std::to_string(tokens[i]) +
-                        ", not below the vocabulary size " + std::to_string(dm.vocab));
-      }
-    }
-  }
+  if (!mo) check_pass_tokens(shape, o, tokens);
   if (p.frac_bits() != shape.frac_bits) {
     throw Error(Errc::internal, "the party's fixed point is not the model's");
   }

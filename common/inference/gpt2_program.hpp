@@ -32,6 +32,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "model/gpt2.hpp"
@@ -97,6 +98,11 @@ Gpt2Result run_gpt2(mpc::Party& p, Gpt2Session& session, std::span<const std::ui
 
 // Error(invalid_argument) unless the options fit the shape.
 void check_pass_options(const model::Gpt2Shape& shape, const Gpt2PassOptions& options);
+// Error(invalid_argument) unless there are 1..bucket tokens, each below V; the message names
+// `model_id` when given. run_gpt2 checks the client's tokens with it; a client checks them
+// before it expands its share.
+void check_pass_tokens(const model::Gpt2Shape& shape, const Gpt2PassOptions& options,
+                       std::span<const std::uint32_t> tokens, const std::string& model_id = "");
 
 // The first pass of a session recorded (as the client, on token 0): its plan (weight masks
 // included) and traffic, which the real first pass reproduces exactly. `later_pass` records a

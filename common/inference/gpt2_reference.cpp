@@ -1,6 +1,7 @@
 #include "inference/gpt2_reference.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <numeric>
 
 #include "approx/fixed_functions.hpp"
@@ -18,8 +19,10 @@ using Vec = std::vector<u64>;
 
 Vec matmul(std::span<const u64> a, std::span<const u64> b, std::size_t m, std::size_t k,
            std::size_t n) {
+  // One kernel object per thread: each keeps its workspaces from call to call.
+  thread_local const std::unique_ptr<compute::RingKernels> kernels = compute::make_cpu_kernels();
   Vec c(m * n);
-  compute::make_cpu_kernels()->gemm(a, b, c, m, k, n);
+  kernels->gemm(a, b, c, m, k, n);
   return c;
 }
 

@@ -14,6 +14,17 @@
 
 namespace ppi::inference::test {
 
+void prefetch_pass(FixtureDealer& dealer, Gpt2Session& shadow, std::size_t tokens,
+                   const Gpt2PassOptions& options) {
+  // The client's program on zero tokens of the same count asks for the same material.
+  mpc::RecordingChannel channel;
+  auto kernels = mpc::make_recording_kernels();
+  mpc::Party p(mpc::Role::client, channel, dealer.prefetcher(), *kernels, shadow.shape().frac_bits,
+               mpc::kMaxMagnitudeBits);
+  const std::vector<std::uint32_t> zeros(tokens, 0);
+  run_gpt2(p, shadow, zeros, options);
+}
+
 Gpt2TwoParty::Gpt2TwoParty(const model::Gpt2Shape& shape, const model::Gpt2FixedWeights& weights)
     : shape_(shape), mo_(shape, &weights), client_(shape, nullptr), prefetch_(shape, nullptr) {
   auto [c0, c1] = mpc::make_local_channel_pair();
@@ -24,15 +35,7 @@ Gpt2TwoParty::Gpt2TwoParty(const model::Gpt2Shape& shape, const model::Gpt2Fixed
 Gpt2PassRun Gpt2TwoParty::pass(std::span<const std::uint32_t> tokens,
                                const Gpt2PassOptions& options, bool prefetch) {
   const std::uint64_t made_before = dealer_.made();
-  if (prefetch) {
-    // The client's program on zero tokens of the same count asks for the same material.
-    mpc::RecordingChannel channel;
-    auto kernels = mpc::make_recording_kernels();
-    mpc::Party p(mpc::Role::client, channel, dealer_.prefetcher(), *kernels, shape_.frac_bits,
-                 mpc::kMaxMagnitudeBits);
-    const std::vector<std::uint32_t> zeros(tokens.size(), 0);
-    run_gpt2(p, prefetch_, zeros, options);
-  }
+  if (prefetch) prefetch_pass(dealer_, prefetch_, tokens.size(), options);
   Gpt2PassRun run;
   rusage ru0{};
   getrusage(RUSAGE_SELF, &ru0);
