@@ -118,9 +118,27 @@ mpc::Shares one_hot_input(const mpc::Party& p, std::span<const std::uint32_t> id
 }  // namespace
 
 Gpt2Session::Gpt2Session(model::Gpt2Shape shape, const model::Gpt2FixedWeights* weights)
-    : shape_(std::move(shape)), weights_(weights) {
+    : Gpt2Session(std::move(shape), weights, {}) {}
+
+Gpt2Session::Gpt2Session(model::Gpt2Shape shape, const model::Gpt2FixedWeights* weights,
+                         Gpt2MaskSet mask_set)
+    : shape_(std::move(shape)), weights_(weights), mask_set_(std::move(mask_set)) {
   shape_.validate();
   matrices_.resize(head_index() + 1);
+  if (mask_set_.held_f.empty()) return;
+  if (!mask_set_.held || mask_set_.masks == nullptr || weights_ != nullptr ||
+      mask_set_.held_f.size() != matrices_.size()) {
+    throw Error(Errc::invalid_argument,
+                "a held F is the client's, one per matrix, for a session with a mask set");
+  }
+  for (std::size_t i = 0; i < matrices_.size(); ++i) {
+    const auto [k, n] = matrix_dims(i);
+    if (mask_set_.held_f[i].size() != std::size_t{k} * n) {
+      throw Error(Errc::invalid_argument, "the held F of GPT-2 matrix " + std::to_string(i) +
+                                              " is not " + std::to_string(k) + " x " +
+                                              std::to_string(n));
+    }
+  }
 }
 
 std::size_t Gpt2Session::matrices_shared() const {
@@ -129,34 +147,55 @@ std::size_t Gpt2Session::matrices_shared() const {
   return n;
 }
 
+std::pair<std::uint32_t, std::uint32_t> Gpt2Session::matrix_dims(std::size_t index) const {
+  if (index >= matrices_.size()) throw Error(Errc::internal, "no such GPT-2 matrix");
+  const Dims dm = dims_of(shape_);
+  if (index == wte_index()) return {dm.vocab, dm.d};
+  if (index == head_index()) return {dm.d, dm.vocab};
+  const std::pair<std::uint32_t, std::uint32_t> widths[4] = {
+      {dm.d, 3 * dm.d}, {dm.d, dm.d}, {dm.d, 4 * dm.d}, {4 * dm.d, dm.d}};
+  return widths[(index - 1) % 4];
+}
+
+std::span<const u64> Gpt2Session::complement(std::size_t index) const {
+  if (index >= matrices_.size() || !matrices_[index]) {
+    throw Error(Errc::internal, "GPT-2 matrix " + std::to_string(index) + " is not shared");
+  }
+  return matrices_[index]->complement();
+}
+
 const mpc::PrivateWeights& Gpt2Session::matrix(mpc::Party& p, std::size_t index) {
   if (index >= matrices_.size()) throw Error(Errc::internal, "no such GPT-2 matrix");
   if ((weights_ != nullptr) != p.is_model_owner()) {
     throw Error(Errc::internal, "the model owner's session holds the weights, the client's not");
   }
   if (!matrices_[index]) {
-    const Dims dm = dims_of(shape_);
-    std::uint32_t k = dm.d, n = dm.d;
+    const auto [k, n] = matrix_dims(index);
     std::span<const u64> w;
-    if (index == wte_index()) {
-      k = dm.vocab;
-      if (weights_ != nullptr) w = words(weights_->wte);
-    } else if (index == head_index()) {
-      n = dm.vocab;
-      if (weights_ != nullptr) w = words(weights_->head_w);
-    } else {
-      const std::size_t layer = (index - 1) / 4, which = (index - 1) % 4;
-      const std::uint32_t widths[4][2] = {
-          {dm.d, 3 * dm.d}, {dm.d, dm.d}, {dm.d, 4 * dm.d}, {4 * dm.d, dm.d}};
-      k = widths[which][0];
-      n = widths[which][1];
-      if (weights_ != nullptr) {
-        const FixedBlock& l = weights_->layers.at(layer);
+    if (weights_ != nullptr) {
+      if (index == wte_index()) {
+        w = words(weights_->wte);
+      } else if (index == head_index()) {
+        w = words(weights_->head_w);
+      } else {
+        const FixedBlock& l = weights_->layers.at((index - 1) / 4);
         const model::SecretVector<u64>* ws[4] = {&l.attn_w, &l.proj_w, &l.fc_w, &l.out_w};
-        w = words(*ws[which]);
+        w = words(*ws[(index - 1) % 4]);
       }
     }
-    matrices_[index] = mpc::share_private_weights(p, w, k, n);
+    if (mask_set_.masks == nullptr) {
+      matrices_[index] = mpc::share_private_weights(p, w, k, n);
+    } else if (!mask_set_.held) {
+      matrices_[index] = mpc::share_private_weights(p, w, mask_set_.masks->weight_mask(k, n));
+    } else {
+      std::span<const u64> f;
+      if (!mask_set_.held_f.empty()) f = mask_set_.held_f[index];
+      matrices_[index] = mpc::held_private_weights(p, w, mask_set_.masks->weight_mask(k, n), f);
+      // The PrivateWeights hold their own copy now.
+      if (!mask_set_.held_f.empty()) {
+        const mpc::SecretWords wiped = std::move(mask_set_.held_f[index]);
+      }
+    }
   }
   return *matrices_[index];
 }

@@ -33,9 +33,11 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model/gpt2.hpp"
+#include "mpc/batch_share.hpp"
 #include "mpc/linear.hpp"
 #include "mpc/party.hpp"
 #include "mpc/plan_recorder.hpp"
@@ -65,18 +67,39 @@ struct Gpt2Result {
   std::vector<u64> logits;
 };
 
+// Where a session's weight masks come from when the model's batches do not carry them: the
+// model's mask set, held outside every batch (docs/protocol.md 6.2). The model owner holds B
+// (its share of the mask set), the client nothing of it; once F = W - B has been sent the
+// client keeps it per (model, mask set), and a later session with `held` sends nothing.
+struct Gpt2MaskSet {
+  mpc::MaskSetCursor* masks = nullptr;
+  bool held = false;
+  // The client's held F, one per matrix in session order (Gpt2Session::matrix_dims); the model
+  // owner passes none.
+  std::vector<mpc::SecretWords> held_f;
+};
+
 // Matrices in the order a pass first uses them: wte, then per layer attn, proj, fc, out, then
 // the head.
 class Gpt2Session {
  public:
   // The model owner passes its weights (which must outlive the session), the client nullptr.
+  // Without a mask set, each matrix takes its WEIGHT_MASK from the first pass's batch.
   Gpt2Session(model::Gpt2Shape shape, const model::Gpt2FixedWeights* weights);
+  // With the model's mask set, whose cursor must outlive the session. Error(invalid_argument)
+  // when held F is given for a session that is not `held`, or of the wrong sizes.
+  Gpt2Session(model::Gpt2Shape shape, const model::Gpt2FixedWeights* weights, Gpt2MaskSet mask_set);
 
   const model::Gpt2Shape& shape() const { return shape_; }
   const model::Gpt2FixedWeights* weights() const { return weights_; }
   // The PrivateWeights of matrix `index`, shared now if this is its first use.
   const mpc::PrivateWeights& matrix(mpc::Party& p, std::size_t index);
   std::size_t matrices_shared() const;
+  std::size_t matrix_count() const { return matrices_.size(); }
+  // Matrix `index`'s k x n.
+  std::pair<std::uint32_t, std::uint32_t> matrix_dims(std::size_t index) const;
+  // F = W - B of matrix `index` once shared: what a client keeps for later sessions.
+  std::span<const u64> complement(std::size_t index) const;
 
   static std::size_t wte_index() { return 0; }
   static std::size_t layer_index(std::size_t layer, std::size_t which) {
@@ -87,6 +110,7 @@ class Gpt2Session {
  private:
   model::Gpt2Shape shape_;
   const model::Gpt2FixedWeights* weights_;
+  Gpt2MaskSet mask_set_;
   std::vector<std::optional<mpc::PrivateWeights>> matrices_;
 };
 

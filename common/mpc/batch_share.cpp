@@ -195,4 +195,27 @@ std::uint64_t BatchCursor::remaining_total() const {
   return total;
 }
 
+MaskSetCursor::MaskSetCursor(const material::MaterialPlan& mask_plan, const BatchShare* share)
+    : pairer_(&mask_plan), share_(share) {
+  if (share != nullptr && !(share->plan() == mask_plan)) {
+    throw Error(Errc::invalid_argument, "the mask set's share is not of the model's mask plan");
+  }
+  for (const material::PlanItem& item : mask_plan.items()) {
+    taken_and_count_[{item.type.k, item.type.n}].second += item.count;
+  }
+}
+
+WeightMask MaskSetCursor::weight_mask(std::uint32_t k, std::uint32_t n) {
+  auto it = taken_and_count_.find({k, n});
+  if (it == taken_and_count_.end() || it->second.first == it->second.second) {
+    throw Error(Errc::conflict, "the mask set has no " +
+                                    material::to_string(plan_type(Kind::weight_mask, 0, k, n)) +
+                                    " left");
+  }
+  const material::MaskRef ref = pairer_.in_mask_plan(k, n, it->second.first++);
+  SecretWords b;
+  if (share_ != nullptr) b = share_->values(ref.first_element, std::uint64_t{k} * n);
+  return {k, n, ref.id, std::move(b), ref.ordinal};
+}
+
 }  // namespace ppi::mpc

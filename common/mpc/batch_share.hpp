@@ -10,7 +10,9 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/bytes.hpp"
@@ -109,6 +111,28 @@ class BatchCursor final : public MaterialSource {
   // The BIT_TRIPLE instance being used word by word, and the next word of it (4: none left).
   std::uint64_t bit_first_ = 0;
   unsigned bit_word_ = 4;
+};
+
+// Hands out the WeightMasks of a model's mask set (material/mask_pairing.hpp) in mask-plan
+// order, each shape on its own, as a session's first use of each weight asks for them: the
+// model owner's with B from its share of the mask set, the client's (which holds none: its
+// share of an mo_clear value is 0) with B empty. The batches the masks pair with come with the
+// same mask plan (BatchCursor's second argument).
+class MaskSetCursor {
+ public:
+  // `share` (the model owner's; nullptr for the client) must hold the mask plan and outlive
+  // the cursor. Error(invalid_argument) if the plan holds anything but WEIGHT_MASKs or the
+  // share another plan.
+  MaskSetCursor(const material::MaterialPlan& mask_plan, const BatchShare* share);
+
+  // The next WEIGHT_MASK_k_n instance of the mask set; Error(conflict) once none is left.
+  WeightMask weight_mask(std::uint32_t k, std::uint32_t n);
+
+ private:
+  material::MaskPairer pairer_;
+  const BatchShare* share_;
+  std::map<std::pair<std::uint32_t, std::uint32_t>, std::pair<std::uint64_t, std::uint64_t>>
+      taken_and_count_;
 };
 
 }  // namespace ppi::mpc

@@ -2,24 +2,58 @@
 
 namespace ppi::mpc {
 
+// linear() pairs by id, so B is not needed past F: wiped now, not when the session ends.
+PrivateWeights PrivateWeights::model_owners(std::span<const u64> w, WeightMask mask) {
+  const std::size_t kn = std::size_t{mask.k} * mask.n;
+  PrivateWeights pw;
+  check_same_size(mask.b.size(), kn, "the model owner's weight mask against k * n");
+  pw.w_.assign(w.begin(), w.end());
+  pw.f_.resize(kn);
+  for (std::size_t i = 0; i < kn; ++i) pw.f_[i] = w[i] - mask.b[i];
+  { const SecretWords wiped = std::move(mask.b); }
+  pw.mask_ = std::move(mask);
+  return pw;
+}
+
+namespace {
+
+void check_weights(const Party& p, std::span<const u64> w, const WeightMask& mask,
+                   const char* what) {
+  check_same_size(w.size(), p.is_model_owner() ? std::size_t{mask.k} * mask.n : 0, what);
+}
+
+}  // namespace
+
 PrivateWeights share_private_weights(Party& p, std::span<const u64> w, std::uint32_t k,
                                      std::uint32_t n) {
-  const std::size_t kn = std::size_t{k} * n;
-  check_same_size(w.size(), p.is_model_owner() ? kn : 0,
+  check_same_size(w.size(), p.is_model_owner() ? std::size_t{k} * n : 0,
                   "share_private_weights: W against k * n (MO) or empty (client)");
+  return share_private_weights(p, w, p.material().weight_mask(k, n));
+}
+
+PrivateWeights share_private_weights(Party& p, std::span<const u64> w, WeightMask mask) {
+  check_weights(p, w, mask, "share_private_weights: W against k * n (MO) or empty (client)");
   PrivateWeights pw;
-  pw.mask_ = p.material().weight_mask(k, n);
   if (p.is_model_owner()) {
-    pw.w_.assign(w.begin(), w.end());
-    pw.f_.resize(kn);
-    for (std::size_t i = 0; i < kn; ++i) pw.f_[i] = w[i] - pw.mask_.b[i];
+    pw = PrivateWeights::model_owners(w, std::move(mask));
     p.channel().send(pw.f_);
-    // B is not needed past F (linear() pairs by id): wiped now, not when the session ends.
-    { const SecretWords wiped = std::move(pw.mask_.b); }
   } else {
-    const std::vector<u64> f = p.channel().receive(kn);
+    const std::vector<u64> f = p.channel().receive(std::size_t{mask.k} * mask.n);
     pw.f_.assign(f.begin(), f.end());
+    pw.mask_ = std::move(mask);
   }
+  return pw;
+}
+
+PrivateWeights held_private_weights(Party& p, std::span<const u64> w, WeightMask mask,
+                                    std::span<const u64> held_f) {
+  check_weights(p, w, mask, "held_private_weights: W against k * n (MO) or empty (client)");
+  check_same_size(held_f.size(), p.is_model_owner() ? 0 : std::size_t{mask.k} * mask.n,
+                  "held_private_weights: the held F against k * n (client) or empty (MO)");
+  if (p.is_model_owner()) return PrivateWeights::model_owners(w, std::move(mask));
+  PrivateWeights pw;
+  pw.f_.assign(held_f.begin(), held_f.end());
+  pw.mask_ = std::move(mask);
   return pw;
 }
 

@@ -17,6 +17,7 @@
 
 #include "core/error.hpp"
 #include "inference/gpt2_reference.hpp"
+#include "material/mask_pairing.hpp"
 #include "model/safetensors.hpp"
 #include "mpc/plan_recorder.hpp"
 #include "private_gpt2.hpp"
@@ -82,7 +83,7 @@ TEST_CASE("private GPT-2 pass, every position: top-1 of the float model, logits 
   o.bucket = 16;
   o.output = Gpt2PassOptions::Output::all;
   o.reveal_logits = true;
-  const test::Gpt2PassRun run = parties.pass(tokens, o);
+  const inference::test::Gpt2PassRun run = parties.pass(tokens, o);
 
   REQUIRE(run.client.rows == 16);
   CHECK(run.model_owner.top.empty());  // the model owner learns nothing
@@ -116,11 +117,11 @@ TEST_CASE(
   o.bucket = 16;
   o.top_k = 3;
   const std::size_t v = static_cast<std::size_t>(dims.vocab);
-  std::vector<test::Gpt2PassRun> runs;
+  std::vector<inference::test::Gpt2PassRun> runs;
   for (std::size_t len : {5, 12}) {
     const std::vector<std::uint32_t> tokens = random_tokens(len, dims.vocab, 7);
     Gpt2TwoParty parties(m.shape, m.fixed);  // each a session's first pass
-    const test::Gpt2PassRun run = parties.pass(tokens, o);
+    const inference::test::Gpt2PassRun run = parties.pass(tokens, o);
     REQUIRE(run.client.rows == 1);
     REQUIRE(run.client.top.size() == 3);
     CHECK(run.client.logits.empty());  // not revealed
@@ -150,9 +151,9 @@ TEST_CASE("weights are shared once per session: a later pass sends no F and take
   Gpt2PassOptions o;
   o.bucket = 8;
   const std::vector<std::uint32_t> tokens = random_tokens(6, dims.vocab, 9);
-  const test::Gpt2PassRun first = parties.pass(tokens, o);
+  const inference::test::Gpt2PassRun first = parties.pass(tokens, o);
   CHECK(parties.model_owner_session().matrices_shared() == 2 + 4 * std::size_t(dims.layers));
-  const test::Gpt2PassRun later = parties.pass(tokens, o);
+  const inference::test::Gpt2PassRun later = parties.pass(tokens, o);
   CHECK(later.client.top == first.client.top);
   const std::size_t d = static_cast<std::size_t>(dims.d), vv = static_cast<std::size_t>(dims.vocab);
   const std::size_t weights_words = 2 * vv * d + std::size_t(dims.layers) * 12 * d * d;
@@ -209,6 +210,80 @@ TEST_CASE("the recorded plan is what a batch of it holds: a converted batch is u
   for (std::size_t j = 0; j < v; ++j) CHECK(std::abs(decode(client.logits[j], 16) - row[j]) < 0.05);
 }
 
+TEST_CASE(
+    "a mask set outside the batches: F is sent once, the client keeps it for later sessions") {
+  RandomGpt2 dims;
+  dims.vocab = 64;
+  dims.d = 16;
+  dims.heads = 2;
+  const LoadedModel m = random_model(dims, "maskset", 16);
+  Gpt2PassOptions o;
+  o.bucket = 6;
+  const std::vector<std::uint32_t> tokens = random_tokens(5, dims.vocab, 4);
+  const mpc::RecordedProgram first = record_gpt2(m.shape, o);
+  const mpc::RecordedProgram later = record_gpt2(m.shape, o, true);
+  const material::MaterialPlan mask_plan = material::mask_plan_of(first.plan);
+  REQUIRE(later.mask_plan.has_value());
+  CHECK(*later.mask_plan == mask_plan);
+  CHECK(later.plan == material::batch_plan_of(first.plan));
+  const mpc::test::FixtureMaskSet masks = mpc::test::make_fixture_mask_set(mask_plan);
+
+  // One session per batch, as the actors run them; the client keeps F from the first.
+  std::vector<mpc::SecretWords> kept;
+  auto session = [&](bool held) {
+    std::vector<std::uint32_t> top;
+    const mpc::test::TwoPartyRun run = mpc::test::run_two_party(
+        later.plan, masks,
+        [&](mpc::Party& p, mpc::MaskSetCursor* cursor) -> std::vector<mpc::Shares> {
+          const bool mo = p.is_model_owner();
+          Gpt2MaskSet set{cursor, held, {}};
+          if (held && !mo) set.held_f = kept;
+          Gpt2Session s(m.shape, mo ? &m.fixed : nullptr, std::move(set));
+          const Gpt2Result r = run_gpt2(
+              p, s, mo ? std::span<const std::uint32_t>{} : std::span<const std::uint32_t>(tokens),
+              o);
+          if (!mo) {
+            top = r.top;
+            kept.clear();
+            for (std::size_t i = 0; i < s.matrix_count(); ++i) {
+              const std::span<const u64> f = s.complement(i);
+              kept.emplace_back(f.begin(), f.end());
+            }
+          }
+          return {};
+        },
+        16);
+    CHECK(run.mo.material_left == 0);
+    CHECK(run.client.material_left == 0);
+    return std::pair{run, top};
+  };
+  const auto [sent, top_sent] = session(false);
+  const auto [held, top_held] = session(true);
+
+  const std::vector<double> ref = model::gpt2_float_forward(m.weights, tokens);
+  const std::size_t v = static_cast<std::size_t>(dims.vocab), d = static_cast<std::size_t>(dims.d);
+  const auto row = std::span<const double>(ref).subspan(4 * v, v);
+  const auto best =
+      static_cast<std::uint32_t>(std::max_element(row.begin(), row.end()) - row.begin());
+  REQUIRE(top_sent.size() == 1);
+  CHECK(top_sent[0] == best);
+  CHECK(top_held == top_sent);
+  // The first session sends F of every weight (and so takes one round per matrix more); the
+  // held one is exactly the recorded later pass.
+  const std::size_t weights_words = 2 * v * d + std::size_t(dims.layers) * 12 * d * d;
+  CHECK(sent.mo.bytes_sent - held.mo.bytes_sent == 8 * weights_words);
+  CHECK(held.mo.rounds == later.rounds);
+  CHECK(held.client.bytes_sent == later.bytes_sent);
+  CHECK(held.client.bytes_received == later.bytes_received);
+
+  // A held F of the wrong shape is refused before anything runs.
+  std::vector<mpc::SecretWords> wrong = kept;
+  wrong.back().pop_back();
+  mpc::MaskSetCursor client_masks(mask_plan, nullptr);
+  CHECK_THROWS_WITH_AS(Gpt2Session(m.shape, nullptr, {&client_masks, true, wrong}),
+                       doctest::Contains("is not 16 x 64"), Error);
+}
+
 TEST_CASE("bad pass options and tokens are refused before anything is sent or taken") {
   const RandomGpt2 dims;
   const LoadedModel m = random_model(dims, "bad", 15);
@@ -263,7 +338,7 @@ TEST_CASE("the committed tiny GPT-2: private top-1 at every position of the refe
     o.bucket = static_cast<std::uint32_t>(tokens.size());
     o.output = Gpt2PassOptions::Output::all;
     o.reveal_logits = true;
-    const test::Gpt2PassRun run = parties.pass(tokens, o);
+    const inference::test::Gpt2PassRun run = parties.pass(tokens, o);
     const std::vector<double> cpp_float = model::gpt2_float_forward(m.weights, tokens);
     for (std::size_t t = 0; t < tokens.size(); ++t, ++positions) {
       const auto top5 = seq.at("top5_ids").at(t).get<std::vector<std::uint32_t>>();

@@ -1,6 +1,7 @@
 #include "two_party.hpp"
 
 #include <exception>
+#include <optional>
 #include <thread>
 
 #include "compute/ring_kernels.hpp"
@@ -20,15 +21,24 @@ std::vector<u64> TwoPartyRun::opened(std::size_t k) const {
 
 namespace {
 
+// Without `masks`, the batch carries its own masks and the mask-set cursor stays unused.
 void run_party(Role role, const material::MaterialPlan& plan, ppi::test::PartyShare& share,
-               std::unique_ptr<Channel> channel, const Program& program, int frac_bits,
-               PartyRun& result, std::exception_ptr& error) {
+               const FixtureMaskSet* masks, std::unique_ptr<Channel> channel,
+               const MaskSetProgram& program, int frac_bits, PartyRun& result,
+               std::exception_ptr& error) {
   try {
     const BatchShare batch(plan, share.mac_key_share, std::move(share.elements));
-    BatchCursor cursor(batch);
+    BatchCursor cursor(batch, masks ? &masks->plan : nullptr);
+    std::optional<BatchShare> mask_share;
+    if (masks != nullptr && role == Role::model_owner) {
+      mask_share.emplace(masks->plan, masks->shares.model_owner.mac_key_share,
+                         Bytes(masks->shares.model_owner.elements));
+    }
+    std::optional<MaskSetCursor> mask_cursor;
+    if (masks != nullptr) mask_cursor.emplace(masks->plan, mask_share ? &*mask_share : nullptr);
     auto kernels = compute::make_cpu_kernels();
     Party party(role, *channel, cursor, *kernels, frac_bits);
-    result.out = program(party);
+    result.out = program(party, mask_cursor ? &*mask_cursor : nullptr);
     result.rounds = channel->rounds();
     result.bytes_sent = channel->bytes_sent();
     result.bytes_received = channel->bytes_received();
@@ -37,6 +47,23 @@ void run_party(Role role, const material::MaterialPlan& plan, ppi::test::PartySh
     error = std::current_exception();
   }
   channel.reset();  // wakes a peer still waiting for this party
+}
+
+TwoPartyRun run_both(const material::MaterialPlan& plan, ppi::test::TwoPartyBatch batch,
+                     const FixtureMaskSet* masks, const MaskSetProgram& program, int frac_bits) {
+  auto [c0, c1] = make_local_channel_pair();
+  TwoPartyRun run;
+  std::exception_ptr e0, e1;
+  std::thread client(run_party, Role::client, std::cref(plan), std::ref(batch.client), masks,
+                     std::move(c1), std::cref(program), frac_bits, std::ref(run.client),
+                     std::ref(e1));
+  run_party(Role::model_owner, plan, batch.model_owner, masks, std::move(c0), program, frac_bits,
+            run.mo, e0);
+  client.join();
+  if (e0 && e1 && is_peer_closed(e0)) std::rethrow_exception(e1);
+  if (e0) std::rethrow_exception(e0);
+  if (e1) std::rethrow_exception(e1);
+  return run;
 }
 
 }  // namespace
@@ -53,20 +80,21 @@ bool is_peer_closed(const std::exception_ptr& e) {
 
 TwoPartyRun run_two_party(const material::MaterialPlan& plan, const Program& program,
                           int frac_bits) {
-  ppi::test::TwoPartyBatch batch = ppi::test::make_two_party_batch(plan);
-  auto [c0, c1] = make_local_channel_pair();
-  TwoPartyRun run;
-  std::exception_ptr e0, e1;
-  std::thread client(run_party, Role::client, std::cref(plan), std::ref(batch.client),
-                     std::move(c1), std::cref(program), frac_bits, std::ref(run.client),
-                     std::ref(e1));
-  run_party(Role::model_owner, plan, batch.model_owner, std::move(c0), program, frac_bits, run.mo,
-            e0);
-  client.join();
-  if (e0 && e1 && is_peer_closed(e0)) std::rethrow_exception(e1);
-  if (e0) std::rethrow_exception(e0);
-  if (e1) std::rethrow_exception(e1);
-  return run;
+  return run_both(
+      plan, ppi::test::make_two_party_batch(plan), nullptr,
+      [&](Party& p, MaskSetCursor*) { return program(p); }, frac_bits);
+}
+
+FixtureMaskSet make_fixture_mask_set(const material::MaterialPlan& mask_plan) {
+  ppi::test::TwoPartyBatch shares = ppi::test::make_two_party_batch(mask_plan);
+  ppi::test::MaskSet values = ppi::test::mask_set_of(mask_plan, shares);
+  return {mask_plan, std::move(shares), std::move(values)};
+}
+
+TwoPartyRun run_two_party(const material::MaterialPlan& plan, const FixtureMaskSet& masks,
+                          const MaskSetProgram& program, int frac_bits) {
+  return run_both(plan, ppi::test::make_two_party_batch(plan, 3, &masks.values), &masks, program,
+                  frac_bits);
 }
 
 TwoPartyRun run_recorded(const Program& program, int frac_bits) {

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "material/plan.hpp"
+#include "material_fixture.hpp"
 #include "mpc/arith.hpp"
+#include "mpc/batch_share.hpp"
 #include "mpc/party.hpp"
 
 namespace ppi::mpc::test {
@@ -37,6 +39,20 @@ bool is_peer_closed(const std::exception_ptr& e);
 // Throws the first party's error (a real one before a "peer has closed" it caused).
 TwoPartyRun run_two_party(const material::MaterialPlan& plan, const Program& program,
                           int frac_bits = kDefaultFracBits);
+// A TEST FIXTURE mask set (material/mask_pairing.hpp): a two-party batch of `plan` (WEIGHT_MASKs
+// only), converted as a batch is, and its B values, with which batches are then made.
+struct FixtureMaskSet {
+  material::MaterialPlan plan;
+  ppi::test::TwoPartyBatch shares;
+  ppi::test::MaskSet values;
+};
+FixtureMaskSet make_fixture_mask_set(const material::MaterialPlan& mask_plan);
+// The same on a batch of `plan` made with the mask set's B (`plan` pairs its MASKED_TRIPLEs
+// with the mask plan): each party's program also gets a cursor over its side of the mask set
+// (the model owner's share; the client's none). The mask set is not consumed: runs may share it.
+using MaskSetProgram = std::function<std::vector<Shares>(Party&, MaskSetCursor*)>;
+TwoPartyRun run_two_party(const material::MaterialPlan& plan, const FixtureMaskSet& masks,
+                          const MaskSetProgram& program, int frac_bits = kDefaultFracBits);
 // Records the program's plan (as the model owner) and runs it on a batch of exactly that plan.
 TwoPartyRun run_recorded(const Program& program, int frac_bits = kDefaultFracBits);
 
