@@ -13,9 +13,12 @@
 //
 //   bench_inference_gpt2 [--layers 12] [--d 768] [--heads 12] [--vocab 50257]
 //                        [--positions 1024] [--tokens 32,64,128] [--reps 1] [--write-plans DIR]
+//                        [--steps N]
 // --write-plans writes, per length T, DIR/gpt2_T_first.json (a session's first pass, weight
 // masks included), DIR/gpt2_T_later.json (a later pass) and DIR/gpt2_T_masks.json (the mask
-// plan) and exits: plans for bench_generation --plan / --mask-plan.
+// plan) and exits: plans for bench_generation --plan / --mask-plan. With --steps N the plans
+// are a generation's, a pass and N steps (gpt2_T_stepsN_later.json, _masks.json), and there is
+// no first pass.
 
 #include <unistd.h>
 #include <cstdio>
@@ -82,6 +85,7 @@ int main(int argc, char** argv) {
   inference::test::RandomGpt2 m{12, 12, 768, 50257, 1024, model::DType::F16};
   std::vector<std::uint32_t> lengths{32, 64, 128};
   int reps = 1;
+  std::uint32_t steps = 0;
   std::string plans_dir;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i], value = argv[i + 1];
@@ -101,6 +105,8 @@ int main(int argc, char** argv) {
       reps = std::stoi(value);
     else if (key == "--write-plans")
       plans_dir = value;
+    else if (key == "--steps")
+      steps = static_cast<std::uint32_t>(std::stoul(value));
     else {
       std::fprintf(stderr, "unknown option %s\n", key.c_str());
       return 2;
@@ -115,15 +121,20 @@ int main(int argc, char** argv) {
     for (std::uint32_t t : lengths) {
       inference::Gpt2PassOptions o;
       o.bucket = t;
-      const std::string name = "gpt2_" + std::to_string(t);
-      const material::MaterialPlan first = inference::record_gpt2(shape, o).plan;
+      o.steps = steps;
+      const std::string name =
+          "gpt2_" + std::to_string(t) + (steps > 0 ? "_steps" + std::to_string(steps) : "");
       auto write = [&](const std::string& suffix, const material::MaterialPlan& plan) {
         std::ofstream(std::filesystem::path(plans_dir) / (name + suffix))
             << plan.canonical() << "\n";
+        std::printf("{\"plan\": \"%s%s\", \"elements\": %llu}\n", name.c_str(), suffix.c_str(),
+                    static_cast<unsigned long long>(plan.element_count()));
       };
-      write("_first.json", first);
-      write("_later.json", inference::record_gpt2(shape, o, true).plan);
-      write("_masks.json", material::mask_plan_of(first));
+      const mpc::RecordedProgram later = inference::record_gpt2(shape, o, true);
+      write("_later.json", later.plan);
+      write("_masks.json", *later.mask_plan);
+      // A generation has no first-pass plan: its batches always pair with a mask set.
+      if (steps == 0) write("_first.json", inference::record_gpt2(shape, o).plan);
     }
     return 0;
   }

@@ -22,6 +22,10 @@ namespace {
 
 using FixedBlock = model::Gpt2FoldedBlock<u64>;
 
+// A key the client masks scores -2^12: softmax_rows takes |x| < 2^14, so a row whose real
+// scores are below 2^13 in magnitude stays in range, and exp(-2^12 - max) is 0 in fixed point.
+constexpr int kMaskedScoreBits = 12;
+
 // Shares of intermediate values are wiped when replaced: the client's first share is its input
 // in the clear.
 void replace(mpc::Shares& x, mpc::Shares next) {
@@ -64,44 +68,75 @@ void add_into(mpc::Shares& h, const mpc::Shares& delta) {
   for (std::size_t i = 0; i < h.size(); ++i) h[i] += delta[i];
 }
 
-// Causal self-attention of one block on the normalised input n (T x d): returns O (T x d),
-// heads concatenated, before the output projection.
-mpc::Shares attention(mpc::Party& p, const Dims& dm, const mpc::Shares& qkv, std::uint32_t t) {
+// Self-attention of one block: queries Q (tq x d) against keys and values K, V (tk x d), each
+// row's heads concatenated; returns O (tq x d) before the output projection. Query row i sees
+// the first valid[i] keys (public), and, with `slot_valid` (tk values, the client's private 0/1
+// per key, the model owner's share 0), only the keys the client marks: a masked score becomes
+// -kMaskedScore, far below every real one, so its weight after softmax is 0.
+mpc::Shares attention(mpc::Party& p, const Dims& dm, std::span<const u64> qr,
+                      std::span<const u64> kr, std::span<const u64> vr, std::uint32_t tq,
+                      std::uint32_t tk, std::span<const std::uint32_t> valid,
+                      const mpc::Shares* slot_valid = nullptr) {
   const std::uint32_t d = dm.d, dh = dm.dh, heads = dm.heads;
-  const std::size_t block = std::size_t{t} * dh;
-  // Q_h (T x dh), K_h^T (dh x T) and V_h (T x dh) for every head, contiguous per head. The
+  const std::size_t qblock = std::size_t{tq} * dh, kblock = std::size_t{tk} * dh;
+  // Q_h (tq x dh), K_h^T (dh x tk) and V_h (tk x dh) for every head, contiguous per head. The
   // 1/sqrt(dh) scale is inside W_attn's Q columns.
-  mpc::Shares q(heads * block), kt(heads * block), v(heads * block);
+  mpc::Shares q(heads * qblock), kt(heads * kblock), v(heads * kblock);
   for (std::uint32_t h = 0; h < heads; ++h) {
-    for (std::uint32_t i = 0; i < t; ++i) {
-      const u64* row = qkv.data() + std::size_t{i} * 3 * d;
+    for (std::uint32_t i = 0; i < tq; ++i) {
       for (std::uint32_t c = 0; c < dh; ++c) {
-        q[h * block + std::size_t{i} * dh + c] = row[h * dh + c];
-        kt[h * block + std::size_t{c} * t + i] = row[d + h * dh + c];
-        v[h * block + std::size_t{i} * dh + c] = row[2 * d + h * dh + c];
+        q[h * qblock + std::size_t{i} * dh + c] = qr[std::size_t{i} * d + h * dh + c];
+      }
+    }
+    for (std::uint32_t i = 0; i < tk; ++i) {
+      for (std::uint32_t c = 0; c < dh; ++c) {
+        kt[h * kblock + std::size_t{c} * tk + i] = kr[std::size_t{i} * d + h * dh + c];
+        v[h * kblock + std::size_t{i} * dh + c] = vr[std::size_t{i} * d + h * dh + c];
       }
     }
   }
-  mpc::Shares scores = mpc::matmul_batched(p, q, kt, heads, t, dh, t);
+  mpc::Shares scores = mpc::matmul_batched(p, q, kt, heads, tq, dh, tk);
   replace(scores, mpc::truncate(p, scores));
-  std::vector<std::uint32_t> valid(std::size_t{heads} * t);
-  for (std::size_t r = 0; r < valid.size(); ++r) valid[r] = static_cast<std::uint32_t>(r % t) + 1;
-  mpc::Shares probs = mpc::softmax_rows(p, scores, heads * t, t, valid);
+  if (slot_valid != nullptr) {
+    // s' = -C + m (s + C): C for a kept key, -C for a masked one; m is an integer, so the
+    // product needs no truncation.
+    const u64 c = u64{1} << (kMaskedScoreBits + p.frac_bits());
+    mpc::Shares shifted = mpc::add_public(p, scores, c);
+    mpc::Shares mask(scores.size());
+    for (std::size_t r = 0; r < std::size_t{heads} * tq; ++r) {
+      std::copy(slot_valid->begin(), slot_valid->end(), mask.begin() + r * tk);
+    }
+    replace(scores, mpc::add_public(p, mpc::mul(p, mask, shifted), ~c + 1));
+    replace(shifted, {});
+  }
+  std::vector<std::uint32_t> row_valid(std::size_t{heads} * tq);
+  for (std::size_t r = 0; r < row_valid.size(); ++r) row_valid[r] = valid[r % tq];
+  mpc::Shares probs = mpc::softmax_rows(p, scores, heads * tq, tk, row_valid);
   replace(scores, {});
-  mpc::Shares o = mpc::matmul_batched(p, probs, v, heads, t, t, dh);
+  mpc::Shares o = mpc::matmul_batched(p, probs, v, heads, tq, tk, dh);
   replace(probs, {});
   replace(o, mpc::truncate(p, o));
-  mpc::Shares merged(std::size_t{t} * d);
+  mpc::Shares merged(std::size_t{tq} * d);
   for (std::uint32_t h = 0; h < heads; ++h) {
-    for (std::uint32_t i = 0; i < t; ++i) {
+    for (std::uint32_t i = 0; i < tq; ++i) {
       for (std::uint32_t c = 0; c < dh; ++c) {
-        merged[std::size_t{i} * d + h * dh + c] = o[h * block + std::size_t{i} * dh + c];
+        merged[std::size_t{i} * d + h * dh + c] = o[h * qblock + std::size_t{i} * dh + c];
       }
     }
   }
   replace(o, {});
-  for (mpc::Shares* s : {&q, &kt, &v}) replace(*s, {});
+  for (mpc::Shares* x : {&q, &kt, &v}) replace(*x, {});
   return merged;
+}
+
+// Columns [from, from + d) of each of the rows x 3d rows of qkv.
+mpc::Shares columns(const mpc::Shares& qkv, std::uint32_t rows, std::uint32_t d,
+                    std::uint32_t from) {
+  mpc::Shares out(std::size_t{rows} * d);
+  for (std::uint32_t i = 0; i < rows; ++i) {
+    std::copy_n(qkv.begin() + std::size_t{i} * 3 * d + from, d, out.begin() + std::size_t{i} * d);
+  }
+  return out;
 }
 
 // A one-hot row per entry of `ids` (width `width`, integer 1s) as the client's private input;
@@ -124,14 +159,14 @@ Gpt2Session::Gpt2Session(model::Gpt2Shape shape, const model::Gpt2FixedWeights* 
                          Gpt2MaskSet mask_set)
     : shape_(std::move(shape)), weights_(weights), mask_set_(std::move(mask_set)) {
   shape_.validate();
-  matrices_.resize(head_index() + 1);
+  matrices_.resize(wpe_index() + 1);
   if (mask_set_.held_f.empty()) return;
   if (!mask_set_.held || mask_set_.masks == nullptr || weights_ != nullptr ||
-      mask_set_.held_f.size() != matrices_.size()) {
+      mask_set_.held_f.size() < head_index() + 1 || mask_set_.held_f.size() > matrices_.size()) {
     throw Error(Errc::invalid_argument,
                 "a held F is the client's, one per matrix, for a session with a mask set");
   }
-  for (std::size_t i = 0; i < matrices_.size(); ++i) {
+  for (std::size_t i = 0; i < mask_set_.held_f.size(); ++i) {
     const auto [k, n] = matrix_dims(i);
     if (mask_set_.held_f[i].size() != std::size_t{k} * n) {
       throw Error(Errc::invalid_argument, "the held F of GPT-2 matrix " + std::to_string(i) +
@@ -152,6 +187,7 @@ std::pair<std::uint32_t, std::uint32_t> Gpt2Session::matrix_dims(std::size_t ind
   const Dims dm = dims_of(shape_);
   if (index == wte_index()) return {dm.vocab, dm.d};
   if (index == head_index()) return {dm.d, dm.vocab};
+  if (index == wpe_index()) return {static_cast<std::uint32_t>(shape_.config.n_positions), dm.d};
   const std::pair<std::uint32_t, std::uint32_t> widths[4] = {
       {dm.d, 3 * dm.d}, {dm.d, dm.d}, {dm.d, 4 * dm.d}, {4 * dm.d, dm.d}};
   return widths[(index - 1) % 4];
@@ -177,6 +213,8 @@ const mpc::PrivateWeights& Gpt2Session::matrix(mpc::Party& p, std::size_t index)
         w = words(weights_->wte);
       } else if (index == head_index()) {
         w = words(weights_->head_w);
+      } else if (index == wpe_index()) {
+        w = words(weights_->wpe);
       } else {
         const FixedBlock& l = weights_->layers.at((index - 1) / 4);
         const model::SecretVector<u64>* ws[4] = {&l.attn_w, &l.proj_w, &l.fc_w, &l.out_w};
@@ -189,7 +227,12 @@ const mpc::PrivateWeights& Gpt2Session::matrix(mpc::Party& p, std::size_t index)
       matrices_[index] = mpc::share_private_weights(p, w, mask_set_.masks->weight_mask(k, n));
     } else {
       std::span<const u64> f;
-      if (!mask_set_.held_f.empty()) f = mask_set_.held_f[index];
+      if (!mask_set_.held_f.empty()) {
+        if (index >= mask_set_.held_f.size()) {
+          throw Error(Errc::conflict, "the held F has no GPT-2 matrix " + std::to_string(index));
+        }
+        f = mask_set_.held_f[index];
+      }
       matrices_[index] = mpc::held_private_weights(p, w, mask_set_.masks->weight_mask(k, n), f);
       // The PrivateWeights hold their own copy now.
       if (!mask_set_.held_f.empty()) {
@@ -211,6 +254,15 @@ void check_pass_options(const model::Gpt2Shape& shape, const Gpt2PassOptions& o)
     throw Error(Errc::invalid_argument, "top_k must be 1 to " + std::to_string(kMaxTopK) +
                                             ", not " + std::to_string(o.top_k));
   }
+  if (o.steps > positions - o.bucket) {
+    throw Error(Errc::invalid_argument,
+                "the length bucket plus the generation steps must be at most n_positions " +
+                    std::to_string(positions) + ", not " + std::to_string(o.bucket) + " + " +
+                    std::to_string(o.steps));
+  }
+  if (o.steps > 0 && o.output != Gpt2PassOptions::Output::last) {
+    throw Error(Errc::invalid_argument, "a pass that generates outputs its last position only");
+  }
 }
 
 void check_pass_tokens(const model::Gpt2Shape& shape, const Gpt2PassOptions& o,
@@ -231,68 +283,44 @@ void check_pass_tokens(const model::Gpt2Shape& shape, const Gpt2PassOptions& o,
   }
 }
 
-Gpt2Result run_gpt2(mpc::Party& p, Gpt2Session& s, std::span<const std::uint32_t> tokens,
-                    const Gpt2PassOptions& o) {
-  const model::Gpt2Shape& shape = s.shape();
-  check_pass_options(shape, o);
-  const bool mo = p.is_model_owner();
-  const Dims dm = dims_of(shape);
-  const std::uint32_t t = o.bucket;
-  if (mo && !tokens.empty()) throw Error(Errc::internal, "the model owner has no tokens");
-  if (!mo) check_pass_tokens(shape, o, tokens);
-  if (p.frac_bits() != shape.frac_bits) {
-    throw Error(Errc::internal, "the party's fixed point is not the model's");
-  }
+namespace {
+
+// One transformer block on h (rows x d), in place; `attend` maps the block's qkv (rows x 3d) to
+// the heads' output (rows x d).
+void block(mpc::Party& p, Gpt2Session& s, const Dims& dm, std::uint32_t layer, mpc::Shares& h,
+           std::uint32_t rows, const std::function<mpc::Shares(const mpc::Shares&)>& attend) {
   const model::Gpt2FixedWeights* w = s.weights();
+  const FixedBlock* lw = w != nullptr ? &w->layers[layer] : nullptr;
+  auto bias = [&](const model::SecretVector<u64> FixedBlock::*member) {
+    return lw != nullptr ? words(lw->*member) : std::span<const u64>{};
+  };
+  const double eps = s.shape().config.layer_norm_epsilon;
+  mpc::Shares n = mpc::layer_norm(p, h, rows, dm.d, eps);
+  mpc::Shares qkv =
+      dense(p, s.matrix(p, Gpt2Session::layer_index(layer, 0)), bias(&FixedBlock::attn_b), n, rows);
+  mpc::Shares attn = attend(qkv);
+  replace(qkv, {});
+  mpc::Shares a = dense(p, s.matrix(p, Gpt2Session::layer_index(layer, 1)),
+                        bias(&FixedBlock::proj_b), attn, rows);
+  add_into(h, a);
+  replace(n, mpc::layer_norm(p, h, rows, dm.d, eps));
+  mpc::Shares u =
+      dense(p, s.matrix(p, Gpt2Session::layer_index(layer, 2)), bias(&FixedBlock::fc_b), n, rows);
+  replace(u, mpc::gelu(p, u));
+  mpc::Shares m =
+      dense(p, s.matrix(p, Gpt2Session::layer_index(layer, 3)), bias(&FixedBlock::out_b), u, rows);
+  add_into(h, m);
+  for (mpc::Shares* v : {&n, &attn, &a, &u, &m}) replace(*v, {});
+}
 
-  // Embedding: padded rows take token 0; causality keeps them out of the real rows.
-  std::vector<std::uint32_t> padded(t, 0);
-  if (!mo) std::copy(tokens.begin(), tokens.end(), padded.begin());
-  mpc::Shares x = one_hot_input(p, padded, dm.vocab);
-  cleanse(padded.data(), padded.size() * sizeof(std::uint32_t));
-  mpc::Shares h = mpc::linear(p, s.matrix(p, Gpt2Session::wte_index()), x, t);
-  replace(x, {});
-  if (mo) {
-    for (std::size_t i = 0; i < std::size_t{t} * dm.d; ++i) h[i] += w->wpe[i];
-  }
-
-  for (std::uint32_t layer = 0; layer < dm.layers; ++layer) {
-    const FixedBlock* lw = mo ? &w->layers[layer] : nullptr;
-    auto bias = [&](const model::SecretVector<u64> FixedBlock::*member) {
-      return lw != nullptr ? words(lw->*member) : std::span<const u64>{};
-    };
-    mpc::Shares n = mpc::layer_norm(p, h, t, dm.d, shape.config.layer_norm_epsilon);
-    mpc::Shares qkv =
-        dense(p, s.matrix(p, Gpt2Session::layer_index(layer, 0)), bias(&FixedBlock::attn_b), n, t);
-    mpc::Shares attn = attention(p, dm, qkv, t);
-    replace(qkv, {});
-    mpc::Shares a = dense(p, s.matrix(p, Gpt2Session::layer_index(layer, 1)),
-                          bias(&FixedBlock::proj_b), attn, t);
-    add_into(h, a);
-    replace(n, mpc::layer_norm(p, h, t, dm.d, shape.config.layer_norm_epsilon));
-    mpc::Shares u =
-        dense(p, s.matrix(p, Gpt2Session::layer_index(layer, 2)), bias(&FixedBlock::fc_b), n, t);
-    replace(u, mpc::gelu(p, u));
-    mpc::Shares m =
-        dense(p, s.matrix(p, Gpt2Session::layer_index(layer, 3)), bias(&FixedBlock::out_b), u, t);
-    add_into(h, m);
-    for (mpc::Shares* v : {&n, &attn, &a, &u, &m}) replace(*v, {});
-  }
-
-  mpc::Shares nf = mpc::layer_norm(p, h, t, dm.d, shape.config.layer_norm_epsilon);
-  replace(h, {});
-  std::uint32_t rows = t;
-  if (o.output == Gpt2PassOptions::Output::last) {
-    // The client's one-hot of its last real position: the model owner does not learn it.
-    const std::uint32_t last = mo ? 0 : static_cast<std::uint32_t>(tokens.size() - 1);
-    mpc::Shares sel = one_hot_input(p, std::span<const std::uint32_t>(&last, 1), t);
-    replace(nf, mpc::matmul(p, sel, nf, 1, t, dm.d));
-    rows = 1;
-  }
+// The output: logits = trunc(nf W_head) + b_head for `rows` normalised rows, then the top_k
+// indices of each row (and the logits, when revealed) to the client alone.
+Gpt2Result choose(mpc::Party& p, Gpt2Session& s, const Dims& dm, mpc::Shares& nf,
+                  std::uint32_t rows, const Gpt2PassOptions& o) {
+  const bool mo = p.is_model_owner();
   mpc::Shares logits = dense(p, s.matrix(p, s.head_index()),
-                             mo ? words(w->head_b) : std::span<const u64>{}, nf, rows);
+                             mo ? words(s.weights()->head_b) : std::span<const u64>{}, nf, rows);
   replace(nf, {});
-
   Gpt2Result result;
   result.rows = rows;
   result.top.assign(std::size_t{rows} * o.top_k, 0);
@@ -332,19 +360,162 @@ Gpt2Result run_gpt2(mpc::Party& p, Gpt2Session& s, std::span<const std::uint32_t
   return result;
 }
 
+void check_party(const mpc::Party& p, const model::Gpt2Shape& shape) {
+  if (p.frac_bits() != shape.frac_bits) {
+    throw Error(Errc::internal, "the party's fixed point is not the model's");
+  }
+}
+
+}  // namespace
+
+Gpt2Result run_gpt2(mpc::Party& p, Gpt2Session& s, std::span<const std::uint32_t> tokens,
+                    const Gpt2PassOptions& o, Gpt2Cache* cache) {
+  const model::Gpt2Shape& shape = s.shape();
+  check_pass_options(shape, o);
+  const bool mo = p.is_model_owner();
+  const Dims dm = dims_of(shape);
+  const std::uint32_t t = o.bucket;
+  if (mo && !tokens.empty()) throw Error(Errc::internal, "the model owner has no tokens");
+  if (!mo) check_pass_tokens(shape, o, tokens);
+  check_party(p, shape);
+  if (o.steps > 0 && cache == nullptr) {
+    throw Error(Errc::internal, "a pass that generates keeps its cache");
+  }
+  const model::Gpt2FixedWeights* w = s.weights();
+
+  // Embedding: padded rows take token 0; causality keeps them out of the real rows.
+  std::vector<std::uint32_t> padded(t, 0);
+  if (!mo) std::copy(tokens.begin(), tokens.end(), padded.begin());
+  mpc::Shares x = one_hot_input(p, padded, dm.vocab);
+  cleanse(padded.data(), padded.size() * sizeof(std::uint32_t));
+  mpc::Shares h = mpc::linear(p, s.matrix(p, Gpt2Session::wte_index()), x, t);
+  replace(x, {});
+  if (mo) {
+    for (std::size_t i = 0; i < std::size_t{t} * dm.d; ++i) h[i] += w->wpe[i];
+  }
+
+  if (cache != nullptr) {
+    *cache = Gpt2Cache{};
+    cache->k.resize(dm.layers);
+    cache->v.resize(dm.layers);
+    cache->bucket = cache->slots = t;
+    cache->prompt_length = mo ? 0 : static_cast<std::uint32_t>(tokens.size());
+  }
+  std::vector<std::uint32_t> causal(t);
+  for (std::uint32_t i = 0; i < t; ++i) causal[i] = i + 1;
+  for (std::uint32_t layer = 0; layer < dm.layers; ++layer) {
+    block(p, s, dm, layer, h, t, [&](const mpc::Shares& qkv) {
+      mpc::Shares q = columns(qkv, t, dm.d, 0), k = columns(qkv, t, dm.d, dm.d),
+                  v = columns(qkv, t, dm.d, 2 * dm.d);
+      mpc::Shares o_heads = attention(p, dm, q, k, v, t, t, causal);
+      replace(q, {});
+      if (cache != nullptr) {
+        cache->k[layer] = std::move(k);
+        cache->v[layer] = std::move(v);
+      } else {
+        replace(k, {});
+        replace(v, {});
+      }
+      return o_heads;
+    });
+  }
+
+  mpc::Shares nf = mpc::layer_norm(p, h, t, dm.d, shape.config.layer_norm_epsilon);
+  replace(h, {});
+  std::uint32_t rows = t;
+  if (o.output == Gpt2PassOptions::Output::last) {
+    // The client's one-hot of its last real position: the model owner does not learn it.
+    const std::uint32_t last = mo ? 0 : static_cast<std::uint32_t>(tokens.size() - 1);
+    mpc::Shares sel = one_hot_input(p, std::span<const std::uint32_t>(&last, 1), t);
+    replace(nf, mpc::matmul(p, sel, nf, 1, t, dm.d));
+    rows = 1;
+  }
+  return choose(p, s, dm, nf, rows, o);
+}
+
+Gpt2Result run_gpt2_step(mpc::Party& p, Gpt2Session& s, Gpt2Cache& cache, std::uint32_t token,
+                         const Gpt2PassOptions& o) {
+  const model::Gpt2Shape& shape = s.shape();
+  check_pass_options(shape, o);
+  check_party(p, shape);
+  const bool mo = p.is_model_owner();
+  const Dims dm = dims_of(shape);
+  if (cache.k.size() != dm.layers || cache.bucket != o.bucket || cache.slots < cache.bucket) {
+    throw Error(Errc::internal, "a generation step needs the cache of its prompt pass");
+  }
+  const std::uint32_t step = cache.slots - cache.bucket;  // public: the steps done so far
+  if (step >= o.steps) {
+    throw Error(Errc::conflict, "the generation has taken its " + std::to_string(o.steps) +
+                                    " steps: the material was made for that many");
+  }
+  if (!mo && token >= dm.vocab) {
+    throw Error(Errc::invalid_argument, "token " + std::to_string(token) +
+                                            " is not below the vocabulary size " +
+                                            std::to_string(dm.vocab));
+  }
+  // The new row: the client's one-hots of its token and of its position L + step (private:
+  // the model owner knows neither), times wte and wpe by their weight masks (exact: integers).
+  const std::uint32_t tok = mo ? 0 : token;
+  const std::uint32_t pos = mo ? 0 : cache.prompt_length + step;
+  mpc::Shares x = one_hot_input(p, std::span<const std::uint32_t>(&tok, 1), dm.vocab);
+  mpc::Shares h = mpc::linear(p, s.matrix(p, Gpt2Session::wte_index()), x, 1);
+  replace(x, one_hot_input(p, std::span<const std::uint32_t>(&pos, 1),
+                           static_cast<std::uint32_t>(shape.config.n_positions)));
+  add_into(h, mpc::linear(p, s.matrix(p, s.wpe_index()), x, 1));
+  replace(x, {});
+
+  // Which slots the new row sees: the prompt's real ones (j < L, the client's secret) and every
+  // step's; the padding slots L..T-1 are masked. The client's 0/1 is its private input.
+  const std::uint32_t slots = cache.slots + 1;
+  mpc::Shares seen(slots, 0);
+  if (!mo) {
+    for (std::uint32_t j = 0; j < slots; ++j) {
+      seen[j] = (j < cache.prompt_length || j >= cache.bucket) ? 1 : 0;
+    }
+  }
+  const std::uint32_t all = slots;
+  for (std::uint32_t layer = 0; layer < dm.layers; ++layer) {
+    block(p, s, dm, layer, h, 1, [&](const mpc::Shares& qkv) {
+      for (std::uint32_t c = 0; c < dm.d; ++c) {
+        cache.k[layer].push_back(qkv[dm.d + c]);
+        cache.v[layer].push_back(qkv[2 * dm.d + c]);
+      }
+      return attention(p, dm, std::span<const u64>(qkv).first(dm.d), cache.k[layer], cache.v[layer],
+                       1, slots, std::span<const std::uint32_t>(&all, 1), &seen);
+    });
+  }
+  cache.slots = slots;
+  replace(seen, {});
+  mpc::Shares nf = mpc::layer_norm(p, h, 1, dm.d, shape.config.layer_norm_epsilon);
+  replace(h, {});
+  return choose(p, s, dm, nf, 1, o);
+}
+
 mpc::RecordedProgram record_gpt2(const model::Gpt2Shape& shape, const Gpt2PassOptions& options,
                                  bool later_pass) {
   check_pass_options(shape, options);
+  if (options.steps > 0 && !later_pass) {
+    throw Error(Errc::invalid_argument,
+                "a generation's batches pair with the model's mask set: record it as a later pass");
+  }
   Gpt2Session session(shape, nullptr);
   const std::vector<std::uint32_t> tokens{0};
   std::function<void(mpc::Party&)> setup;
   if (later_pass) {
-    setup = [&](mpc::Party& p) {
-      for (std::size_t i = 0; i <= session.head_index(); ++i) session.matrix(p, i);
+    // Every matrix the pass and its steps use (wpe only when it generates).
+    const std::size_t used = options.steps > 0 ? session.wpe_index() : session.head_index();
+    setup = [&session, used](mpc::Party& p) {
+      for (std::size_t i = 0; i <= used; ++i) session.matrix(p, i);
     };
   }
   return mpc::record_program(
-      mpc::Role::client, [&](mpc::Party& p) { run_gpt2(p, session, tokens, options); },
+      mpc::Role::client,
+      [&](mpc::Party& p) {
+        Gpt2Cache cache;
+        run_gpt2(p, session, tokens, options, options.steps > 0 ? &cache : nullptr);
+        for (std::uint32_t i = 0; i < options.steps; ++i)
+          run_gpt2_step(p, session, cache, 0, options);
+      },
       shape.frac_bits, mpc::kMaxMagnitudeBits, setup);
 }
 

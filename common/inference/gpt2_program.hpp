@@ -52,6 +52,8 @@ struct Gpt2PassOptions {
   Output output = Output::last;
   std::uint32_t top_k = 1;  // 1..kMaxTopK
   bool reveal_logits = false;
+  // Generation: run_gpt2_step calls after the pass (output last; bucket + steps <= n_positions).
+  std::uint32_t steps = 0;
 };
 inline constexpr std::uint32_t kMaxTopK = 64;
 // Logits are far below 2^40 in ring units (|logit| < 2^(40 - f)), so an excluded entry, less
@@ -106,6 +108,8 @@ class Gpt2Session {
     return 1 + 4 * layer + which;  // which: 0 attn, 1 proj, 2 fc, 3 out
   }
   std::size_t head_index() const { return 1 + 4 * static_cast<std::size_t>(shape_.config.n_layer); }
+  // wpe as a private matrix: a generation step's position is the client's secret.
+  std::size_t wpe_index() const { return head_index() + 1; }
 
  private:
   model::Gpt2Shape shape_;
@@ -114,11 +118,30 @@ class Gpt2Session {
   std::vector<std::optional<mpc::PrivateWeights>> matrices_;
 };
 
+// What a generation carries from the pass to each step, secret-shared and never opened: every
+// layer's K and V rows (slots x d), the pass's T slots (padded ones included) and then one per
+// step. The client also keeps its prompt length L (0 at the model owner).
+struct Gpt2Cache {
+  std::vector<mpc::Shares> k, v;
+  std::uint32_t bucket = 0, slots = 0;
+  std::uint32_t prompt_length = 0;
+};
+
 // One forward pass. The client passes its token ids (1..bucket of them, each below V); the
 // model owner passes none. Error(invalid_argument) on bad options or tokens, before anything is
-// sent or any material is taken.
+// sent or any material is taken. With `cache` (required when options.steps > 0) the pass keeps
+// its keys and values there for the steps.
 Gpt2Result run_gpt2(mpc::Party& p, Gpt2Session& session, std::span<const std::uint32_t> tokens,
-                    const Gpt2PassOptions& options);
+                    const Gpt2PassOptions& options, Gpt2Cache* cache = nullptr);
+
+// One generation step after the pass (docs/transformer.md, "Generation"): the client's token
+// (the one it chose last; the model owner passes 0) at position L + step, both its private
+// input; computes the new row only, against the cache (with the prompt's padding slots masked
+// by the client), appends its keys and values, and gives the next top_k tokens to the client.
+// The model owner learns the bucket and the number of steps, not L. Error(conflict) past
+// options.steps.
+Gpt2Result run_gpt2_step(mpc::Party& p, Gpt2Session& session, Gpt2Cache& cache, std::uint32_t token,
+                         const Gpt2PassOptions& options);
 
 // Error(invalid_argument) unless the options fit the shape.
 void check_pass_options(const model::Gpt2Shape& shape, const Gpt2PassOptions& options);
@@ -128,9 +151,12 @@ void check_pass_options(const model::Gpt2Shape& shape, const Gpt2PassOptions& op
 void check_pass_tokens(const model::Gpt2Shape& shape, const Gpt2PassOptions& options,
                        std::span<const std::uint32_t> tokens, const std::string& model_id = "");
 
-// The first pass of a session recorded (as the client, on token 0): its plan (weight masks
-// included) and traffic, which the real first pass reproduces exactly. `later_pass` records a
-// pass after the first instead (no weight masks, no F).
+// The first pass of a session recorded (as the client, on token 0), with its options.steps
+// generation steps: its plan (weight masks included) and traffic, which the real first pass
+// reproduces exactly. `later_pass` records a pass after the first instead (no weight masks, no
+// F), with the model's mask plan; a generation (steps > 0) must be recorded so, since a step
+// uses every weight again, after the other layers' masks of its shape, which only a mask set's
+// pairing allows (material/mask_pairing.hpp), else Error(invalid_argument).
 mpc::RecordedProgram record_gpt2(const model::Gpt2Shape& shape, const Gpt2PassOptions& options,
                                  bool later_pass = false);
 

@@ -245,7 +245,7 @@ TEST_CASE(
           if (!mo) {
             top = r.top;
             kept.clear();
-            for (std::size_t i = 0; i < s.matrix_count(); ++i) {
+            for (std::size_t i = 0; i < s.matrices_shared(); ++i) {
               const std::span<const u64> f = s.complement(i);
               kept.emplace_back(f.begin(), f.end());
             }
@@ -282,6 +282,101 @@ TEST_CASE(
   mpc::MaskSetCursor client_masks(mask_plan, nullptr);
   CHECK_THROWS_WITH_AS(Gpt2Session(m.shape, nullptr, {&client_masks, true, wrong}),
                        doctest::Contains("is not 16 x 64"), Error);
+}
+
+// Greedy generation: a pass then `steps` steps, the client feeding back each token it learns.
+struct Generated {
+  std::vector<std::uint32_t> tokens;
+  mpc::test::TwoPartyRun run;
+};
+
+// Generation's batches pair with a mask set (a step uses each weight again, after the other
+// layers' masks of its shape); this session receives F, one round and k n words per matrix.
+Generated generate(const LoadedModel& m, const std::vector<std::uint32_t>& prompt,
+                   const Gpt2PassOptions& o) {
+  const mpc::RecordedProgram rec = record_gpt2(m.shape, o, true);
+  REQUIRE(rec.mask_plan.has_value());
+  const mpc::test::FixtureMaskSet masks = mpc::test::make_fixture_mask_set(*rec.mask_plan);
+  Generated g;
+  std::size_t matrices = 0, weight_words = 0;
+  g.run = mpc::test::run_two_party(
+      rec.plan, masks,
+      [&](mpc::Party& p, mpc::MaskSetCursor* cursor) -> std::vector<mpc::Shares> {
+        const bool mo = p.is_model_owner();
+        Gpt2Session session(m.shape, mo ? &m.fixed : nullptr, {cursor, false, {}});
+        Gpt2Cache cache;
+        Gpt2Result r =
+            run_gpt2(p, session,
+                     mo ? std::span<const std::uint32_t>{} : std::span<const std::uint32_t>(prompt),
+                     o, &cache);
+        std::vector<std::uint32_t> out;
+        for (std::uint32_t step = 0;; ++step) {
+          const std::uint32_t next = mo ? 0 : r.top.at(0);
+          out.push_back(next);
+          if (step == o.steps) break;
+          r = run_gpt2_step(p, session, cache, next, o);
+        }
+        CHECK(cache.slots == o.bucket + o.steps);
+        if (!mo) {
+          g.tokens = out;
+          matrices = session.matrices_shared();
+          for (std::size_t i = 0; i < matrices; ++i) weight_words += session.complement(i).size();
+        }
+        return {};
+      },
+      16);
+  CHECK(matrices == Gpt2Session(m.shape, nullptr).matrix_count());
+  CHECK(g.run.mo.material_left == 0);
+  CHECK(g.run.client.material_left == 0);
+  CHECK(g.run.mo.rounds == rec.rounds + matrices);
+  CHECK(g.run.client.bytes_sent == rec.bytes_sent);
+  CHECK(g.run.client.bytes_received == rec.bytes_received + 8 * weight_words);
+  return g;
+}
+
+TEST_CASE("generation with a secret-shared KV cache: each step's token is the float model's") {
+  RandomGpt2 dims;
+  dims.vocab = 60;  // not 4 d: wte would share W_out's shape, and a first pass its mask
+  dims.d = 16;
+  dims.heads = 2;
+  const LoadedModel m = random_model(dims, "generate", 17);
+  Gpt2PassOptions o;
+  o.bucket = 6;
+  o.steps = 6;
+  const std::vector<std::uint32_t> prompt = random_tokens(4, dims.vocab, 8);
+  const Generated g = generate(m, prompt, o);
+  REQUIRE(g.tokens.size() == o.steps + 1);
+  // Teacher-forced against the float model: every chosen token is the float argmax after the
+  // prompt and the tokens chosen before it (where the float model's best two are apart).
+  std::vector<std::uint32_t> seq = prompt;
+  std::size_t checked = 0;
+  for (const std::uint32_t got : g.tokens) {
+    const std::vector<double> all = model::gpt2_float_forward(m.weights, seq);
+    std::vector<double> row(all.end() - dims.vocab, all.end());
+    const auto best =
+        static_cast<std::uint32_t>(std::max_element(row.begin(), row.end()) - row.begin());
+    std::vector<double> sorted = row;
+    std::sort(sorted.rbegin(), sorted.rend());
+    if (sorted[0] - sorted[1] > 0.01) {
+      CHECK(got == best);
+      ++checked;
+    }
+    seq.push_back(got);
+  }
+  CHECK(checked >= 5);
+
+  // The model owner's transcript does not depend on the prompt's length within the bucket.
+  const Generated shorter = generate(m, {prompt[0], prompt[1]}, o);
+  CHECK(shorter.run.mo.rounds == g.run.mo.rounds);
+  CHECK(shorter.run.mo.bytes_sent == g.run.mo.bytes_sent);
+  CHECK(shorter.run.mo.bytes_received == g.run.mo.bytes_received);
+
+  // A step more than the material was made for, and a bucket that leaves no room for the steps.
+  Gpt2PassOptions too_long = o;
+  too_long.steps = 24 - 6 + 1;
+  CHECK_THROWS_WITH_AS(
+      record_gpt2(m.shape, too_long),
+      doctest::Contains("plus the generation steps must be at most n_positions 24"), Error);
 }
 
 TEST_CASE("bad pass options and tokens are refused before anything is sent or taken") {
