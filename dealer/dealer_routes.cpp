@@ -5,31 +5,50 @@
 #include "obs/log.hpp"
 
 namespace ppi::dealer {
+namespace {
+
+void check_party(const std::string& identity, const char* field) {
+  if (identity.empty() || identity.size() > 512) {
+    throw Error(Errc::invalid_argument, std::string(field) + " must be 1 to 512 characters");
+  }
+}
+
+}  // namespace
 
 void add_dealer_routes(net::Router& router, std::shared_ptr<DealerStore> store,
                        DealerSettings settings) {
   using net::http::verb;
-  router.add(verb::post, "/v1/bind",
-             [store, settings](const net::Request& req, net::RequestContext& ctx) {
-               const std::string& caller = app::require_identity(ctx);
-               if (caller != settings.super_dealer_identity) {
-                 throw Error(Errc::permission_denied, "only the super dealer binds batches");
-               }
-               JsonBody body(req.body(), {"batch_id", "model_owner_identity", "client_identity"});
-               std::string batch_id = body.string("batch_id");
-               check_batch_id(batch_id);
-               std::string model_owner = body.string("model_owner_identity");
-               std::string client = body.string("client_identity");
-               if (model_owner.empty() || client.empty() || model_owner.size() > 512 ||
-                   client.size() > 512 || model_owner == client) {
-                 throw Error(Errc::invalid_argument,
-                             "model_owner_identity and client_identity must be two different "
-                             "non-empty identities");
-               }
-               store->bind(batch_id, model_owner, client, settings.batch_ttl_seconds);
-               return net::json_response(net::http::status::ok,
-                                         nlohmann::json{{"batch_id", batch_id}}.dump());
-             });
+  router.add(
+      verb::post, "/v1/bind", [store, settings](const net::Request& req, net::RequestContext& ctx) {
+        const std::string& caller = app::require_identity(ctx);
+        if (caller != settings.super_dealer_identity) {
+          throw Error(Errc::permission_denied, "only the super dealer binds batches");
+        }
+        JsonBody body(req.body(), {"batch_id", "model_owner_identity", "client_identity", "kind"});
+        std::string batch_id = body.string("batch_id");
+        check_batch_id(batch_id);
+        const std::string kind = body.raw().contains("kind") ? body.string("kind") : kBatch;
+        check_batch_kind(kind);
+        std::string model_owner = body.string("model_owner_identity");
+        check_party(model_owner, "model_owner_identity");
+        std::string client;
+        if (kind == kMaskSet) {
+          if (body.raw().contains("client_identity")) {
+            throw Error(Errc::invalid_argument,
+                        "a mask set is bound to the model owner alone: no client_identity");
+          }
+        } else {
+          client = body.string("client_identity");
+          check_party(client, "client_identity");
+          if (model_owner == client) {
+            throw Error(Errc::invalid_argument,
+                        "model_owner_identity and client_identity must differ");
+          }
+        }
+        store->bind(batch_id, model_owner, client, settings.batch_ttl_seconds, kind);
+        return net::json_response(net::http::status::ok,
+                                  nlohmann::json{{"batch_id", batch_id}}.dump());
+      });
 
   router.add(verb::post, "/v1/seed", [store](const net::Request& req, net::RequestContext& ctx) {
     const std::string& caller = app::require_identity(ctx);

@@ -23,15 +23,15 @@ struct LockedBatch {
   std::optional<std::int64_t> expires_at;
   bool shares_completed = false, seed_released = false;
   std::uint64_t element_count = 0;
-  std::string plan;
+  std::string plan, kind;
   Bytes seed, mask;
 };
 
 LockedBatch lock_batch(db::Session& s, const std::string& batch_id) {
   auto r = s.exec(
       "SELECT state, model_owner_identity, client_identity, expires_at_unix, "
-      "shares_completed_at, seed_released_at, element_count, shares_seed, mac_key_mask, plan "
-      "FROM batches WHERE batch_id = ? FOR UPDATE",
+      "shares_completed_at, seed_released_at, element_count, shares_seed, mac_key_mask, plan, "
+      "kind FROM batches WHERE batch_id = ? FOR UPDATE",
       {batch_id});
   if (r.rows.empty()) throw Error(Errc::not_found, "unknown batch " + batch_id);
   const auto& row = r.rows[0];
@@ -46,6 +46,7 @@ LockedBatch lock_batch(db::Session& s, const std::string& batch_id) {
   if (!row.is_null(7)) b.seed = row.get_bytes(7);
   if (!row.is_null(8)) b.mask = row.get_bytes(8);
   b.plan = row.get_string(9);
+  b.kind = row.get_string(10);
   return b;
 }
 
@@ -104,6 +105,12 @@ void record_release(db::Session& s, const std::string& batch_id, const char* kin
 
 }  // namespace
 
+void check_batch_kind(const std::string& kind) {
+  if (kind != kBatch && kind != kMaskSet) {
+    throw Error(Errc::invalid_argument, "kind must be 'batch' or 'mask_set'");
+  }
+}
+
 DealerStore::DealerStore(std::shared_ptr<db::Database> db)
     : db_(std::move(db)), chunk_size_(db::kDefaultChunkSize) {}
 
@@ -127,10 +134,15 @@ void DealerStore::store_batch(const std::string& batch_id, const std::string& mo
 }
 
 void DealerStore::bind(const std::string& batch_id, const std::string& model_owner,
-                       const std::string& client, std::int64_t ttl_seconds) {
+                       const std::string& client, std::int64_t ttl_seconds,
+                       const std::string& kind) {
+  check_batch_kind(kind);
   auto s = db_->acquire();
   db::Transaction tx(s);
   LockedBatch b = lock_batch(s, batch_id);
+  if (b.kind != kind) {
+    throw Error(Errc::conflict, "batch " + batch_id + " is a " + b.kind + ", not a " + kind);
+  }
   if (b.state == "bound" && b.model_owner == model_owner && b.client == client) {
     return;  // the super dealer's retry of the same binding
   }
@@ -144,22 +156,32 @@ void DealerStore::bind(const std::string& batch_id, const std::string& model_own
   Bytes seed_bytes(seed.bytes.begin(), seed.bytes.end());
   Bytes mask(16);
   random_bytes(mask);
+  // A mask set is long-lived: the model owner may fetch it whenever it first needs it.
+  const bool mask_set = kind == kMaskSet;
   s.exec(
       "UPDATE batches SET state = 'bound', model_owner_identity = ?, client_identity = ?, "
       "shares_seed = ?, mac_key_mask = ?, bound_at = CURRENT_TIMESTAMP, expires_at_unix = ? "
       "WHERE batch_id = ?",
-      {model_owner, client, seed_bytes, mask, unix_now() + ttl_seconds, batch_id});
+      {model_owner, mask_set ? db::Value(nullptr) : db::Value(client), seed_bytes, mask,
+       mask_set ? db::Value(nullptr) : db::Value(unix_now() + ttl_seconds), batch_id});
   cleanse(seed_bytes);
   cleanse(mask);
   tx.commit();
-  log::info("batch_bound",
-            {{"batch_id", batch_id}, {"model_owner", model_owner}, {"client", client}});
+  log::info(
+      "batch_bound",
+      {{"batch_id", batch_id}, {"kind", kind}, {"model_owner", model_owner}, {"client", client}});
 }
 
 BoundBatch DealerStore::release_seed(const std::string& batch_id, const std::string& caller) {
   auto s = db_->acquire();
   db::Transaction tx(s);
   LockedBatch b = lock_batch(s, batch_id);
+  if (b.kind == kMaskSet) {
+    // Its seeds would unmask the MACs of B, which the model owner holds in the clear.
+    log::warn("release_refused", {{"batch_id", batch_id}, {"what", "seeds"}, {"caller", caller}});
+    throw Error(Errc::permission_denied,
+                "batch " + batch_id + " is a mask set: its seeds are never released");
+  }
   check_release(s, tx, b, batch_id, caller, b.client, "seeds");
   if (b.seed_released) {
     throw Error(Errc::conflict, "the seed of batch " + batch_id + " was already released");
@@ -207,7 +229,7 @@ void DealerStore::complete_shares(const std::string& batch_id) {
 void DealerStore::consume_if_done(db::Session& s, const std::string& batch_id) {
   auto r = s.exec(
       "SELECT COUNT(*) FROM batches WHERE batch_id = ? AND shares_completed_at IS NOT NULL "
-      "AND seed_released_at IS NOT NULL",
+      "AND (seed_released_at IS NOT NULL OR kind = 'mask_set')",
       {batch_id});
   if (r.rows.at(0).get_int(0) == 1) {
     retire(s, batch_id, "consumed");

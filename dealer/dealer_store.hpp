@@ -16,6 +16,14 @@
 
 namespace ppi::dealer {
 
+// A batch row holds per-inference material (kBatch) or a model's mask set (kMaskSet): its
+// weight masks B for the group, bound to the model owner alone, with no expiry; its shares go
+// to that model owner once and its seeds to nobody (PROTOCOL.md section 5).
+inline constexpr const char* kBatch = "batch";
+inline constexpr const char* kMaskSet = "mask_set";
+// Error(invalid_argument) unless `kind` is kBatch or kMaskSet.
+void check_batch_kind(const std::string& kind);
+
 // What a dealer knows of a bound batch when it releases something.
 struct BoundBatch {
   std::string batch_id;
@@ -38,12 +46,14 @@ class DealerStore {
 
   // Binds an available batch to (model owner, client) and draws its fresh shares_seed and
   // mac_key_mask. Repeating the same binding is accepted (the super dealer may retry); another
-  // binding is Error(conflict).
+  // binding is Error(conflict). A mask set (kind kMaskSet) is bound with no client and no
+  // expiry; a kind other than the row's is Error(conflict).
   void bind(const std::string& batch_id, const std::string& model_owner, const std::string& client,
-            std::int64_t ttl_seconds);
+            std::int64_t ttl_seconds, const std::string& kind = kBatch);
 
-  // The seed and MAC-key mask, once, to the bound client. Throws not_found, permission_denied,
-  // gone (expired) or conflict (released already, consumed, failed, not bound).
+  // The seed and MAC-key mask, once, to the bound client. Throws not_found, permission_denied
+  // (another caller, or a mask set: its seeds are never released), gone (expired) or conflict
+  // (released already, consumed, failed, not bound).
   BoundBatch release_seed(const std::string& batch_id, const std::string& caller);
 
   // Opens the masked-share stream for the bound model owner; allowed until one stream has
@@ -58,7 +68,8 @@ class DealerStore {
   std::size_t chunk_size() const { return chunk_size_; }
 
  private:
-  // Both releases done: the batch is consumed, its material and secrets are deleted.
+  // Both releases done (a mask set's shares alone): the batch is consumed, its material and
+  // secrets are deleted.
   void consume_if_done(db::Session& s, const std::string& batch_id);
 
   std::shared_ptr<db::Database> db_;

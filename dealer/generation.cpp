@@ -39,7 +39,8 @@ void GenerationRunner::start(GenerationRequest request) {
   if (pending_.load() >= capacity_) {
     throw Error(Errc::unavailable, "this dealer is generating at capacity; try again later");
   }
-  if (!store_.begin(request.batch_id, request.model_id, request.group_id, request.plan)) {
+  if (!store_.begin(request.batch_id, request.model_id, request.group_id, request.plan,
+                    request.mask_plan ? request.mask_plan->canonical() : "", request.kind)) {
     return;  // the super dealer's retry: it is queued or done already
   }
   ++pending_;
@@ -58,8 +59,9 @@ void GenerationRunner::run(const GenerationRequest& request, std::size_t self) {
     Bytes share;
     {
       auto mesh = network_.session(request.batch_id, request.members, self);
-      share = gen::generate_batch(request.plan, keys,
-                                  {request.group_id, request.model_id, request.batch_id}, *mesh);
+      share = gen::generate_batch(
+          request.plan, keys,
+          {request.group_id, request.model_id, request.batch_id, request.mask_plan}, *mesh);
       sent = mesh->bytes_sent();
     }  // the mesh flushes what it still has to send before the share is stored
     const bool kept = store_.prepare(request.batch_id, share);
@@ -68,6 +70,7 @@ void GenerationRunner::run(const GenerationRequest& request, std::size_t self) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     log::info(kept ? "generation_prepared" : "generation_dropped",
               {{"batch_id", request.batch_id},
+               {"kind", request.kind},
                {"group_id", request.group_id},
                {"elements", std::to_string(request.plan.element_count())},
                {"mesh_bytes_sent", std::to_string(sent)},

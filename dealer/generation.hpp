@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "dealer/dealer_store.hpp"
 #include "dealer/generation_store.hpp"
 #include "dealer/group_store.hpp"
 #include "grpc/mesh_client.hpp"
@@ -19,6 +20,9 @@ struct GenerationRequest {
   std::string batch_id, model_id, group_id;
   material::MaterialPlan plan;
   std::vector<grpcsvc::MeshMember> members;  // the group's order, with current endpoints
+  // A batch whose MASKED_TRIPLEs pair with the model's mask set (gen::GenerationContext).
+  std::optional<material::MaterialPlan> mask_plan = std::nullopt;
+  std::string kind = kBatch;  // kMaskSet: `plan` is the model's mask plan
 };
 
 class GenerationRunner {

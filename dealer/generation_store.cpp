@@ -11,23 +11,28 @@ constexpr db::ChunkTable kChunks{"batch_chunks", "batch_id"};
 }  // namespace
 
 bool GenerationStore::begin(const std::string& batch_id, const std::string& model_id,
-                            const std::string& group_id, const material::MaterialPlan& plan) {
+                            const std::string& group_id, const material::MaterialPlan& plan,
+                            const std::string& mask_plan, const std::string& kind) {
   auto s = db_->acquire();
   db::Transaction tx(s);
-  auto r = s.exec("SELECT model_id, dealer_group, plan FROM batches WHERE batch_id = ? FOR UPDATE",
-                  {batch_id});
+  auto r = s.exec(
+      "SELECT model_id, dealer_group, plan, mask_plan, kind FROM batches WHERE batch_id = ? "
+      "FOR UPDATE",
+      {batch_id});
   if (!r.rows.empty()) {
-    if (r.rows[0].get_string(0) == model_id && r.rows[0].get_string(1) == group_id &&
-        r.rows[0].get_string(2) == plan.canonical()) {
+    const auto& row = r.rows[0];
+    if (row.get_string(0) == model_id && row.get_string(1) == group_id &&
+        row.get_string(2) == plan.canonical() && row.get_string(3) == mask_plan &&
+        row.get_string(4) == kind) {
       return false;
     }
     throw Error(Errc::conflict, "batch " + batch_id + " exists for another generation");
   }
   s.exec(
-      "INSERT INTO batches (batch_id, model_id, dealer_group, state, element_count, plan) "
-      "VALUES (?, ?, ?, 'generating', ?, ?)",
+      "INSERT INTO batches (batch_id, model_id, dealer_group, state, element_count, plan, "
+      "mask_plan, kind) VALUES (?, ?, ?, 'generating', ?, ?, ?, ?)",
       {batch_id, model_id, group_id, static_cast<std::int64_t>(plan.element_count()),
-       plan.canonical()});
+       plan.canonical(), mask_plan, kind});
   tx.commit();
   return true;
 }

@@ -25,10 +25,12 @@ class GenerationStore {
  public:
   explicit GenerationStore(std::shared_ptr<db::Database> db) : db_(std::move(db)) {}
 
-  // Records a batch being generated. The same request again is a no-op (false); a batch id
-  // that exists for anything else is Error(conflict). True when newly recorded.
+  // Records a batch (or mask set: `kind`) being generated, with the mask plan it pairs with
+  // (canonical JSON, "" for none). The same request again is a no-op (false); a batch id that
+  // exists for anything else is Error(conflict). True when newly recorded.
   bool begin(const std::string& batch_id, const std::string& model_id, const std::string& group_id,
-             const material::MaterialPlan& plan);
+             const material::MaterialPlan& plan, const std::string& mask_plan,
+             const std::string& kind);
   // Stores this member's share and marks the batch prepared, if it is still generating
   // (false when it was aborted meanwhile: the share is dropped).
   bool prepare(const std::string& batch_id, ByteView share);

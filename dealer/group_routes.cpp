@@ -2,6 +2,7 @@
 
 #include "core/ids.hpp"
 #include "core/json_body.hpp"
+#include "material/mask_pairing.hpp"
 #include "obs/log.hpp"
 
 namespace ppi::dealer {
@@ -87,7 +88,8 @@ void add_group_routes(net::Router& router, GroupServices services) {
 
   router.add(verb::post, "/v1/generations", [s](const net::Request& req, net::RequestContext& ctx) {
     require_super_dealer(ctx, *s);
-    JsonBody body(req.body(), {"batch_id", "model_id", "group_id", "plan", "members"});
+    JsonBody body(req.body(),
+                  {"batch_id", "model_id", "group_id", "plan", "members", "mask_plan", "kind"});
     GenerationRequest g{body.string("batch_id"),
                         body.string("model_id"),
                         body.string("group_id"),
@@ -96,9 +98,24 @@ void add_group_routes(net::Router& router, GroupServices services) {
     check_batch_id(g.batch_id);
     check_name_id(g.model_id, "model_id");
     g.members = parse_members(body, g.group_id);
-    const std::string batch_id = g.batch_id;
+    if (body.raw().contains("kind")) g.kind = body.string("kind");
+    check_batch_kind(g.kind);
+    if (body.raw().contains("mask_plan")) {
+      if (g.kind == kMaskSet) {
+        throw Error(Errc::invalid_argument, "a mask set is made from its plan alone: no mask_plan");
+      }
+      g.mask_plan = material::MaterialPlan::from_json(field(body, "mask_plan"));
+    }
+    // Refused here rather than failed in the generation: a mask plan or mask set with anything
+    // but WEIGHT_MASKs, or a MASKED_TRIPLE without a mask.
+    if (g.kind == kMaskSet) {
+      material::MaskPairer check(&g.plan);
+    } else {
+      material::MaskPairing(g.plan, g.mask_plan ? &*g.mask_plan : nullptr).require_all_paired();
+    }
+    const std::string batch_id = g.batch_id, kind = g.kind;
     s->runner->start(std::move(g));
-    log::info("generation_accepted", {{"batch_id", batch_id}});
+    log::info("generation_accepted", {{"batch_id", batch_id}, {"kind", kind}});
     return net::json_response(status::accepted,
                               json{{"batch_id", batch_id}, {"state", "generating"}}.dump());
   });

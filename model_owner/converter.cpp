@@ -1,6 +1,8 @@
 #include "model_owner/converter.hpp"
 
 #include <chrono>
+#include <map>
+#include <mutex>
 
 #include "core/ids.hpp"
 #include "db/chunks.hpp"
@@ -10,8 +12,116 @@
 #include "obs/log.hpp"
 
 namespace ppi::model_owner {
+namespace {
 
 using nlohmann::json;
+
+// The dealers of a super dealer's answer: where to collect, and what the client is told.
+struct AnsweredDealers {
+  std::vector<grpcsvc::DealerEndpoint> endpoints;
+  json for_client = json::array();
+};
+
+AnsweredDealers dealers_of(const json& answer) {
+  AnsweredDealers out;
+  for (const auto& d : answer.at("dealers")) {
+    out.endpoints.push_back(
+        {d.at("dealer_id").get<std::string>(), d.at("grpc_endpoint").get<std::string>()});
+    out.for_client.push_back({{"dealer_id", d.at("dealer_id")}, {"rest_url", d.at("rest_url")}});
+  }
+  return out;
+}
+
+// Collects the dealers' masked shares of `id` into `chunks`, in the session's transaction.
+grpcsvc::CollectResult collect_into(db::Session& session, db::ChunkTable chunks,
+                                    const std::string& id,
+                                    const std::vector<grpcsvc::DealerEndpoint>& endpoints,
+                                    const material::BatchLayout& layout,
+                                    const ConverterSettings& settings) {
+  db::ChunkWriter writer(session, chunks, id);
+  grpcsvc::CollectOptions options;
+  options.tls = settings.grpc_tls;
+  options.chunk_elements = settings.chunk_elements;
+  auto result = grpcsvc::collect_shares(
+      endpoints, id, layout, options,
+      [&](std::uint64_t, ByteView summed_pairs) { writer.write(summed_pairs); });
+  if (result.total_elements != layout.element_count()) {
+    throw Error(Errc::internal, "dealers sent " + std::to_string(result.total_elements) +
+                                    " elements of " + id + ", its plan has " +
+                                    std::to_string(layout.element_count()));
+  }
+  writer.finish();
+  return result;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point started) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
+
+// One fetch of a (model, group)'s mask set at a time in this process: a second conversion
+// waits for the first and then finds the mask set held.
+std::unique_lock<std::mutex> lock_mask_set(const std::string& model_id,
+                                           const std::string& group_id) {
+  static std::mutex registry_mutex;
+  static std::map<std::pair<std::string, std::string>, std::mutex> locks;
+  std::mutex* lock = nullptr;
+  {
+    std::lock_guard guard(registry_mutex);
+    lock = &locks[{model_id, group_id}];  // std::map never moves its values
+  }
+  return std::unique_lock(*lock);
+}
+
+// Asks the super dealer for the mask set of (model, group), bound to this model owner, and
+// stores the sum of the dealers' streams (B in the clear, its MACs masked) with its chunks in
+// one transaction. The super dealer's 503 (still generating) reaches the caller as is.
+void fetch_mask_set(ModelOwnerStore& store, const ConverterSettings& settings,
+                    const std::string& model_id, const std::vector<std::string>& dealers,
+                    const std::string& group_id, const std::string& mask_plan_json) {
+  const auto started = std::chrono::steady_clock::now();
+  json bound = net::call_json(settings.rest, net::http::verb::post,
+                              settings.super_dealer_url + "/v1/mask_set",
+                              {{"model_id", model_id}, {"dealers", dealers}});
+  std::string mask_set_id;
+  AnsweredDealers answered;
+  std::string plan;
+  try {
+    mask_set_id = bound.at("mask_set_id").get<std::string>();
+    answered = dealers_of(bound);
+    plan = material::MaterialPlan::from_json(bound.at("plan")).canonical();
+  } catch (const std::exception& e) {
+    throw Error(Errc::internal, std::string("the super dealer's mask set answer: ") + e.what());
+  }
+  check_batch_id(mask_set_id);
+  if (plan != mask_plan_json) {
+    throw Error(Errc::internal, "the super dealer's mask set of model '" + model_id +
+                                    "' has another plan than the model's mask plan");
+  }
+  const material::BatchLayout layout(material::MaterialPlan::parse(plan));
+  auto session = store.database().acquire();
+  db::Transaction tx(session);
+  session.exec(
+      "INSERT INTO mask_sets (mask_set_id, model_id, group_id, element_count) VALUES (?, ?, ?, ?)",
+      {mask_set_id, model_id, group_id, static_cast<std::int64_t>(layout.element_count())});
+  auto result =
+      collect_into(session, kMaskSetChunks, mask_set_id, answered.endpoints, layout, settings);
+  Bytes key(16);
+  store_u128_le(key.data(), result.mac_key_share);
+  session.exec(
+      "UPDATE mask_sets SET state = 'ready', mac_key_share = ?, bytes_received = ?, "
+      "completed_at = CURRENT_TIMESTAMP WHERE mask_set_id = ?",
+      {key, static_cast<std::int64_t>(result.bytes_received), mask_set_id});
+  cleanse(key);
+  tx.commit();
+  log::info("mask_set_collected", {{"mask_set_id", mask_set_id},
+                                   {"model_id", model_id},
+                                   {"group_id", group_id},
+                                   {"elements", std::to_string(layout.element_count())},
+                                   {"bytes", std::to_string(result.bytes_received)},
+                                   {"seconds", std::to_string(seconds_since(started))}});
+}
+
+}  // namespace
 
 nlohmann::json convert(ModelOwnerStore& store, const ConverterSettings& settings,
                        const std::string& client, const std::string& model_id,
@@ -19,6 +129,19 @@ nlohmann::json convert(ModelOwnerStore& store, const ConverterSettings& settings
   const auto plan = store.model_plan(model_id);
   if (!plan) throw Error(Errc::not_found, "unknown model '" + model_id + "'");
   const material::BatchLayout layout(material::MaterialPlan::parse(*plan));
+  if (const std::string mask_plan = store.model_mask_plan(model_id); !mask_plan.empty()) {
+    const std::string group_id = group_key(check_dealer_group(dealers));
+    auto lock = lock_mask_set(model_id, group_id);
+    if (!store.holds_mask_set(model_id, group_id)) {
+      try {
+        fetch_mask_set(store, settings, model_id, dealers, group_id, mask_plan);
+      } catch (const Error& e) {
+        log::warn("mask_set_collection_failed",
+                  {{"model_id", model_id}, {"group_id", group_id}, {"reason", e.what()}});
+        throw;
+      }
+    }
+  }
   auto started = std::chrono::steady_clock::now();
   json bound = net::call_json(
       settings.rest, net::http::verb::post, settings.super_dealer_url + "/v1/batch_id",
@@ -27,39 +150,31 @@ nlohmann::json convert(ModelOwnerStore& store, const ConverterSettings& settings
   // JSON errors to 400, which would blame the client).
   std::string batch_id;
   std::uint64_t element_count = 0;
-  std::vector<grpcsvc::DealerEndpoint> endpoints;
-  json for_client = json::array();
+  AnsweredDealers answered;
   try {
     batch_id = bound.at("batch_id").get<std::string>();
     element_count = bound.at("element_count").get<std::uint64_t>();
-    for (const auto& d : bound.at("dealers")) {
-      endpoints.push_back(
-          {d.at("dealer_id").get<std::string>(), d.at("grpc_endpoint").get<std::string>()});
-      for_client.push_back({{"dealer_id", d.at("dealer_id")}, {"rest_url", d.at("rest_url")}});
-    }
+    answered = dealers_of(bound);
   } catch (const json::exception& e) {
     throw Error(Errc::internal, std::string("the super dealer's batch answer: ") + e.what());
   }
   check_batch_id(batch_id);
 
   std::string dealer_list;
-  for (const auto& e : endpoints) dealer_list += (dealer_list.empty() ? "" : ",") + e.dealer_id;
+  for (const auto& e : answered.endpoints) {
+    dealer_list += (dealer_list.empty() ? "" : ",") + e.dealer_id;
+  }
   store.begin_inference(batch_id, model_id, client, dealer_list);
   try {
+    if (element_count != layout.element_count()) {
+      throw Error(Errc::internal, "the super dealer's batch has " + std::to_string(element_count) +
+                                      " elements, the plan " +
+                                      std::to_string(layout.element_count()));
+    }
     auto session = store.database().acquire();
     db::Transaction tx(session);
-    db::ChunkWriter writer(session, {"share_chunks", "batch_id"}, batch_id);
-    grpcsvc::CollectOptions options;
-    options.tls = settings.grpc_tls;
-    options.chunk_elements = settings.chunk_elements;
-    auto result = grpcsvc::collect_shares(
-        endpoints, batch_id, layout, options,
-        [&](std::uint64_t, ByteView summed_pairs) { writer.write(summed_pairs); });
-    if (result.total_elements != element_count) {
-      throw Error(Errc::internal, "dealers sent " + std::to_string(result.total_elements) +
-                                      " elements, the plan has " + std::to_string(element_count));
-    }
-    writer.finish();
+    auto result = collect_into(session, {"share_chunks", "batch_id"}, batch_id, answered.endpoints,
+                               layout, settings);
     Bytes key(16);
     store_u128_le(key.data(), result.mac_key_share);
     session.exec(
@@ -68,12 +183,10 @@ nlohmann::json convert(ModelOwnerStore& store, const ConverterSettings& settings
         {static_cast<std::int64_t>(element_count), key, batch_id});
     cleanse(key);
     tx.commit();
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     log::info("share_collected", {{"batch_id", batch_id},
                                   {"elements", std::to_string(element_count)},
                                   {"bytes", std::to_string(result.bytes_received)},
-                                  {"seconds", std::to_string(seconds)}});
+                                  {"seconds", std::to_string(seconds_since(started))}});
   } catch (const Error& e) {
     store.mark_failed(batch_id);
     log::warn("share_collection_failed", {{"batch_id", batch_id}, {"reason", e.what()}});
@@ -82,7 +195,7 @@ nlohmann::json convert(ModelOwnerStore& store, const ConverterSettings& settings
   return {{"batch_id", batch_id},
           {"model_id", model_id},
           {"element_count", element_count},
-          {"dealers", for_client}};
+          {"dealers", answered.for_client}};
 }
 
 }  // namespace ppi::model_owner

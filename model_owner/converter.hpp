@@ -1,7 +1,9 @@
 #pragma once
 // The model owner's half of the converter: ask the super dealer for a batch bound to this
 // model owner and the calling client, collect the dealers' masked shares in parallel, and
-// persist their sum, the model owner's 2PC share, in one transaction.
+// persist their sum, the model owner's 2PC share, in one transaction. A model with a mask plan
+// first gets its mask set of the dealer group the same way (POST /v1/mask_set), once: later
+// conversions find it held.
 
 #include <nlohmann/json.hpp>
 

@@ -117,6 +117,8 @@ struct Registration {
   material::MaterialPlan plan;
   Bytes weights;
   model_owner::ModelSettings settings;
+  // The long-lived weight masks, held outside the batches, once per (model, dealer group).
+  std::optional<material::MaterialPlan> mask_plan = std::nullopt;
 };
 
 Registration mlp_registration(const config::Config& cfg, const std::string& file) {
@@ -130,8 +132,8 @@ Registration mlp_registration(const config::Config& cfg, const std::string& file
           std::move(weights), s};
 }
 
-// The plan of a session's first pass, weight masks included: every batch carries them until
-// masks are delivered once per (model, dealer group).
+// The per-inference plan of a pass whose weight masks are held outside the batch, and the mask
+// plan of those masks: the model owner gets them once per (model, dealer group).
 Registration gpt2_registration(const config::Config& cfg, const std::string& dir) {
   // The loader checks every tensor (and names the one it refuses) before anything is stored.
   const model::Gpt2Weights loaded = model::load_gpt2(std::filesystem::path(dir));
@@ -154,8 +156,11 @@ Registration gpt2_registration(const config::Config& cfg, const std::string& dir
   }
   const Bytes config_text = read_file((std::filesystem::path(dir) / "config.json").string());
   s.config_json.assign(config_text.begin(), config_text.end());
-  return {inference::record_gpt2(shape, model_owner::gpt2_pass_options(s)).plan,
-          read_file((std::filesystem::path(dir) / "model.safetensors").string()), s};
+  auto recorded = inference::record_gpt2(shape, model_owner::gpt2_pass_options(s), true);
+  if (!recorded.mask_plan) throw Error(Errc::internal, "a GPT-2 pass recorded no mask plan");
+  return {std::move(recorded.plan),
+          read_file((std::filesystem::path(dir) / "model.safetensors").string()), s,
+          std::move(recorded.mask_plan)};
 }
 
 Registration plan_registration(const std::string& file) {
@@ -183,13 +188,18 @@ int register_model(const config::Config& cfg, std::shared_ptr<db::Database> data
   check_name_id(args[1], "model id");
   const Registration r = registration(cfg, args[2]);
   auto settings = converter_settings(cfg);
-  auto answer =
-      net::call_json(settings.rest, net::http::verb::post, settings.super_dealer_url + "/v1/models",
-                     {{"model_id", args[1]}, {"plan", r.plan.to_json()}});
+  nlohmann::json request = {{"model_id", args[1]}, {"plan", r.plan.to_json()}};
+  if (r.mask_plan) request["mask_plan"] = r.mask_plan->to_json();
+  auto answer = net::call_json(settings.rest, net::http::verb::post,
+                               settings.super_dealer_url + "/v1/models", request);
   model_owner::ModelOwnerStore(std::move(database))
-      .save_model(args[1], r.plan.to_json().dump(), r.weights, r.settings);
+      .save_model(args[1], r.plan.to_json().dump(), r.weights, r.settings,
+                  r.mask_plan ? r.mask_plan->canonical() : "");
   std::cout << "registered model " << args[1] << ": " << answer.at("element_count")
             << " elements per batch";
+  if (r.mask_plan) {
+    std::cout << ", " << r.mask_plan->element_count() << " weight-mask elements per dealer group";
+  }
   if (r.settings.kind == model_owner::ModelKind::gpt2) {
     std::cout << ", GPT-2 padded to " << r.settings.bucket << " tokens, top " << r.settings.top_k
               << " next token(s)";

@@ -1,8 +1,23 @@
 #include "model_owner/mo_store.hpp"
 
+#include "core/ids.hpp"
 #include "db/chunks.hpp"
 
 namespace ppi::model_owner {
+namespace {
+
+// The inferences row keeps the dealers as the super dealer listed them, joined by ','.
+std::vector<std::string> split_ids(const std::string& joined) {
+  std::vector<std::string> out;
+  for (std::size_t from = 0;;) {
+    const std::size_t comma = joined.find(',', from);
+    out.push_back(joined.substr(from, comma - from));
+    if (comma == std::string::npos) return out;
+    from = comma + 1;
+  }
+}
+
+}  // namespace
 
 const char* kind_name(ModelKind kind) {
   return kind == ModelKind::gpt2 ? "gpt2" : "mlp";
@@ -18,16 +33,18 @@ inference::Gpt2PassOptions gpt2_pass_options(const ModelSettings& s) {
 }
 
 void ModelOwnerStore::save_model(const std::string& model_id, const std::string& plan_json,
-                                 ByteView weights, const ModelSettings& settings) {
+                                 ByteView weights, const ModelSettings& settings,
+                                 const std::string& mask_plan_json) {
   auto s = db_->acquire();
   db::Transaction tx(s);
-  auto r = s.exec("SELECT plan FROM models WHERE model_id = ? FOR UPDATE", {model_id});
-  if (!r.rows.empty() && r.rows[0].get_string(0) != plan_json) {
-    throw Error(Errc::conflict, "model '" + model_id + "' exists with another plan");
+  auto r = s.exec("SELECT plan, mask_plan FROM models WHERE model_id = ? FOR UPDATE", {model_id});
+  if (!r.rows.empty() &&
+      (r.rows[0].get_string(0) != plan_json || r.rows[0].get_string(1) != mask_plan_json)) {
+    throw Error(Errc::conflict, "model '" + model_id + "' exists with another plan or mask plan");
   }
   if (r.rows.empty()) {
-    s.exec("INSERT INTO models (model_id, weights_path, plan) VALUES (?, '', ?)",
-           {model_id, plan_json});
+    s.exec("INSERT INTO models (model_id, weights_path, plan, mask_plan) VALUES (?, '', ?, ?)",
+           {model_id, plan_json, mask_plan_json});
   }
   s.exec(
       "UPDATE models SET model_kind = ?, model_config = ?, input_rows = ?, bucket = ?, top_k = ?, "
@@ -48,8 +65,8 @@ void ModelOwnerStore::save_model(const std::string& model_id, const std::string&
 OnlineModel ModelOwnerStore::online_model(const std::string& model_id) {
   auto s = db_->acquire();
   auto r = s.exec(
-      "SELECT plan, input_rows, reveal_logits, model_kind, model_config, bucket, top_k "
-      "FROM models WHERE model_id = ?",
+      "SELECT plan, input_rows, reveal_logits, model_kind, model_config, bucket, top_k, "
+      "mask_plan FROM models WHERE model_id = ?",
       {model_id});
   if (r.rows.empty()) throw Error(Errc::not_found, "unknown model '" + model_id + "'");
   OnlineModel m;
@@ -66,6 +83,7 @@ OnlineModel ModelOwnerStore::online_model(const std::string& model_id) {
   set.config_json = row.get_string(4);
   set.bucket = static_cast<std::uint32_t>(row.get_int(5));
   set.top_k = static_cast<std::uint32_t>(row.get_int(6));
+  m.mask_plan_json = row.get_string(7);
   db::read_chunks(s, {"model_chunks", "model_id"}, model_id, [&](ByteView chunk) {
     m.weights.insert(m.weights.end(), chunk.begin(), chunk.end());
   });
@@ -84,8 +102,8 @@ OnlineBatch ModelOwnerStore::begin_online(const std::string& batch_id, const std
   {
     db::Transaction tx(s);
     auto r = s.exec(
-        "SELECT model_id, client_identity, state, mac_key_share, element_count FROM inferences "
-        "WHERE batch_id = ? FOR UPDATE",
+        "SELECT model_id, client_identity, state, mac_key_share, element_count, dealers "
+        "FROM inferences WHERE batch_id = ? FOR UPDATE",
         {batch_id});
     if (r.rows.empty()) throw Error(Errc::not_found, "unknown batch " + batch_id);
     if (r.rows[0].get_string(1) != caller) {
@@ -98,6 +116,7 @@ OnlineBatch ModelOwnerStore::begin_online(const std::string& batch_id, const std
                       (state == "done" || state == "online" ? "already used" : state));
     }
     out.model_id = r.rows[0].get_string(0);
+    out.group_id = group_key(check_dealer_group(split_ids(r.rows[0].get_string(5))));
     Bytes key = r.rows[0].get_bytes(3);
     out.share = {load_u128_le(key.data()), static_cast<std::uint64_t>(r.rows[0].get_int(4))};
     cleanse(key);
@@ -136,6 +155,47 @@ void ModelOwnerStore::fail_online(const std::string& batch_id, const std::string
       {reason.substr(0, 1000), batch_id});
   db::delete_chunks(s, {"share_chunks", "batch_id"}, batch_id);
   tx.commit();
+}
+
+std::string ModelOwnerStore::model_mask_plan(const std::string& model_id) {
+  auto s = db_->acquire();
+  auto r = s.exec("SELECT mask_plan FROM models WHERE model_id = ?", {model_id});
+  return r.rows.empty() ? std::string() : r.rows[0].get_string(0);
+}
+
+std::optional<MaskSetShare> ModelOwnerStore::mask_set(const std::string& model_id,
+                                                      const std::string& group_id) {
+  auto s = db_->acquire();
+  auto r = s.exec(
+      "SELECT ms.mask_set_id, ms.mac_key_share, ms.element_count, m.mask_plan FROM mask_sets ms "
+      "JOIN models m ON m.model_id = ms.model_id WHERE ms.model_id = ? AND ms.group_id = ? AND "
+      "ms.state = 'ready'",
+      {model_id, group_id});
+  if (r.rows.empty()) return std::nullopt;
+  MaskSetShare out;
+  out.mask_set_id = r.rows[0].get_string(0);
+  Bytes key = r.rows[0].get_bytes(1);
+  out.mac_key_share = load_u128_le(key.data());
+  cleanse(key);
+  out.plan_json = r.rows[0].get_string(3);
+  const auto element_count = static_cast<std::uint64_t>(r.rows[0].get_int(2));
+  out.elements.reserve(32 * element_count);
+  db::read_chunks(s, kMaskSetChunks, out.mask_set_id, [&](ByteView chunk) {
+    out.elements.insert(out.elements.end(), chunk.begin(), chunk.end());
+  });
+  if (out.elements.size() != 32 * element_count) {
+    throw Error(Errc::internal, "mask set " + out.mask_set_id + " is not whole");
+  }
+  return out;
+}
+
+bool ModelOwnerStore::holds_mask_set(const std::string& model_id, const std::string& group_id) {
+  auto s = db_->acquire();
+  return !s.exec(
+               "SELECT mask_set_id FROM mask_sets WHERE model_id = ? AND group_id = ? AND "
+               "state = 'ready'",
+               {model_id, group_id})
+              .rows.empty();
 }
 
 std::optional<std::string> ModelOwnerStore::model_plan(const std::string& model_id) {

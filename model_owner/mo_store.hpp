@@ -1,12 +1,15 @@
 #pragma once
 // The model owner's database: its models (with their material plans) and, per inference, the
-// 2PC share collected from the dealers (MAC key share in the row, pairs in chunks).
+// 2PC share collected from the dealers (MAC key share in the row, pairs in chunks). A model with
+// a mask plan also has, per dealer group, one mask set: its weight masks B, collected once and
+// kept across inferences (PROTOCOL.md section 5).
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "db/chunks.hpp"
 #include "db/database.hpp"
 #include "inference/gpt2_program.hpp"
 #include "ring/z2k.hpp"
@@ -38,14 +41,25 @@ inference::Gpt2PassOptions gpt2_pass_options(const ModelSettings& s);
 
 struct OnlineModel {
   std::string plan_json;
-  Bytes weights;  // the safetensors file
+  std::string mask_plan_json;  // canonical; empty when the model has no mask plan
+  Bytes weights;               // the safetensors file
   ModelSettings settings;
 };
 
 struct OnlineBatch {
   std::string model_id;
+  std::string group_id;  // the dealers' sorted ids joined by ',' (core/ids.hpp group_key)
   StoredShare share;
   Bytes elements;  // the model owner's 2PC share, 32 bytes per element
+};
+
+inline constexpr db::ChunkTable kMaskSetChunks{"mask_set_chunks", "mask_set_id"};
+
+struct MaskSetShare {
+  std::string mask_set_id;
+  std::string plan_json;  // the mask plan, canonical
+  u128 mac_key_share = 0;
+  Bytes elements;  // 32 bytes per element, as OnlineBatch::elements
 };
 
 class ModelOwnerStore {
@@ -53,11 +67,19 @@ class ModelOwnerStore {
   explicit ModelOwnerStore(std::shared_ptr<db::Database> db) : db_(std::move(db)) {}
   db::Database& database() { return *db_; }
 
-  // A model and its plan; with `weights` (a safetensors file) and its settings it can also run
-  // the online phase. Registering it again with another plan is Error(conflict).
+  // A model and its plan, and its mask plan (canonical JSON, empty for none); with `weights` (a
+  // safetensors file) and its settings it can also run the online phase. Registering it again
+  // with another plan or mask plan is Error(conflict).
   void save_model(const std::string& model_id, const std::string& plan_json, ByteView weights = {},
-                  const ModelSettings& settings = {});
+                  const ModelSettings& settings = {}, const std::string& mask_plan_json = "");
   std::optional<std::string> model_plan(const std::string& model_id);
+  // The model's mask plan (canonical JSON); empty when it has none or is unknown.
+  std::string model_mask_plan(const std::string& model_id);
+
+  // The model owner's held mask set of (model, group); nullopt when it has none.
+  std::optional<MaskSetShare> mask_set(const std::string& model_id, const std::string& group_id);
+  // Whether it holds that mask set, without reading it.
+  bool holds_mask_set(const std::string& model_id, const std::string& group_id);
   // The model's weights and online settings; Error(not_found) for an unknown model or one
   // registered without weights.
   OnlineModel online_model(const std::string& model_id);

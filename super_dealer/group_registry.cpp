@@ -105,8 +105,22 @@ std::int64_t GroupRegistry::count(const std::string& model_id, const std::string
                                   const std::string& state) {
   auto s = db_->acquire();
   return s
-      .exec("SELECT COUNT(*) FROM batches WHERE model_id = ? AND dealer_group = ? AND state = ?",
-            {model_id, group_id, state})
+      .exec(
+          "SELECT COUNT(*) FROM batches WHERE model_id = ? AND dealer_group = ? AND "
+          "kind = 'batch' AND state = ?",
+          {model_id, group_id, state})
+      .rows.at(0)
+      .get_int(0);
+}
+
+std::int64_t GroupRegistry::live_mask_sets(const std::string& model_id,
+                                           const std::string& group_id) {
+  auto s = db_->acquire();
+  return s
+      .exec(
+          "SELECT COUNT(*) FROM batches WHERE model_id = ? AND dealer_group = ? AND "
+          "kind = 'mask_set' AND state <> 'failed'",
+          {model_id, group_id})
       .rows.at(0)
       .get_int(0);
 }
@@ -114,20 +128,20 @@ std::int64_t GroupRegistry::count(const std::string& model_id, const std::string
 void GroupRegistry::begin_generation(const Generation& g) {
   auto s = db_->acquire();
   s.exec(
-      "INSERT INTO batches (batch_id, model_id, dealer_group, state, generation_started_unix) "
-      "VALUES (?, ?, ?, 'generating', ?)",
-      {g.batch_id, g.model_id, g.group_id, g.started_unix});
+      "INSERT INTO batches (batch_id, model_id, dealer_group, state, generation_started_unix, "
+      "kind) VALUES (?, ?, ?, 'generating', ?, ?)",
+      {g.batch_id, g.model_id, g.group_id, g.started_unix, g.kind});
 }
 
 std::vector<Generation> GroupRegistry::generating() {
   auto s = db_->acquire();
   std::vector<Generation> out;
   for (const auto& row :
-       s.exec("SELECT batch_id, model_id, dealer_group, generation_started_unix FROM batches "
-              "WHERE state = 'generating' ORDER BY created_at")
+       s.exec("SELECT batch_id, model_id, dealer_group, generation_started_unix, kind FROM "
+              "batches WHERE state = 'generating' ORDER BY created_at")
            .rows) {
     out.push_back({row.get_string(0), row.get_string(1), row.get_string(2),
-                   row.is_null(3) ? 0 : row.get_int(3)});
+                   row.is_null(3) ? 0 : row.get_int(3), row.get_string(4)});
   }
   return out;
 }

@@ -27,6 +27,7 @@ struct PoolRecord {
 struct Generation {
   std::string batch_id, model_id, group_id;
   std::int64_t started_unix = 0;
+  std::string kind = "batch";  // or "mask_set": the model's weight masks for the group
 };
 
 class GroupRegistry {
@@ -44,10 +45,14 @@ class GroupRegistry {
   // Error(conflict) when the group is not ready; adding it again is a no-op.
   void add_pool(const std::string& model_id, const std::string& group_id);
   std::vector<PoolRecord> pools();
+  // The pool's batches (never its mask set) in `state`.
   std::int64_t count(const std::string& model_id, const std::string& group_id,
                      const std::string& state);
+  // The (model, group)'s mask sets in any state but 'failed'.
+  std::int64_t live_mask_sets(const std::string& model_id, const std::string& group_id);
 
-  // A batch of the pool that the group is asked to generate: 'generating' from now on.
+  // A batch (or mask set) of the pool that the group is asked to generate: 'generating' from
+  // now on.
   void begin_generation(const Generation& g);
   std::vector<Generation> generating();
   // Every member prepared: available. Only a generating batch changes; false otherwise.

@@ -95,7 +95,7 @@ void PoolKeeper::check(const Generation& g) {
   if (prepared == dealers.size()) {
     // The commit point: every member holds its share durably.
     if (groups_->mark_generated(g)) {
-      log::info("batch_generated",
+      log::info(g.kind == "mask_set" ? "mask_set_generated" : "batch_generated",
                 {{"batch_id", g.batch_id}, {"model_id", g.model_id}, {"group_id", g.group_id}});
     }
     return;
@@ -129,6 +129,15 @@ void PoolKeeper::refill(const PoolRecord& pool) {
     if (std::chrono::steady_clock::now() < p->second) return;
     paused_.erase(p);
   }
+  auto model = registry_->model(pool.model_id);
+  if (!model) throw Error(Errc::not_found, "pool of unknown model " + pool.model_id);
+  const bool masked = !model->mask_plan_json.empty();
+  // The group's one mask set, made again only when the last one failed: its B derive from
+  // (group, model, mask), so a new one holds the same masks as the failed one would have.
+  if (masked && groups_->live_mask_sets(pool.model_id, pool.group_id) == 0) {
+    json request = {{"plan", json::parse(model->mask_plan_json)}, {"kind", "mask_set"}};
+    if (!start_generation(pool, "mask_set", request, members(pool.group_id))) return;
+  }
   const std::int64_t available = groups_->count(pool.model_id, pool.group_id, "available");
   const std::int64_t generating = groups_->count(pool.model_id, pool.group_id, "generating");
   if (available < settings_.min_size) refilling_.insert(key);
@@ -137,31 +146,38 @@ void PoolKeeper::refill(const PoolRecord& pool) {
   std::int64_t to_start =
       std::min(settings_.concurrency - generating, settings_.max_size - available - generating);
   if (to_start <= 0) return;
-  auto model = registry_->model(pool.model_id);
-  if (!model) throw Error(Errc::not_found, "pool of unknown model " + pool.model_id);
   std::vector<DealerRecord> dealers = members(pool.group_id);
+  json request = {{"plan", json::parse(model->plan_json)}};
+  if (masked) request["mask_plan"] = json::parse(model->mask_plan_json);
   for (; to_start > 0; --to_start) {
-    Generation g{random_uuid(), pool.model_id, pool.group_id, unix_now()};
-    groups_->begin_generation(g);
-    json request = {{"batch_id", g.batch_id},
-                    {"model_id", g.model_id},
-                    {"group_id", g.group_id},
-                    {"plan", json::parse(model->plan_json)},
-                    {"members", members_json(dealers)}};
-    try {
-      for_each_dealer(dealers, [&](const DealerRecord& d) {
-        try {
-          net::call_json(client_, verb::post, d.rest_url + "/v1/generations", request);
-        } catch (const Error& e) {
-          throw Error(e.code(), "dealer " + d.dealer_id + ": " + e.what());
-        }
-      });
-      log::info("generation_started",
-                {{"batch_id", g.batch_id}, {"model_id", g.model_id}, {"group_id", g.group_id}});
-    } catch (const Error& e) {
-      fail(g, dealers, e.what());
-      return;
-    }
+    if (!start_generation(pool, "batch", request, dealers)) return;
+  }
+}
+
+bool PoolKeeper::start_generation(const PoolRecord& pool, const std::string& kind, json request,
+                                  const std::vector<DealerRecord>& dealers) {
+  Generation g{random_uuid(), pool.model_id, pool.group_id, unix_now(), kind};
+  groups_->begin_generation(g);
+  request["batch_id"] = g.batch_id;
+  request["model_id"] = g.model_id;
+  request["group_id"] = g.group_id;
+  request["members"] = members_json(dealers);
+  try {
+    for_each_dealer(dealers, [&](const DealerRecord& d) {
+      try {
+        net::call_json(client_, verb::post, d.rest_url + "/v1/generations", request);
+      } catch (const Error& e) {
+        throw Error(e.code(), "dealer " + d.dealer_id + ": " + e.what());
+      }
+    });
+    log::info("generation_started", {{"batch_id", g.batch_id},
+                                     {"kind", kind},
+                                     {"model_id", g.model_id},
+                                     {"group_id", g.group_id}});
+    return true;
+  } catch (const Error& e) {
+    fail(g, dealers, e.what());
+    return false;
   }
 }
 

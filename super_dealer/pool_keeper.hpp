@@ -7,15 +7,19 @@
 //     (GET /v1/generations/{id}): all 'prepared' -> the batch becomes available (the commit
 //     point of the two phases); one 'failed' or unknown, or the generation timeout passed ->
 //     the batch is failed and every member is told to discard its part;
-//  2. a pool below min_size starts refilling: new generations (POST /v1/generations on every
-//     member, at most triple_pool.concurrency at once) until max_size batches are available
-//     or being generated. After a failure the pool waits triple_pool.retry_ms.
+//  2. a pool whose model has a mask plan gets its mask set generated when it has none (or only
+//     failed ones): one per (model, group), kind 'mask_set', the mask plan as its plan;
+//  3. a pool below min_size starts refilling: new generations (POST /v1/generations on every
+//     member, at most triple_pool.concurrency at once, with the model's mask plan if it has
+//     one) until max_size batches are available or being generated. After a failure the pool
+//     waits triple_pool.retry_ms.
 // The state lives in the database, so a restarted super dealer picks up where it stopped.
 
 #include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
@@ -45,6 +49,10 @@ class PoolKeeper {
   void pass();
   void check(const Generation& g);
   void refill(const PoolRecord& pool);
+  // Records a generation of `kind` and asks every member for it (`request` without the ids
+  // and members); false, with the generation failed, if one member refused.
+  bool start_generation(const PoolRecord& pool, const std::string& kind, nlohmann::json request,
+                        const std::vector<DealerRecord>& dealers);
   void fail(const Generation& g, const std::vector<DealerRecord>& dealers,
             const std::string& reason);
   std::vector<DealerRecord> members(const std::string& group_id);

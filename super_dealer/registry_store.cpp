@@ -5,6 +5,47 @@
 #include "obs/log.hpp"
 
 namespace ppi::super_dealer {
+namespace {
+
+using PlanItems = std::vector<std::pair<std::string, std::uint64_t>>;
+
+// The two plans of a model, kept alike: its plan and its mask plan.
+constexpr const char* kPlans = "model_material_plans";
+constexpr const char* kMaskPlans = "model_mask_plans";
+
+PlanItems stored_plan(db::Session& s, const char* table, const std::string& model_id) {
+  PlanItems out;
+  for (const auto& row : s.exec(std::string("SELECT material_type, count FROM ") + table +
+                                    " WHERE model_id = ? ORDER BY position",
+                                {model_id})
+                             .rows) {
+    out.emplace_back(row.get_string(0), static_cast<std::uint64_t>(row.get_int(1)));
+  }
+  return out;
+}
+
+void insert_plan(db::Session& s, const char* table, const std::string& model_id,
+                 const PlanRows& plan) {
+  for (std::size_t i = 0; i < plan.items.size(); ++i) {
+    const auto& [type, count] = plan.items[i];
+    if (s.exec("SELECT name FROM material_types WHERE name = ?", {type}).rows.empty()) {
+      s.exec("INSERT INTO material_types (name, element_count) VALUES (?, ?)",
+             {type, static_cast<std::int64_t>(plan.elements_per_item[i])});
+    }
+    s.exec(std::string("INSERT INTO ") + table +
+               " (model_id, position, material_type, count) VALUES (?, ?, ?, ?)",
+           {model_id, static_cast<std::int64_t>(i), type, static_cast<std::int64_t>(count)});
+  }
+}
+
+// The plan's JSON form with keys sorted (nlohmann's objects are): its canonical string.
+std::string plan_json(const PlanItems& items) {
+  nlohmann::json plan = nlohmann::json::array();
+  for (const auto& [type, count] : items) plan.push_back({{"type", type}, {"count", count}});
+  return plan.dump();
+}
+
+}  // namespace
 
 void RegistryStore::upsert_dealer(const DealerRecord& d) {
   auto s = db_->acquire();
@@ -44,47 +85,31 @@ std::vector<DealerRecord> RegistryStore::dealers(const std::vector<std::string>&
   return out;
 }
 
-void RegistryStore::register_model(const ModelRecord& m,
-                                   const std::vector<std::pair<std::string, std::uint64_t>>& items,
-                                   const std::vector<std::uint64_t>& elements_per_item) {
+void RegistryStore::register_model(const ModelRecord& m, const PlanRows& plan,
+                                   const PlanRows& mask_plan) {
   auto s = db_->acquire();
   db::Transaction tx(s);
   auto existing =
       s.exec("SELECT owner_identity, element_count FROM models WHERE model_id = ? FOR UPDATE",
              {m.model_id});
   if (!existing.rows.empty()) {
-    auto plan = s.exec(
-        "SELECT material_type, count FROM model_material_plans WHERE model_id = ? "
-        "ORDER BY position",
-        {m.model_id});
-    bool same = existing.rows[0].get_string(0) == m.owner && plan.rows.size() == items.size();
-    for (std::size_t i = 0; same && i < items.size(); ++i) {
-      same = plan.rows[i].get_string(0) == items[i].first &&
-             static_cast<std::uint64_t>(plan.rows[i].get_int(1)) == items[i].second;
-    }
-    if (!same) {
+    if (existing.rows[0].get_string(0) != m.owner ||
+        stored_plan(s, kPlans, m.model_id) != plan.items ||
+        stored_plan(s, kMaskPlans, m.model_id) != mask_plan.items) {
       throw Error(Errc::conflict,
-                  "model '" + m.model_id + "' is registered with another owner or plan");
+                  "model '" + m.model_id + "' is registered with another owner, plan or mask plan");
     }
     return;
   }
   s.exec("INSERT INTO models (model_id, owner_identity, element_count) VALUES (?, ?, ?)",
          {m.model_id, m.owner, static_cast<std::int64_t>(m.element_count)});
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    const auto& [type, count] = items[i];
-    if (s.exec("SELECT name FROM material_types WHERE name = ?", {type}).rows.empty()) {
-      s.exec("INSERT INTO material_types (name, element_count) VALUES (?, ?)",
-             {type, static_cast<std::int64_t>(elements_per_item[i])});
-    }
-    s.exec(
-        "INSERT INTO model_material_plans (model_id, position, material_type, count) "
-        "VALUES (?, ?, ?, ?)",
-        {m.model_id, static_cast<std::int64_t>(i), type, static_cast<std::int64_t>(count)});
-  }
+  insert_plan(s, kPlans, m.model_id, plan);
+  insert_plan(s, kMaskPlans, m.model_id, mask_plan);
   tx.commit();
   log::info("model_registered", {{"model_id", m.model_id},
                                  {"owner", m.owner},
-                                 {"elements", std::to_string(m.element_count)}});
+                                 {"elements", std::to_string(m.element_count)},
+                                 {"mask_plan", mask_plan.items.empty() ? "none" : "yes"}});
 }
 
 std::optional<ModelRecord> RegistryStore::model(const std::string& model_id) {
@@ -93,16 +118,10 @@ std::optional<ModelRecord> RegistryStore::model(const std::string& model_id) {
       s.exec("SELECT owner_identity, element_count FROM models WHERE model_id = ?", {model_id});
   if (r.rows.empty()) return std::nullopt;
   ModelRecord m{model_id, r.rows[0].get_string(0), "",
-                static_cast<std::uint64_t>(r.rows[0].get_int(1))};
-  nlohmann::json plan = nlohmann::json::array();
-  for (const auto& row :
-       s.exec("SELECT material_type, count FROM model_material_plans WHERE model_id = ? "
-              "ORDER BY position",
-              {model_id})
-           .rows) {
-    plan.push_back({{"type", row.get_string(0)}, {"count", row.get_int(1)}});
-  }
-  m.plan_json = plan.dump();
+                static_cast<std::uint64_t>(r.rows[0].get_int(1)), ""};
+  m.plan_json = plan_json(stored_plan(s, kPlans, model_id));
+  const auto mask_plan = stored_plan(s, kMaskPlans, model_id);
+  if (!mask_plan.empty()) m.mask_plan_json = plan_json(mask_plan);
   return m;
 }
 
@@ -123,8 +142,8 @@ std::optional<std::string> RegistryStore::bind_batch(const std::string& model_id
   db::Transaction tx(s);
   // SKIP LOCKED: concurrent binders each claim a different row instead of queueing on one.
   auto r = s.exec(
-      "SELECT batch_id FROM batches WHERE model_id = ? AND dealer_group = ? AND "
-      "state = 'available' ORDER BY created_at, batch_id LIMIT 1 FOR UPDATE SKIP LOCKED",
+      "SELECT batch_id FROM batches WHERE model_id = ? AND dealer_group = ? AND kind = 'batch' "
+      "AND state = 'available' ORDER BY created_at, batch_id LIMIT 1 FOR UPDATE SKIP LOCKED",
       {model_id, group});
   if (r.rows.empty()) return std::nullopt;
   std::string batch_id = r.rows[0].get_string(0);
@@ -135,6 +154,36 @@ std::optional<std::string> RegistryStore::bind_batch(const std::string& model_id
   if (u.affected != 1) throw Error(Errc::internal, "claimed batch changed under its lock");
   tx.commit();
   return batch_id;
+}
+
+std::optional<MaskSetBinding> RegistryStore::bind_mask_set(const std::string& model_id,
+                                                           const std::string& group,
+                                                           const std::string& model_owner) {
+  auto s = db_->acquire();
+  db::Transaction tx(s);
+  // The pool keeper keeps one at most; were there two, the oldest is as good as the other.
+  auto r = s.exec(
+      "SELECT batch_id, state, model_owner_identity FROM batches WHERE model_id = ? AND "
+      "dealer_group = ? AND kind = 'mask_set' AND state <> 'failed' ORDER BY created_at, batch_id "
+      "LIMIT 1 FOR UPDATE",
+      {model_id, group});
+  if (r.rows.empty()) return std::nullopt;
+  MaskSetBinding out{r.rows[0].get_string(0), r.rows[0].get_string(1)};
+  if (out.state == "available") {
+    s.exec(
+        "UPDATE batches SET state = 'bound', model_owner_identity = ?, bound_at = "
+        "CURRENT_TIMESTAMP WHERE batch_id = ?",
+        {model_owner, out.mask_set_id});
+    tx.commit();
+    out.state = "bound";
+    return out;
+  }
+  if (out.state != "generating" &&
+      (r.rows[0].is_null(2) || r.rows[0].get_string(2) != model_owner)) {
+    throw Error(Errc::conflict, "the mask set of model '" + model_id + "' for dealer group " +
+                                    group + " is bound to another identity");
+  }
+  return out;
 }
 
 void RegistryStore::mark_failed(const std::string& batch_id) {

@@ -1,7 +1,9 @@
 #pragma once
 // The super dealer's database: dealers, models with their material plans, and the batch pool.
 // bind_batch hands each available batch out at most once, whatever the concurrency: the row is
-// claimed with SELECT ... FOR UPDATE SKIP LOCKED and updated in the same transaction.
+// claimed with SELECT ... FOR UPDATE SKIP LOCKED and updated in the same transaction. A model
+// with a mask plan also has one mask set per dealer group (a batches row of kind 'mask_set'),
+// bound to its model owner alone by bind_mask_set.
 
 #include <cstdint>
 #include <optional>
@@ -19,6 +21,19 @@ struct DealerRecord {
 struct ModelRecord {
   std::string model_id, owner, plan_json;
   std::uint64_t element_count = 0;
+  std::string mask_plan_json;  // canonical JSON; empty: the model has no mask plan
+};
+
+// A plan as the database keeps it: type names and counts, and each type's elements.
+struct PlanRows {
+  std::vector<std::pair<std::string, std::uint64_t>> items;
+  std::vector<std::uint64_t> elements_per_item;
+};
+
+// What bind_mask_set found for (model, group).
+struct MaskSetBinding {
+  std::string mask_set_id;
+  std::string state;  // 'bound' (now or before, to this model owner) or 'generating'
 };
 
 struct BatchRecord {
@@ -34,19 +49,23 @@ class RegistryStore {
   // The records of the given ids, in the same order; Error(not_found) names a missing one.
   std::vector<DealerRecord> dealers(const std::vector<std::string>& ids);
 
-  // Registers a model with its plan (canonical JSON, type names and counts). Registering it
-  // again with the same owner and plan is accepted; anything else is Error(conflict).
-  void register_model(const ModelRecord& model,
-                      const std::vector<std::pair<std::string, std::uint64_t>>& items,
-                      const std::vector<std::uint64_t>& elements_per_item);
+  // Registers a model with its plan and its mask plan (empty items: none). Registering it
+  // again with the same owner and plans is accepted; anything else is Error(conflict).
+  void register_model(const ModelRecord& model, const PlanRows& plan, const PlanRows& mask_plan);
   std::optional<ModelRecord> model(const std::string& model_id);
 
   // A batch of material that every dealer of the group holds: available from now on.
   void add_available_batch(const std::string& batch_id, const std::string& model_id,
                            const std::string& dealer_group);
-  // Claims one available batch of (model, group) for (model owner, client); nullopt if none.
+  // Claims one available batch (never a mask set) of (model, group) for (model owner, client);
+  // nullopt if none.
   std::optional<std::string> bind_batch(const std::string& model_id, const std::string& group,
                                         const std::string& model_owner, const std::string& client);
+  // The mask set of (model, group), not failed: an available one is bound to `model_owner`
+  // here, in one transaction; one bound to it before is found again. nullopt if there is none;
+  // Error(conflict) if it is bound to another identity.
+  std::optional<MaskSetBinding> bind_mask_set(const std::string& model_id, const std::string& group,
+                                              const std::string& model_owner);
   void mark_failed(const std::string& batch_id);
   std::optional<BatchRecord> batch(const std::string& batch_id);
   std::int64_t count_batches(const std::string& model_id, const std::string& state);

@@ -53,6 +53,64 @@ void notify_dealers(const net::ClientOptions& options, const std::vector<DealerR
   });
 }
 
+PlanRows plan_rows(const material::MaterialPlan& plan) {
+  PlanRows rows;
+  for (const auto& item : plan.items()) {
+    rows.items.emplace_back(material::to_string(item.type), item.count);
+    rows.elements_per_item.push_back(material::elements_per_item(item.type));
+  }
+  return rows;
+}
+
+// A mask plan holds the long-lived masks only: anything per inference in it would be handed
+// to the model owner alone, once, instead of to both parties per batch.
+material::MaterialPlan parse_mask_plan(const json& doc) {
+  material::MaterialPlan plan = material::MaterialPlan::from_json(doc);
+  for (std::size_t i = 0; i < plan.items().size(); ++i) {
+    if (plan.items()[i].type.kind != material::Kind::weight_mask) {
+      throw Error(Errc::invalid_argument, "mask_plan holds WEIGHT_MASK items only; item " +
+                                              std::to_string(i) + " is " +
+                                              material::to_string(plan.items()[i].type));
+    }
+  }
+  return plan;
+}
+
+json mask_plan_doc(const ModelRecord& m) {
+  return m.mask_plan_json.empty() ? json(nullptr) : json::parse(m.mask_plan_json);
+}
+
+// The caller's model, or not_found / permission_denied.
+ModelRecord owned_model(RegistryStore& store, const std::string& model_id,
+                        const std::string& caller) {
+  auto model = store.model(model_id);
+  if (!model) throw Error(Errc::not_found, "unknown model '" + model_id + "'");
+  if (model->owner != caller) {
+    throw Error(Errc::permission_denied, "model '" + model_id + "' belongs to another owner");
+  }
+  return *model;
+}
+
+json dealers_json(const std::vector<DealerRecord>& dealers) {
+  json list = json::array();
+  for (const auto& d : dealers) list.push_back(dealer_json(d));
+  return list;
+}
+
+// Tells the dealers of a binding; if one cannot take it, the row is failed for good (some
+// dealers may have drawn secrets) and the error goes on to the caller.
+void bind_on_dealers(RegistryStore& store, const net::ClientOptions& options,
+                     const std::vector<DealerRecord>& dealers, const std::string& batch_id,
+                     const json& binding) {
+  try {
+    notify_dealers(options, dealers, binding);
+  } catch (const Error& e) {
+    store.mark_failed(batch_id);
+    log::warn("batch_failed", {{"batch_id", batch_id}, {"reason", e.what()}});
+    throw;
+  }
+}
+
 }  // namespace
 
 void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore> store,
@@ -75,25 +133,25 @@ void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore>
 
   router.add(verb::get, "/v1/dealers", [store](const net::Request&, net::RequestContext& ctx) {
     app::require_identity(ctx);
-    json list = json::array();
-    for (const auto& d : store->dealers()) list.push_back(dealer_json(d));
-    return net::json_response(status::ok, json{{"dealers", list}}.dump());
+    return net::json_response(status::ok, json{{"dealers", dealers_json(store->dealers())}}.dump());
   });
 
   router.add(verb::post, "/v1/models", [store](const net::Request& req, net::RequestContext& ctx) {
     const std::string& caller = app::require_identity(ctx);
-    JsonBody body(req.body(), {"model_id", "plan"});
+    JsonBody body(req.body(), {"model_id", "plan", "mask_plan"});
     std::string model_id = body.string("model_id");
     check_name_id(model_id, "model_id");
     material::MaterialPlan plan = material::MaterialPlan::from_json(body.value("plan"));
-    std::vector<std::pair<std::string, std::uint64_t>> items;
-    std::vector<std::uint64_t> per_item;
-    for (const auto& item : plan.items()) {
-      items.emplace_back(material::to_string(item.type), item.count);
-      per_item.push_back(material::elements_per_item(item.type));
+    PlanRows mask_rows;
+    std::string mask_plan_json;
+    if (body.raw().contains("mask_plan")) {
+      const material::MaterialPlan mask_plan = parse_mask_plan(body.value("mask_plan"));
+      mask_rows = plan_rows(mask_plan);
+      mask_plan_json = mask_plan.canonical();
     }
-    store->register_model({model_id, caller, plan.to_json().dump(), plan.element_count()}, items,
-                          per_item);
+    store->register_model(
+        {model_id, caller, plan.to_json().dump(), plan.element_count(), mask_plan_json},
+        plan_rows(plan), mask_rows);
     return net::json_response(
         status::ok, json{{"model_id", model_id}, {"element_count", plan.element_count()}}.dump());
   });
@@ -108,7 +166,8 @@ void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore>
                return net::json_response(status::ok, json{{"model_id", m->model_id},
                                                           {"owner", m->owner},
                                                           {"plan", json::parse(m->plan_json)},
-                                                          {"element_count", m->element_count}}
+                                                          {"element_count", m->element_count},
+                                                          {"mask_plan", mask_plan_doc(*m)}}
                                                          .dump());
              });
 
@@ -126,11 +185,7 @@ void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore>
         if (client == caller) {
           throw Error(Errc::invalid_argument, "the client and the model owner must differ");
         }
-        auto model = store->model(model_id);
-        if (!model) throw Error(Errc::not_found, "unknown model '" + model_id + "'");
-        if (model->owner != caller) {
-          throw Error(Errc::permission_denied, "model '" + model_id + "' belongs to another owner");
-        }
+        const ModelRecord model = owned_model(*store, model_id, caller);
         std::vector<DealerRecord> dealers = store->dealers(requested);
         auto batch_id = store->bind_batch(model_id, group_key(group), caller, client);
         if (!batch_id) {
@@ -138,24 +193,59 @@ void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore>
         }
         json binding = {
             {"batch_id", *batch_id}, {"model_owner_identity", caller}, {"client_identity", client}};
-        try {
-          notify_dealers(dealer_client, dealers, binding);
-        } catch (const Error& e) {
-          // Some dealers may have drawn secrets: the batch is never handed out again.
-          store->mark_failed(*batch_id);
-          log::warn("batch_failed", {{"batch_id", *batch_id}, {"reason", e.what()}});
-          throw;
-        }
+        bind_on_dealers(*store, dealer_client, dealers, *batch_id, binding);
         log::info("batch_bound", {{"batch_id", *batch_id},
                                   {"model_id", model_id},
                                   {"model_owner", caller},
                                   {"client", client}});
-        json list = json::array();
-        for (const auto& d : dealers) list.push_back(dealer_json(d));
         return net::json_response(status::ok, json{{"batch_id", *batch_id},
                                                    {"model_id", model_id},
-                                                   {"element_count", model->element_count},
-                                                   {"dealers", list}}
+                                                   {"element_count", model.element_count},
+                                                   {"dealers", dealers_json(dealers)}}
+                                                  .dump());
+      });
+
+  router.add(
+      verb::post, "/v1/mask_set",
+      [store, dealer_client](const net::Request& req, net::RequestContext& ctx) {
+        const std::string& caller = app::require_identity(ctx);
+        JsonBody body(req.body(), {"model_id", "dealers"});
+        std::string model_id = body.string("model_id");
+        check_name_id(model_id, "model_id");
+        std::vector<std::string> requested = body.strings("dealers");
+        const std::string group = group_key(check_dealer_group(requested));
+        const ModelRecord model = owned_model(*store, model_id, caller);
+        if (model.mask_plan_json.empty()) {
+          throw Error(Errc::conflict,
+                      "model '" + model_id + "' has no mask plan: its batches carry their masks");
+        }
+        std::vector<DealerRecord> dealers = store->dealers(requested);
+        auto found = store->bind_mask_set(model_id, group, caller);
+        if (!found || found->state == "generating") {
+          throw Error(Errc::unavailable, "the mask set of model " + model_id +
+                                             " for dealer group " + group +
+                                             " is being generated; try again later");
+        }
+        if (found->state != "bound") {
+          throw Error(Errc::conflict, "the mask set " + found->mask_set_id + " of model " +
+                                          model_id + " is " + found->state);
+        }
+        // Told again on a retry (the dealers accept the same binding twice): the first answer
+        // may have been lost after some dealers had it.
+        bind_on_dealers(*store, dealer_client, dealers, found->mask_set_id,
+                        {{"batch_id", found->mask_set_id},
+                         {"model_owner_identity", caller},
+                         {"kind", "mask_set"}});
+        log::info(
+            "mask_set_bound",
+            {{"mask_set_id", found->mask_set_id}, {"model_id", model_id}, {"model_owner", caller}});
+        const material::MaterialPlan mask_plan =
+            material::MaterialPlan::parse(model.mask_plan_json);
+        return net::json_response(status::ok, json{{"mask_set_id", found->mask_set_id},
+                                                   {"model_id", model_id},
+                                                   {"element_count", mask_plan.element_count()},
+                                                   {"plan", mask_plan.to_json()},
+                                                   {"dealers", dealers_json(dealers)}}
                                                   .dump());
       });
 

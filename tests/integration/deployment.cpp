@@ -28,6 +28,12 @@ std::string binary(const std::string& actor) {
   return std::string(PPI_BINARY_DIR) + "/" + actor + "/" + actor;
 }
 
+std::vector<std::string> pool_env(int min_size, int max_size) {
+  return {"PPI_TRIPLE_POOL_MIN_SIZE=" + std::to_string(min_size),
+          "PPI_TRIPLE_POOL_MAX_SIZE=" + std::to_string(max_size), "PPI_TRIPLE_POOL_INTERVAL_MS=100",
+          "PPI_TRIPLE_POOL_RETRY_MS=300", "PPI_GENERATION_TIMEOUT_SECONDS=120"};
+}
+
 Certificates::Certificates(const std::vector<std::string>& identities) {
   static int counter = 0;
   dir_ = fs::temp_directory_path() /
@@ -166,7 +172,8 @@ std::vector<std::string> Deployment::wait_available(const std::string& model_id,
     {
       auto s = registry->acquire();
       for (const auto& row : s.exec("SELECT batch_id FROM batches WHERE model_id = ? AND "
-                                    "dealer_group = ? AND state = 'available' ORDER BY batch_id",
+                                    "dealer_group = ? AND kind = 'batch' AND state = 'available' "
+                                    "ORDER BY batch_id",
                                     {model_id, group})
                                  .rows) {
         ids.push_back(row.get_string(0));

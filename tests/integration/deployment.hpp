@@ -25,6 +25,9 @@ namespace ppi::test {
 
 std::string binary(const std::string& actor);
 
+// The super dealer's settings for a pool kept between these sizes, checked and retried fast.
+std::vector<std::string> pool_env(int min_size, int max_size);
+
 // A directory of certificates: a CA and one certificate per identity.
 class Certificates {
  public:
@@ -83,7 +86,8 @@ class Deployment {
   // model for it (POST /v1/pools, as the model owner). Both fail the test on an error.
   void form_group(const std::vector<std::string>& dealers);
   void add_pool(const std::string& model_id, const std::vector<std::string>& dealers);
-  // Waits until the super dealer has at least `count` available batches of (model, group);
+  // Waits until the super dealer has at least `count` available batches (not mask sets) of
+  // (model, group);
   // returns their ids. Fails the test after `timeout`.
   std::vector<std::string> wait_available(const std::string& model_id,
                                           const std::vector<std::string>& dealers, int count,

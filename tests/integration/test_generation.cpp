@@ -36,12 +36,6 @@ material::MaterialPlan every_type_plan(int triples) {
   });
 }
 
-std::vector<std::string> pool_env(int min_size, int max_size) {
-  return {"PPI_TRIPLE_POOL_MIN_SIZE=" + std::to_string(min_size),
-          "PPI_TRIPLE_POOL_MAX_SIZE=" + std::to_string(max_size), "PPI_TRIPLE_POOL_INTERVAL_MS=100",
-          "PPI_TRIPLE_POOL_RETRY_MS=300", "PPI_GENERATION_TIMEOUT_SECONDS=120"};
-}
-
 std::string join(const std::vector<std::string>& ids) {
   std::string out;
   for (const auto& id : ids) out += (out.empty() ? "" : ",") + id;
@@ -84,7 +78,7 @@ void verify_converted(test::Deployment& d, const std::string& batch_id,
 
 void generate_and_verify(db::Dialect dialect, int dealers, int batches,
                          const material::MaterialPlan& plan) {
-  test::Deployment d(dialect, dealers, pool_env(batches, batches));
+  test::Deployment d(dialect, dealers, test::pool_env(batches, batches));
   std::string out;
   REQUIRE_MESSAGE(d.register_model("gen", plan, out) == 0, out);
   auto ids = d.dealer_ids();
@@ -209,7 +203,7 @@ TEST_CASE(
     "generation: 3 dealers on PostgreSQL fill a pool with verified material of every "
     "type; the converter serves it once") {
   const auto plan = every_type_plan(200000);  // 600 k elements: several 4 MiB chunks
-  test::Deployment d(db::Dialect::postgresql, 3, pool_env(2, 2));
+  test::Deployment d(db::Dialect::postgresql, 3, test::pool_env(2, 2));
   std::string out;
   REQUIRE_MESSAGE(d.register_model("gen", plan, out) == 0, out);
   auto ids = d.dealer_ids();
@@ -243,7 +237,7 @@ TEST_CASE("generation: 10 dealers generate verified material of every type") {
 }
 
 TEST_CASE("generation: bad group and pool requests get clear errors") {
-  test::Deployment d(db::Dialect::postgresql, 3, pool_env(1, 1));
+  test::Deployment d(db::Dialect::postgresql, 3, test::pool_env(1, 1));
   auto mo = d.certs().client("model_owner");
   auto code_of = [&](const net::ClientOptions& who, const std::string& url, const json& body) {
     try {
@@ -297,7 +291,7 @@ TEST_CASE(
     "refills after its restart and no batch is served twice") {
   const auto plan = material::MaterialPlan::from_json(
       json::parse(R"([{"type":"TRIPLE","count":400000},{"type":"DABIT","count":64}])"));
-  test::Deployment d(db::Dialect::postgresql, 3, pool_env(1, 1));
+  test::Deployment d(db::Dialect::postgresql, 3, test::pool_env(1, 1));
   std::string out;
   REQUIRE_MESSAGE(d.register_model("k", plan, out) == 0, out);
   auto ids = d.dealer_ids();
