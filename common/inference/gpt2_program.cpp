@@ -491,6 +491,31 @@ Gpt2Result run_gpt2_step(mpc::Party& p, Gpt2Session& s, Gpt2Cache& cache, std::u
   return choose(p, s, dm, nf, 1, o);
 }
 
+std::uint32_t run_gpt2_generation(mpc::Party& p, Gpt2Session& s,
+                                  std::span<const std::uint32_t> prompt, const Gpt2PassOptions& o,
+                                  const Gpt2Next& next) {
+  const bool mo = p.is_model_owner();
+  if (!mo && !next) throw Error(Errc::internal, "the client chooses the tokens of a generation");
+  Gpt2Cache cache;
+  Gpt2Result r = run_gpt2(p, s, prompt, o, &cache);
+  std::uint32_t results = 1;
+  for (std::uint32_t step = 0; step < o.steps; ++step) {
+    std::optional<std::uint32_t> token;
+    if (!mo) {
+      token = next(r);
+      const std::vector<u64> go{token ? u64{1} : u64{0}};
+      p.channel().send(go);
+    } else if (p.channel().receive(1).at(0) != 0) {
+      token = 0;
+    }
+    if (!token) return results;
+    r = run_gpt2_step(p, s, cache, *token, o);
+    ++results;
+  }
+  if (!mo) next(r);  // the last result: nothing more to feed
+  return results;
+}
+
 mpc::RecordedProgram record_gpt2(const model::Gpt2Shape& shape, const Gpt2PassOptions& options,
                                  bool later_pass) {
   check_pass_options(shape, options);
@@ -511,10 +536,12 @@ mpc::RecordedProgram record_gpt2(const model::Gpt2Shape& shape, const Gpt2PassOp
   return mpc::record_program(
       mpc::Role::client,
       [&](mpc::Party& p) {
-        Gpt2Cache cache;
-        run_gpt2(p, session, tokens, options, options.steps > 0 ? &cache : nullptr);
-        for (std::uint32_t i = 0; i < options.steps; ++i)
-          run_gpt2_step(p, session, cache, 0, options);
+        if (options.steps == 0) {
+          run_gpt2(p, session, tokens, options);
+          return;
+        }
+        run_gpt2_generation(p, session, tokens, options,
+                            [](const Gpt2Result&) { return std::optional<std::uint32_t>(0); });
       },
       shape.frac_bits, mpc::kMaxMagnitudeBits, setup);
 }

@@ -29,6 +29,7 @@
 // the masks is therefore a first pass: its plan is recorded from a fresh session.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -150,6 +151,17 @@ void check_pass_options(const model::Gpt2Shape& shape, const Gpt2PassOptions& op
 // before it expands its share.
 void check_pass_tokens(const model::Gpt2Shape& shape, const Gpt2PassOptions& options,
                        std::span<const std::uint32_t> tokens, const std::string& model_id = "");
+
+// A whole generation, one body for both roles: the pass on the prompt, then up to
+// options.steps steps. After each result the client's `next` says which token to feed on (the
+// greedy choice is result.top[0]) or nullopt to stop (its end-of-text or token limit); before
+// each step the client tells the model owner in one word whether it comes, so the model owner
+// learns the number of steps (as it learns the bucket) and nothing of the tokens. The model
+// owner passes no prompt and no `next`. Returns the number of results the client got.
+using Gpt2Next = std::function<std::optional<std::uint32_t>(const Gpt2Result&)>;
+std::uint32_t run_gpt2_generation(mpc::Party& p, Gpt2Session& session,
+                                  std::span<const std::uint32_t> prompt,
+                                  const Gpt2PassOptions& options, const Gpt2Next& next);
 
 // The first pass of a session recorded (as the client, on token 0), with its options.steps
 // generation steps: its plan (weight masks included) and traffic, which the real first pass

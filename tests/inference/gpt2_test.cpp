@@ -292,8 +292,9 @@ struct Generated {
 
 // Generation's batches pair with a mask set (a step uses each weight again, after the other
 // layers' masks of its shape); this session receives F, one round and k n words per matrix.
+// `stop_after`: the client stops once it has that many tokens (its end-of-text or limit).
 Generated generate(const LoadedModel& m, const std::vector<std::uint32_t>& prompt,
-                   const Gpt2PassOptions& o) {
+                   const Gpt2PassOptions& o, std::uint32_t stop_after = 0) {
   const mpc::RecordedProgram rec = record_gpt2(m.shape, o, true);
   REQUIRE(rec.mask_plan.has_value());
   const mpc::test::FixtureMaskSet masks = mpc::test::make_fixture_mask_set(*rec.mask_plan);
@@ -304,19 +305,16 @@ Generated generate(const LoadedModel& m, const std::vector<std::uint32_t>& promp
       [&](mpc::Party& p, mpc::MaskSetCursor* cursor) -> std::vector<mpc::Shares> {
         const bool mo = p.is_model_owner();
         Gpt2Session session(m.shape, mo ? &m.fixed : nullptr, {cursor, false, {}});
-        Gpt2Cache cache;
-        Gpt2Result r =
-            run_gpt2(p, session,
-                     mo ? std::span<const std::uint32_t>{} : std::span<const std::uint32_t>(prompt),
-                     o, &cache);
         std::vector<std::uint32_t> out;
-        for (std::uint32_t step = 0;; ++step) {
-          const std::uint32_t next = mo ? 0 : r.top.at(0);
-          out.push_back(next);
-          if (step == o.steps) break;
-          r = run_gpt2_step(p, session, cache, next, o);
-        }
-        CHECK(cache.slots == o.bucket + o.steps);
+        const std::uint32_t results = run_gpt2_generation(
+            p, session,
+            mo ? std::span<const std::uint32_t>{} : std::span<const std::uint32_t>(prompt), o,
+            [&](const Gpt2Result& r) -> std::optional<std::uint32_t> {
+              out.push_back(r.top.at(0));
+              if (out.size() == stop_after) return std::nullopt;
+              return out.back();
+            });
+        CHECK(results == (stop_after > 0 ? stop_after : o.steps + 1));
         if (!mo) {
           g.tokens = out;
           matrices = session.matrices_shared();
@@ -325,6 +323,10 @@ Generated generate(const LoadedModel& m, const std::vector<std::uint32_t>& promp
         return {};
       },
       16);
+  if (stop_after > 0) {
+    CHECK(g.run.mo.material_left > 0);  // the steps not taken: one-time material left unused
+    return g;
+  }
   CHECK(matrices == Gpt2Session(m.shape, nullptr).matrix_count());
   CHECK(g.run.mo.material_left == 0);
   CHECK(g.run.client.material_left == 0);
@@ -371,7 +373,11 @@ TEST_CASE("generation with a secret-shared KV cache: each step's token is the fl
   CHECK(shorter.run.mo.bytes_sent == g.run.mo.bytes_sent);
   CHECK(shorter.run.mo.bytes_received == g.run.mo.bytes_received);
 
-  // A step more than the material was made for, and a bucket that leaves no room for the steps.
+  // The client stops early (end-of-text): the model owner stops with it.
+  const Generated stopped = generate(m, prompt, o, 3);
+  CHECK(stopped.tokens == std::vector<std::uint32_t>(g.tokens.begin(), g.tokens.begin() + 3));
+
+  // A bucket that leaves no room for the steps.
   Gpt2PassOptions too_long = o;
   too_long.steps = 24 - 6 + 1;
   CHECK_THROWS_WITH_AS(
