@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "db/chunks.hpp"
+
 namespace ppi::client {
 
 void ClientStore::save(const Conversion& c) {
@@ -121,6 +123,62 @@ void ClientStore::fail_online(const std::string& batch_id, const std::string& re
       "CURRENT_TIMESTAMP WHERE batch_id = ?",
       {reason.substr(0, 1000), batch_id});
   s.exec("DELETE FROM seeds WHERE batch_id = ?", {batch_id});
+  tx.commit();
+}
+
+namespace {
+
+constexpr db::ChunkTable kHeldChunks{"held_weight_chunks", "weights_id"};
+
+}  // namespace
+
+std::optional<std::string> ClientStore::held_weights_id(const std::string& model_id,
+                                                        const std::string& group_id) {
+  auto s = db_->acquire();
+  auto r = s.exec("SELECT weights_id FROM held_weights WHERE model_id = ? AND group_id = ?",
+                  {model_id, group_id});
+  if (r.rows.empty()) return std::nullopt;
+  return r.rows[0].get_string(0);
+}
+
+HeldWeights ClientStore::held_weights(const std::string& weights_id) {
+  auto s = db_->acquire();
+  auto r = s.exec("SELECT word_count FROM held_weights WHERE weights_id = ?", {weights_id});
+  if (r.rows.empty()) throw Error(Errc::not_found, "no held weights " + weights_id);
+  HeldWeights out(weights_id, {});
+  out.words.reserve(8 * static_cast<std::size_t>(r.rows[0].get_int(0)));
+  db::read_chunks(s, kHeldChunks, weights_id, [&](ByteView chunk) {
+    out.words.insert(out.words.end(), chunk.begin(), chunk.end());
+  });
+  if (out.words.size() != 8 * static_cast<std::size_t>(r.rows[0].get_int(0))) {
+    throw Error(Errc::internal, "held weights " + weights_id + " are incomplete");
+  }
+  return out;
+}
+
+void ClientStore::hold_weights(
+    const std::string& model_id, const std::string& group_id, const std::string& weights_id,
+    std::uint64_t word_count,
+    const std::function<void(const std::function<void(ByteView)>&)>& write) {
+  auto s = db_->acquire();
+  db::Transaction tx(s);
+  // The chunks go with the row (ON DELETE CASCADE).
+  s.exec("DELETE FROM held_weights WHERE (model_id = ? AND group_id = ?) OR weights_id = ?",
+         {model_id, group_id, weights_id});
+  s.exec(
+      "INSERT INTO held_weights (model_id, group_id, weights_id, word_count) VALUES (?, ?, ?, ?)",
+      {model_id, group_id, weights_id, static_cast<std::int64_t>(word_count)});
+  db::ChunkWriter writer(s, kHeldChunks, weights_id);
+  std::uint64_t bytes = 0;
+  write([&](ByteView data) {
+    writer.write(data);
+    bytes += data.size();
+  });
+  if (bytes != 8 * word_count) {
+    throw Error(Errc::internal, "held weights " + weights_id + ": " + std::to_string(bytes) +
+                                    " bytes for " + std::to_string(word_count) + " words");
+  }
+  writer.finish();
   tx.commit();
 }
 

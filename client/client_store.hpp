@@ -1,7 +1,10 @@
 #pragma once
 // The client's database: per inference, the n dealers' seeds and MAC-key masks (never the
-// expanded material: it is re-derived from the seeds when needed).
+// expanded material: it is re-derived from the seeds when needed), and per (model, dealer
+// group) the F = W - B of a model's weights held outside the batches.
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +26,18 @@ struct Conversion {
   std::vector<DealerSeed> seeds;
 };
 
+// The F = W - B a model owner sent for one (model, dealer group) (docs/protocol.md 6.2): every
+// matrix's, in session order, as 8-byte little-endian words.
+struct HeldWeights {
+  std::string weights_id;
+  Bytes words;  // wiped on destruction
+  HeldWeights() = default;
+  HeldWeights(std::string id, Bytes w) : weights_id(std::move(id)), words(std::move(w)) {}
+  HeldWeights(HeldWeights&&) = default;
+  HeldWeights& operator=(HeldWeights&&) = default;
+  ~HeldWeights() { cleanse(words); }
+};
+
 class ClientStore {
  public:
   explicit ClientStore(std::shared_ptr<db::Database> db) : db_(std::move(db)) {}
@@ -41,6 +56,17 @@ class ClientStore {
   // batch is one-time material).
   void finish_online(const std::string& batch_id, const std::string& result_json);
   void fail_online(const std::string& batch_id, const std::string& reason);
+
+  // What this client keeps of (model, group), if anything.
+  std::optional<std::string> held_weights_id(const std::string& model_id,
+                                             const std::string& group_id);
+  // The held F named `weights_id` (Error(not_found) when it is not held any more).
+  HeldWeights held_weights(const std::string& weights_id);
+  // Keeps F for (model, group) under `weights_id`, replacing what was held, in one
+  // transaction. `write` is called once with a function that takes F's bytes in order.
+  void hold_weights(const std::string& model_id, const std::string& group_id,
+                    const std::string& weights_id, std::uint64_t word_count,
+                    const std::function<void(const std::function<void(ByteView)>&)>& write);
 
  private:
   std::shared_ptr<db::Database> db_;

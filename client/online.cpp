@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <limits>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
 #include "compute/ring_kernels.hpp"
+#include "core/ids.hpp"
 #include "grpc/grpc_tls.hpp"
 #include "inference/gpt2_program.hpp"
 #include "inference/mlp_program.hpp"
@@ -102,8 +105,53 @@ Program mlp_program(const ppi::online::v1::Accept& a, const std::string& model_i
       }};
 }
 
+// Where a GPT-2 session's weight masks come from (docs/protocol.md 6.2): with a mask set, the
+// client receives F = W - B once per (model, dealer group) and keeps it.
+struct HeldContext {
+  ClientStore* store = nullptr;
+  std::string model_id, group_id;
+  std::optional<std::string> held_id;               // what the Start message said
+  std::optional<material::MaterialPlan> mask_plan;  // from Accept; none: the batch has the masks
+};
+
+// F of every matrix the mask set covers (the first ones of the session order: wpe is last and
+// only a generating model's), from the held words.
+std::vector<mpc::SecretWords> split_held(const inference::Gpt2Session& layout,
+                                         const HeldWeights& held) {
+  std::vector<mpc::SecretWords> out;
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < layout.matrix_count() && 8 * at < held.words.size(); ++i) {
+    const auto [k, n] = layout.matrix_dims(i);
+    const std::size_t kn = std::size_t{k} * n;
+    if (8 * (at + kn) > held.words.size()) break;
+    mpc::SecretWords& f = out.emplace_back(kn);
+    std::memcpy(f.data(), held.words.data() + 8 * at, 8 * kn);
+    at += kn;
+  }
+  if (8 * at != held.words.size()) {
+    throw Error(Errc::internal,
+                "the held weights " + held.weights_id + " do not fit the model's matrices");
+  }
+  return out;
+}
+
+// Every F the session received, in its order.
+void keep_weights(const HeldContext& ctx, const std::string& weights_id,
+                  const inference::Gpt2Session& session) {
+  std::uint64_t words = 0;
+  for (std::size_t i = 0; i < session.matrices_shared(); ++i) {
+    words += session.complement(i).size();
+  }
+  ctx.store->hold_weights(ctx.model_id, ctx.group_id, weights_id, words, [&](const auto& write) {
+    for (std::size_t i = 0; i < session.matrices_shared(); ++i) {
+      const std::span<const u64> f = session.complement(i);
+      write(ByteView(reinterpret_cast<const std::uint8_t*>(f.data()), 8 * f.size()));
+    }
+  });
+}
+
 Program gpt2_program(const ppi::online::v1::Accept& a, const std::string& model_id,
-                     const TokenInput& tokens) {
+                     const TokenInput& tokens, std::shared_ptr<const HeldContext> ctx) {
   const auto shape = model::Gpt2Shape::from_json(parse_shape(a));
   inference::Gpt2PassOptions options;
   options.bucket = a.bucket();
@@ -112,13 +160,34 @@ Program gpt2_program(const ppi::online::v1::Accept& a, const std::string& model_
   options.reveal_logits = a.reveal_logits();
   inference::check_pass_options(shape, options);  // the model owner's, so a peer's to check
   inference::check_pass_tokens(shape, options, tokens.ids, model_id);
+  if (ctx->mask_plan && a.weights_id().empty()) {
+    throw Error(Errc::invalid_argument, "the model owner names no weights_id for its mask set");
+  }
+  if (a.weights_held() && (!ctx->mask_plan || ctx->held_id != a.weights_id())) {
+    throw Error(Errc::invalid_argument, "the model owner says this client holds weights " +
+                                            a.weights_id() + ", which it does not");
+  }
   return {shape.frac_bits, mpc::kMaxMagnitudeBits,
           "one GPT-2 pass, " + std::to_string(tokens.ids.size()) + " token(s) padded to " +
               std::to_string(options.bucket) + ", " + std::to_string(shape.config.n_layer) +
-              " layers",
-          [shape, options, ids = tokens.ids](mpc::Party& p, OnlineResult& out) {
-            inference::Gpt2Session session(shape, nullptr);
+              " layers" + (a.weights_held() ? ", weights held from an earlier session" : ""),
+          [shape, options, ids = tokens.ids, ctx, weights_id = a.weights_id(),
+           held = a.weights_held()](mpc::Party& p, OnlineResult& out) {
+            std::optional<mpc::MaskSetCursor> masks;
+            inference::Gpt2MaskSet set;
+            if (ctx->mask_plan) {
+              masks.emplace(*ctx->mask_plan, nullptr);
+              set.masks = &*masks;
+              set.held = held;
+              if (held) {
+                set.held_f = split_held(inference::Gpt2Session(shape, nullptr),
+                                        ctx->store->held_weights(weights_id));
+              }
+            }
+            inference::Gpt2Session session(shape, nullptr, std::move(set));
             const inference::Gpt2Result r = inference::run_gpt2(p, session, ids, options);
+            // F is whole once the pass is through: kept for the next session of this group.
+            if (ctx->mask_plan && !held) keep_weights(*ctx, weights_id, session);
             out.bucket = options.bucket;
             out.classes_per_row = shape.config.vocab_size;
             out.classes.assign(r.top.begin(), r.top.end());
@@ -133,7 +202,8 @@ std::string kind_of(const ppi::online::v1::Accept& a) {
 
 // The program the model owner announces, for the input this client was given.
 Program prepare(const ppi::online::v1::Accept& a, const Conversion& c,
-                const material::MaterialPlan& plan, const OnlineInput& input) {
+                const material::MaterialPlan& plan, const OnlineInput& input,
+                std::shared_ptr<const HeldContext> ctx) {
   check_batch(a, c, plan);
   const std::string kind = kind_of(a);
   if (kind == "mlp") {
@@ -145,7 +215,7 @@ Program prepare(const ppi::online::v1::Accept& a, const Conversion& c,
   }
   if (kind == "gpt2") {
     if (const auto* tokens = std::get_if<TokenInput>(&input)) {
-      return gpt2_program(a, c.model_id, *tokens);
+      return gpt2_program(a, c.model_id, *tokens, std::move(ctx));
     }
     throw Error(Errc::invalid_argument,
                 "model " + c.model_id + " is a GPT-2: it takes --tokens, not --input rows");
@@ -154,7 +224,15 @@ Program prepare(const ppi::online::v1::Accept& a, const Conversion& c,
                                           "' (this client knows mlp and gpt2)");
 }
 
-OnlineResult run_session(const OnlineSettings& settings, const Conversion& c,
+// The dealer group of a conversion: its dealers' ids, sorted, joined by ','.
+std::string group_of(const Conversion& c) {
+  std::vector<std::string> ids;
+  for (const DealerSeed& d : c.seeds) ids.push_back(d.dealer_id);
+  std::sort(ids.begin(), ids.end());
+  return group_key(ids);
+}
+
+OnlineResult run_session(ClientStore& store, const OnlineSettings& settings, const Conversion& c,
                          const OnlineInput& input,
                          const std::function<void(std::string_view)>& progress) {
   const auto started = std::chrono::steady_clock::now();
@@ -172,8 +250,14 @@ OnlineResult run_session(const OnlineSettings& settings, const Conversion& c,
     return grpcsvc::from_status(stream->Finish(), peer);
   };
 
+  auto ctx = std::make_shared<HeldContext>();
+  ctx->store = &store;
+  ctx->model_id = c.model_id;
+  ctx->group_id = group_of(c);
+  ctx->held_id = store.held_weights_id(ctx->model_id, ctx->group_id);
   OnlineMessage start;
   start.mutable_start()->set_batch_id(c.batch_id);
+  if (ctx->held_id) start.mutable_start()->set_held_weights_id(*ctx->held_id);
   OnlineMessage accept;
   if (!stream->Write(start) || !stream->Read(&accept)) throw failed();
   if (!accept.has_accept()) {
@@ -183,7 +267,10 @@ OnlineResult run_session(const OnlineSettings& settings, const Conversion& c,
   const auto plan = material::MaterialPlan::parse(a.plan_json());
   Program program;
   try {
-    program = prepare(a, c, plan, input);
+    if (!a.mask_plan_json().empty()) {
+      ctx->mask_plan = material::MaterialPlan::parse(a.mask_plan_json());
+    }
+    program = prepare(a, c, plan, input, ctx);
   } catch (const Error& e) {
     // Both sides have claimed the batch by now; cancelling tells the model owner, which marks
     // it failed as this client does.
@@ -198,7 +285,7 @@ OnlineResult run_session(const OnlineSettings& settings, const Conversion& c,
            " dealer seeds into this client's share (" + std::to_string(plan.element_count()) +
            " elements)");
   const mpc::BatchShare share = expand_share(c, plan);
-  mpc::BatchCursor material(share);
+  mpc::BatchCursor material(share, ctx->mask_plan ? &*ctx->mask_plan : nullptr);
 
   progress("online phase with the " + peer + ": " + program.description);
   online::StreamChannel channel([&](OnlineMessage& m) { return stream->Read(&m); },
@@ -284,7 +371,7 @@ OnlineResult run_online(ClientStore& store, const OnlineSettings& settings,
                         const std::function<void(std::string_view)>& progress) {
   const Conversion c = store.begin_online(batch_id);
   try {
-    OnlineResult out = run_session(settings, c, input, progress);
+    OnlineResult out = run_session(store, settings, c, input, progress);
     store.finish_online(batch_id, result_json(out).dump());
     return out;
   } catch (const std::exception& e) {

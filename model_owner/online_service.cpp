@@ -10,6 +10,7 @@
 
 #include "compute/ring_kernels.hpp"
 #include "core/ids.hpp"
+#include "crypto/sha256.hpp"
 #include "grpc/grpc_tls.hpp"
 #include "grpc/share_service.hpp"
 #include "inference/gpt2_program.hpp"
@@ -54,28 +55,73 @@ Program mlp_program(const OnlineModel& model, ppi::online::v1::Accept& a) {
           }};
 }
 
-Program gpt2_program(const OnlineModel& model, ppi::online::v1::Accept& a) {
-  const model::Gpt2Config config =
-      model::parse_gpt2_config(nlohmann::json::parse(model.settings.config_json));
-  auto weights = std::make_shared<model::Gpt2FixedWeights>(model::encode_gpt2(
-      model::fold_gpt2(model::load_gpt2(config, model::parse_safetensors(model.weights))),
-      mpc::kDefaultFracBits));
-  const model::Gpt2Shape shape = model::Gpt2Shape::of(*weights);
+// Names F = W - B for the client, which keeps it per (model, dealer group): it changes with the
+// weights file and with the mask set.
+std::string weights_id_of(const Sha256Digest& file_digest, const std::string& mask_set_id) {
+  Sha256 h;
+  h.update(as_bytes("ppi held weights v1\n"));
+  h.update(file_digest);
+  h.update(as_bytes(mask_set_id));
+  return to_hex(h.finish());
+}
+
+// The model owner's side of a GPT-2 session. With a mask set (the model registered with a
+// mask plan), the masks come from the model owner's share of it and F is sent only when the
+// client's Start does not name it as held (docs/protocol.md 6.2); otherwise the batch carries
+// the masks and F goes with every session.
+Program gpt2_program(const OnlineModel& model, const LoadedGpt2& loaded,
+                     std::shared_ptr<const MaskSetShare> mask_set, const std::string& held_id,
+                     ppi::online::v1::Accept& a) {
+  const model::Gpt2Shape shape = model::Gpt2Shape::of(*loaded.weights);
   const inference::Gpt2PassOptions options = gpt2_pass_options(model.settings);
   inference::check_pass_options(shape, options);
   a.set_model_kind("gpt2");
   a.set_shape_json(shape.to_json().dump());
   a.set_bucket(options.bucket);
   a.set_top_k(options.top_k);
-  return {shape.frac_bits, mpc::kMaxMagnitudeBits, "bucket", std::to_string(options.bucket),
-          [weights, shape, options](mpc::Party& p) {
-            // A fresh session: this batch carries the weight masks, so F is sent again.
-            inference::Gpt2Session session(shape, weights.get());
-            inference::run_gpt2(p, session, {}, options);
-          }};
+  bool held = false;
+  if (mask_set) {
+    a.set_mask_plan_json(mask_set->plan_json);
+    a.set_weights_id(weights_id_of(loaded.file_digest, mask_set->mask_set_id));
+    held = !held_id.empty() && held_id == a.weights_id();
+    a.set_weights_held(held);
+  }
+  return {
+      shape.frac_bits, mpc::kMaxMagnitudeBits, "bucket", std::to_string(options.bucket),
+      [weights = loaded.weights, shape, options, mask_set, held](mpc::Party& p) {
+        if (!mask_set) {
+          inference::Gpt2Session session(shape, weights.get());
+          inference::run_gpt2(p, session, {}, options);
+          return;
+        }
+        const material::MaterialPlan mask_plan = material::MaterialPlan::parse(mask_set->plan_json);
+        const mpc::BatchShare share(mask_plan, mask_set->mac_key_share, Bytes(mask_set->elements));
+        mpc::MaskSetCursor masks(mask_plan, &share);
+        inference::Gpt2Session session(shape, weights.get(), {&masks, held, {}});
+        inference::run_gpt2(p, session, {}, options);
+      }};
 }
 
 }  // namespace
+
+LoadedGpt2 OnlineService::gpt2_weights(const std::string& model_id, const OnlineModel& model) {
+  const Sha256Digest digest = sha256(model.weights);
+  {
+    std::lock_guard lock(mu_);
+    auto it = gpt2_cache_.find(model_id);
+    if (it != gpt2_cache_.end() && it->second.file_digest == digest) return it->second;
+  }
+  const model::Gpt2Config config =
+      model::parse_gpt2_config(nlohmann::json::parse(model.settings.config_json));
+  LoadedGpt2 loaded{
+      digest,
+      std::make_shared<const model::Gpt2FixedWeights>(model::encode_gpt2(
+          model::fold_gpt2(model::load_gpt2(config, model::parse_safetensors(model.weights))),
+          mpc::kDefaultFracBits))};
+  std::lock_guard lock(mu_);
+  gpt2_cache_[model_id] = loaded;
+  return loaded;
+}
 
 grpc::Status OnlineService::Run(grpc::ServerContext* context,
                                 grpc::ServerReaderWriter<OnlineMessage, OnlineMessage>* stream) {
@@ -107,20 +153,38 @@ grpc::Status OnlineService::Run(grpc::ServerContext* context,
 
     OnlineMessage accept;
     auto* a = accept.mutable_accept();
-    const Program program =
-        model.settings.kind == ModelKind::gpt2 ? gpt2_program(model, *a) : mlp_program(model, *a);
+    Program program;
+    std::optional<mpc::BatchCursor> material;
+    if (model.settings.kind == ModelKind::gpt2) {
+      std::shared_ptr<const MaskSetShare> mask_set;
+      if (!model.mask_plan_json.empty()) {
+        auto held = store_->mask_set(batch.model_id, batch.group_id);
+        if (!held) {
+          throw Error(Errc::conflict, "the model owner holds no mask set of model '" +
+                                          batch.model_id + "' for dealer group " + batch.group_id);
+        }
+        mask_set = std::make_shared<const MaskSetShare>(std::move(*held));
+      }
+      program = gpt2_program(model, gpt2_weights(batch.model_id, model), mask_set,
+                             first.start().held_weights_id(), *a);
+    } else {
+      program = mlp_program(model, *a);
+    }
     a->set_model_id(batch.model_id);
     a->set_reveal_logits(model.settings.reveal_logits);
     a->set_plan_json(plan.canonical());
     if (!stream->Write(accept)) throw Error(Errc::unavailable, "the client left the session");
 
     mpc::BatchShare share(plan, batch.share.mac_key_share, std::move(batch.elements));
-    mpc::BatchCursor material(share);
+    std::optional<material::MaterialPlan> mask_plan;
+    if (!a->mask_plan_json().empty())
+      mask_plan = material::MaterialPlan::parse(a->mask_plan_json());
+    material.emplace(share, mask_plan ? &*mask_plan : nullptr);
     online::StreamChannel channel([stream](OnlineMessage& m) { return stream->Read(&m); },
                                   [stream](const OnlineMessage& m) { return stream->Write(m); },
                                   "client '" + caller + "'");
     auto kernels = compute::make_best_kernels();
-    mpc::Party party(mpc::Role::model_owner, channel, material, *kernels, program.frac_bits,
+    mpc::Party party(mpc::Role::model_owner, channel, *material, *kernels, program.frac_bits,
                      program.magnitude_bits);
     program.run(party);
     store_->finish_online(batch_id, channel.rounds(), channel.bytes_sent(),

@@ -26,6 +26,7 @@
 
 using namespace ppi;
 using namespace std::chrono_literals;
+using ppi::test::ActorProcess;
 using ppi::test::Deployment;
 
 namespace {
@@ -94,8 +95,37 @@ std::int64_t count(Deployment& d, const std::string& db_url, const std::string& 
 
 std::int64_t available(Deployment& d, const std::string& model_id) {
   return count(d, d.super_dealer.db_url,
-               "SELECT COUNT(*) FROM batches WHERE model_id = ? AND state = 'available'",
+               "SELECT COUNT(*) FROM batches WHERE model_id = ? AND state = 'available' AND "
+               "kind = 'batch'",
                {model_id});
+}
+
+// The model's mask set reached the model owner once: one release of its shares per dealer, one
+// mask set held by the model owner, none of its seeds released.
+void check_mask_set_delivered_once(Deployment& d, const std::string& model_id) {
+  auto sd = d.open(d.super_dealer.db_url)->acquire();
+  auto sets =
+      sd.exec("SELECT batch_id FROM batches WHERE model_id = ? AND kind = 'mask_set'", {model_id});
+  REQUIRE(sets.rows.size() == 1);
+  const std::string mask_set = sets.rows[0].get_string(0);
+  for (ActorProcess& dealer : d.dealers) {
+    CAPTURE(dealer.identity);
+    auto s = d.open(dealer.db_url)->acquire();
+    CHECK(s.exec("SELECT COUNT(*) FROM releases WHERE batch_id = ? AND kind = 'shares'", {mask_set})
+              .rows[0]
+              .get_int(0) == 1);
+    CHECK(s.exec("SELECT COUNT(*) FROM releases WHERE batch_id = ? AND kind = 'seed'", {mask_set})
+              .rows[0]
+              .get_int(0) == 0);
+  }
+  CHECK(count(d, d.model_owner.db_url,
+              "SELECT COUNT(*) FROM mask_sets WHERE model_id = ? AND state = 'ready'",
+              {model_id}) == 1);
+}
+
+std::int64_t online_bytes_sent(Deployment& d, const std::string& batch_id) {
+  return count(d, d.model_owner.db_url,
+               "SELECT online_bytes_sent FROM inferences WHERE batch_id = ?", {batch_id});
 }
 
 // The model owner records a failed session once it sees the client cancel: wait for it.
@@ -109,6 +139,17 @@ std::string model_owner_state(Deployment& d, const std::string& batch_id) {
     std::this_thread::sleep_for(100ms);
   }
   return state;
+}
+
+void wait_mask_set(Deployment& d, const std::string& model_id, std::chrono::seconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (count(d, d.super_dealer.db_url,
+               "SELECT COUNT(*) FROM batches WHERE model_id = ? AND kind = 'mask_set' AND "
+               "state IN ('available', 'bound')",
+               {model_id}) == 0) {
+    REQUIRE_MESSAGE(std::chrono::steady_clock::now() < until, "no mask set of " << model_id);
+    std::this_thread::sleep_for(100ms);
+  }
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -130,6 +171,9 @@ std::uint64_t register_and_generate(Deployment& d, const std::string& model_id,
   const auto started = std::chrono::steady_clock::now();
   d.add_pool(model_id, kGroup);
   d.wait_available(model_id, kGroup, batches, 900s);
+  // A GPT-2's mask set (its weight masks, generated once for the group) is larger than a
+  // batch: the first conversion needs it ready.
+  if (std::filesystem::is_directory(path)) wait_mask_set(d, model_id, 900s);
   MESSAGE(model_id << ": " << elements << " elements (" << 32.0 * double(elements) / (1 << 20)
                    << " MiB per share) per batch, " << batches << " batch(es) generated in "
                    << seconds_since(started) << " s");
@@ -151,12 +195,12 @@ Printed infer(Deployment& d, const std::string& model_id,
 }
 
 void run_gpt2_case(db::Dialect dialect) {
-  Deployment d(dialect, 3, keep_pools(4));  // four inferences below use a batch
+  Deployment d(dialect, 3, keep_pools(5));  // five inferences below use a batch
   const std::filesystem::path dir = d.certs().dir() / "gpt2-random";
   inference::test::RandomGpt2 dims;  // V 300, d 32, 2 layers, 4 heads, 24 positions
   inference::test::write_random_gpt2(dir, dims, 21);
   d.form_group(kGroup);
-  register_and_generate(d, "gpt2", dir, {"--model.max_context=8", "--model.reveal_logits"}, 4);
+  register_and_generate(d, "gpt2", dir, {"--model.max_context=8", "--model.reveal_logits"}, 5);
 
   // Malformed token lists: one clear error each, before any batch is asked for.
   std::string out;
@@ -168,7 +212,7 @@ void run_gpt2_case(db::Dialect dialect) {
   }
   CHECK(d.run_client({"infer", "--model=gpt2", kDealers}, out) != 0);
   CHECK(out.find("either --input FILE (an MLP) or --tokens IDS (a GPT-2)") != std::string::npos);
-  CHECK(available(d, "gpt2") == 4);
+  CHECK(available(d, "gpt2") == 5);
   CHECK(count(d, d.model_owner.db_url, "SELECT COUNT(*) FROM inferences") == 0);
   CHECK(count(d, d.client_db_url(), "SELECT COUNT(*) FROM inferences") == 0);
 
@@ -188,6 +232,20 @@ void run_gpt2_case(db::Dialect dialect) {
   CHECK(count(d, d.model_owner.db_url,
               "SELECT COUNT(*) FROM inferences WHERE batch_id = ? AND online_rounds > 0",
               {got.batch_id}) == 1);
+  // The batch holds per-inference material only: its weight masks are the mask set's.
+  check_mask_set_delivered_once(d, "gpt2");
+  CHECK(count(d, d.client_db_url(), "SELECT COUNT(*) FROM held_weights WHERE model_id = 'gpt2'") ==
+        1);
+
+  // A second inference: the client holds F, so nothing of the weights is sent again.
+  const Printed again = infer(d, "gpt2", tokens);
+  CHECK(again.next_token == got.next_token);
+  const std::size_t dd = static_cast<std::size_t>(dims.d),
+                    vv = static_cast<std::size_t>(dims.vocab);
+  const std::int64_t weight_bytes =
+      static_cast<std::int64_t>(8 * (2 * vv * dd + std::size_t(dims.layers) * 12 * dd * dd));
+  CHECK(online_bytes_sent(d, got.batch_id) - online_bytes_sent(d, again.batch_id) == weight_bytes);
+  check_mask_set_delivered_once(d, "gpt2");
 
   // Tokens that do not fit the model: the batch is bound, then used up without its online phase.
   struct Misfit {
