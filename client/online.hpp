@@ -31,9 +31,28 @@ struct OnlineSettings {
 struct TokenInput {
   std::vector<std::uint32_t> ids;
 };
-// What an inference takes: an MLP's rows or a GPT-2's tokens; the model owner says which
-// program runs, and an input of the other kind is refused before the program starts.
-using OnlineInput = std::variant<online::InputRows, TokenInput>;
+// A token a generation has just given the client, with the session's figures so far.
+struct GeneratedToken {
+  std::uint32_t token = 0;
+  std::uint32_t index = 0;  // 0: the pass's, then one per step
+  double seconds = 0;       // since the online phase began
+  std::uint64_t rounds = 0, bytes_sent = 0, bytes_received = 0;
+};
+
+// A GPT-2 generation: the prompt's token ids, then up to max_tokens new tokens (at most what
+// the model's batches hold: its model.max_new_tokens), stopping early at `stop` (the
+// tokenizer's end-of-text). `on_token` sees each token as it is learnt.
+struct GenerateInput {
+  std::vector<std::uint32_t> prompt;
+  std::uint32_t max_tokens = 1;
+  std::optional<std::uint32_t> stop;
+  std::function<void(const GeneratedToken&)> on_token;
+};
+
+// What an inference takes: an MLP's rows, a GPT-2's tokens (one pass: the next token) or a
+// generation; the model owner says which program runs, and an input of another kind is
+// refused before the program starts.
+using OnlineInput = std::variant<online::InputRows, TokenInput, GenerateInput>;
 
 // "464,2068,..." as token ids. Error(config) naming the item unless the list is non-empty and
 // every comma-separated item a decimal integer below 2^32 (the vocabulary is checked once the
@@ -42,11 +61,13 @@ TokenInput parse_tokens(const std::string& text);
 
 struct OnlineResult {
   std::string model_id;
-  std::string model_kind;            // "mlp" or "gpt2"
-  std::vector<std::size_t> classes;  // mlp: one per input row; gpt2: the next tokens, best first
-  std::vector<double> logits;        // mlp: rows x classes; gpt2: the vocabulary; when revealed
-  std::size_t classes_per_row = 0;   // mlp: classes; gpt2: the vocabulary size
-  std::uint32_t bucket = 0;          // gpt2: the length the tokens were padded to
+  std::string model_kind;  // "mlp" or "gpt2"
+  // mlp: one per input row; gpt2: the next tokens, best first; a generation: its new tokens
+  std::vector<std::size_t> classes;
+  std::vector<double> logits;       // mlp: rows x classes; gpt2: the vocabulary; when revealed
+  std::size_t classes_per_row = 0;  // mlp: classes; gpt2: the vocabulary size
+  std::uint32_t bucket = 0;         // gpt2: the length the tokens were padded to
+  bool generated = false;           // gpt2: a generation (classes are its new tokens)
   std::uint64_t rounds = 0, bytes_sent = 0, bytes_received = 0;
   double seconds = 0;
 };

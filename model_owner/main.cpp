@@ -51,6 +51,11 @@ std::vector<config::KeySpec> model_owner_keys() {
                           "register, GPT-2: the length bucket T; every inference is padded to T "
                           "tokens (at most the model's n_positions), and the model owner learns "
                           "T, not the length"),
+      config::integer_key("model.max_new_tokens", 1, 1, 1 << 16,
+                          "register, GPT-2: how many tokens one inference may generate (the "
+                          "first from the prompt, each further one from a step on the "
+                          "secret-shared KV cache); max_context + max_new_tokens - 1 must not "
+                          "exceed the model's n_positions"),
       config::integer_key("model.top_k", 1, 1, inference::kMaxTopK,
                           "register, GPT-2: how many next tokens (best first) the client learns"),
       config::integer_key("input.row", -1, -1, 1 << 20,
@@ -144,9 +149,16 @@ Registration gpt2_registration(const config::Config& cfg, const std::string& dir
   s.bucket = static_cast<std::uint32_t>(cfg.get_int("model.max_context"));
   s.top_k = static_cast<std::uint32_t>(cfg.get_int("model.top_k"));
   s.reveal_logits = cfg.get_bool("model.reveal_logits");
+  s.max_new_tokens = static_cast<std::uint32_t>(cfg.get_int("model.max_new_tokens"));
   if (s.bucket > shape.config.n_positions) {
     throw Error(Errc::config, "config model.max_context: " + std::to_string(s.bucket) +
                                   " is more than the model's n_positions " +
+                                  std::to_string(shape.config.n_positions));
+  }
+  if (s.bucket + s.max_new_tokens - 1 > shape.config.n_positions) {
+    throw Error(Errc::config, "config model.max_new_tokens: " + std::to_string(s.max_new_tokens) +
+                                  " tokens after a bucket of " + std::to_string(s.bucket) +
+                                  " go beyond the model's n_positions " +
                                   std::to_string(shape.config.n_positions));
   }
   if (s.top_k > shape.config.vocab_size) {
@@ -201,7 +213,8 @@ int register_model(const config::Config& cfg, std::shared_ptr<db::Database> data
     std::cout << ", " << r.mask_plan->element_count() << " weight-mask elements per dealer group";
   }
   if (r.settings.kind == model_owner::ModelKind::gpt2) {
-    std::cout << ", GPT-2 padded to " << r.settings.bucket << " tokens, top " << r.settings.top_k
+    std::cout << ", GPT-2 padded to " << r.settings.bucket << " tokens, up to "
+              << r.settings.max_new_tokens << " new token(s), top " << r.settings.top_k
               << " next token(s)";
   } else if (r.settings.input_rows != 0) {
     std::cout << ", " << r.settings.input_rows << " input row(s) per inference";

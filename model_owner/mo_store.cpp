@@ -29,6 +29,7 @@ inference::Gpt2PassOptions gpt2_pass_options(const ModelSettings& s) {
   o.output = inference::Gpt2PassOptions::Output::last;
   o.top_k = s.top_k;
   o.reveal_logits = s.reveal_logits;
+  o.steps = s.max_new_tokens - 1;
   return o;
 }
 
@@ -48,11 +49,11 @@ void ModelOwnerStore::save_model(const std::string& model_id, const std::string&
   }
   s.exec(
       "UPDATE models SET model_kind = ?, model_config = ?, input_rows = ?, bucket = ?, top_k = ?, "
-      "reveal_logits = ? WHERE model_id = ?",
+      "reveal_logits = ?, max_new_tokens = ? WHERE model_id = ?",
       {std::string(kind_name(settings.kind)), settings.config_json,
        static_cast<std::int64_t>(settings.input_rows), static_cast<std::int64_t>(settings.bucket),
        static_cast<std::int64_t>(settings.top_k), std::int64_t{settings.reveal_logits ? 1 : 0},
-       model_id});
+       static_cast<std::int64_t>(settings.max_new_tokens), model_id});
   db::delete_chunks(s, {"model_chunks", "model_id"}, model_id);
   if (!weights.empty()) {
     db::ChunkWriter writer(s, {"model_chunks", "model_id"}, model_id);
@@ -66,7 +67,7 @@ OnlineModel ModelOwnerStore::online_model(const std::string& model_id) {
   auto s = db_->acquire();
   auto r = s.exec(
       "SELECT plan, input_rows, reveal_logits, model_kind, model_config, bucket, top_k, "
-      "mask_plan FROM models WHERE model_id = ?",
+      "mask_plan, max_new_tokens FROM models WHERE model_id = ?",
       {model_id});
   if (r.rows.empty()) throw Error(Errc::not_found, "unknown model '" + model_id + "'");
   OnlineModel m;
@@ -84,6 +85,7 @@ OnlineModel ModelOwnerStore::online_model(const std::string& model_id) {
   set.bucket = static_cast<std::uint32_t>(row.get_int(5));
   set.top_k = static_cast<std::uint32_t>(row.get_int(6));
   m.mask_plan_json = row.get_string(7);
+  set.max_new_tokens = static_cast<std::uint32_t>(row.get_int(8));
   db::read_chunks(s, {"model_chunks", "model_id"}, model_id, [&](ByteView chunk) {
     m.weights.insert(m.weights.end(), chunk.begin(), chunk.end());
   });

