@@ -11,8 +11,14 @@
 // us_per_round_transport is the mean time of an empty exchange over the same stream (one round
 // trip of the transport with nothing to compute), measured before each pass.
 //
+// With --steps N each pass is a greedy generation (the pass, then N steps on the secret-shared
+// KV cache, inference::run_gpt2_generation), and the line adds "steps",
+// "seconds_first_token" (the pass), "seconds_per_step", "rounds_per_step" and
+// "bytes_per_step_mo_to_client" / "_client_to_mo" (means over the steps), and
+// "material_elements_per_step" (from the recorded plans: (pass + N steps - pass) / N).
+//
 //   bench_online_gpt2 [--layers 12] [--d 768] [--heads 12] [--vocab 50257] [--positions 1024]
-//                     [--tokens 32,64,128] [--reps 1] [--plaintext]
+//                     [--tokens 32,64,128] [--reps 1] [--steps 0] [--plaintext]
 
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
@@ -53,6 +59,7 @@ struct Options {
   inference::test::RandomGpt2 model{12, 12, 768, 50257, 1024, model::DType::F16};
   std::vector<std::uint32_t> lengths{32, 64, 128};
   int reps = 1;
+  std::uint32_t steps = 0;
   bool tls = true;
   std::string role;  // "" (the parent, client), "model_owner"
   std::string dir;   // certificates, the model, the port file
@@ -101,10 +108,22 @@ std::vector<std::uint32_t> schedule(const Options& o) {
   return passes;
 }
 
+std::uint32_t g_steps = 0;  // --steps, the same in both processes
+
 inference::Gpt2PassOptions pass_options(std::uint32_t t) {
   inference::Gpt2PassOptions p;
   p.bucket = t;
+  p.steps = g_steps;
   return p;
+}
+
+// The pass (and its steps) of one Run, either role.
+inference::Gpt2Result run_pass(mpc::Party& p, inference::Gpt2Session& session,
+                               std::span<const std::uint32_t> tokens, std::uint32_t t,
+                               const inference::Gpt2Next& next) {
+  if (g_steps == 0) return inference::run_gpt2(p, session, tokens, pass_options(t));
+  inference::run_gpt2_generation(p, session, tokens, pass_options(t), next);
+  return {};
 }
 
 // Empty exchanges over the stream: the transport's round trip with nothing to compute.
@@ -147,7 +166,7 @@ class BenchOnlineService final : public ppi::online::v1::OnlineInference::Servic
       // Ready: the client starts its clock after this exchange.
       channel.exchange(std::span<const u64>());
       round_trip_us(channel, kProbeRounds);
-      inference::run_gpt2(p, session_, {}, pass_options(t));
+      run_pass(p, session_, {}, t, {});
       if (next_ == passes_.size()) done_ = true;
       return grpc::Status::OK;
     } catch (const Error& e) {
@@ -228,9 +247,45 @@ int run_client(const Options& o, int port) {
                         v0 = channel.bytes_received();
     const std::vector<std::uint32_t> tokens(t, 464);
     const auto started = std::chrono::steady_clock::now();
-    const inference::Gpt2Result result = inference::run_gpt2(p, session, tokens, pass_options(t));
+    // A generation: when each token arrives, with the stream's figures then.
+    struct Mark {
+      double seconds;
+      std::uint64_t rounds, sent, received;
+      std::uint32_t token;
+    };
+    std::vector<Mark> marks;
+    inference::Gpt2Result result = run_pass(
+        p, session, tokens, t, [&](const inference::Gpt2Result& r) -> std::optional<std::uint32_t> {
+          marks.push_back(
+              {std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+               channel.rounds(), channel.bytes_sent(), channel.bytes_received(), r.top.at(0)});
+          return r.top.at(0);
+        });
+    if (!marks.empty()) result.top = {marks.back().token};
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::string generation;
+    if (marks.size() > 1) {
+      const double n = static_cast<double>(marks.size() - 1);
+      const Mark &a = marks.front(), &b = marks.back();
+      const std::uint64_t with_steps =
+          inference::record_gpt2(shape, pass_options(t), true).plan.element_count();
+      inference::Gpt2PassOptions pass_only = pass_options(t);
+      pass_only.steps = 0;
+      const std::uint64_t pass =
+          inference::record_gpt2(shape, pass_only, true).plan.element_count();
+      char buffer[512];
+      std::snprintf(buffer, sizeof buffer,
+                    ", \"steps\": %u, \"seconds_first_token\": %.4f, \"seconds_per_step\": %.4f, "
+                    "\"rounds_per_step\": %.1f, \"bytes_per_step_mo_to_client\": %.0f, "
+                    "\"bytes_per_step_client_to_mo\": %.0f, \"material_elements_per_step\": %.0f",
+                    g_steps, a.seconds - 0.0, (b.seconds - a.seconds) / n,
+                    static_cast<double>(b.rounds - a.rounds) / n,
+                    static_cast<double>(b.received - a.received) / n,
+                    static_cast<double>(b.sent - a.sent) / n,
+                    static_cast<double>(with_steps - pass) / static_cast<double>(g_steps));
+      generation = buffer;
+    }
     stream->WritesDone();
     const grpc::Status status = stream->Finish();
     if (!status.ok()) throw grpcsvc::from_status(status, "model owner");
@@ -238,12 +293,12 @@ int run_client(const Options& o, int port) {
         "{\"bench\": \"gpt2_online_grpc\", \"first_pass\": %s, \"tokens\": %u, \"layers\": %d, "
         "\"d\": %d, \"heads\": %d, \"vocab\": %d, \"seconds\": %.4f, \"rounds\": %llu, "
         "\"bytes_mo_to_client\": %llu, \"bytes_client_to_mo\": %llu, "
-        "\"us_per_round_transport\": %.1f, \"tls\": %s, \"next_token\": %u}\n",
+        "\"us_per_round_transport\": %.1f, \"tls\": %s, \"next_token\": %u%s}\n",
         first ? "true" : "false", t, o.model.layers, o.model.d, o.model.heads, o.model.vocab,
         seconds, static_cast<unsigned long long>(channel.rounds() - r0),
         static_cast<unsigned long long>(channel.bytes_received() - v0),
         static_cast<unsigned long long>(channel.bytes_sent() - s0), rtt, o.tls ? "true" : "false",
-        result.top.empty() ? 0u : result.top[0]);
+        result.top.empty() ? 0u : result.top[0], generation.c_str());
     std::fflush(stdout);
     first = false;
   }
@@ -281,6 +336,8 @@ int main(int argc, char** argv) {
       o.lengths = bench::parse_u32_list(value);
     else if (key == "--reps")
       o.reps = std::stoi(value);
+    else if (key == "--steps")
+      o.steps = static_cast<std::uint32_t>(std::stoul(value));
     else if (key == "--role")
       o.role = value;
     else if (key == "--dir")
@@ -292,6 +349,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  g_steps = o.steps;
   try {
     if (o.role == "model_owner") return run_model_owner(o);
 
@@ -311,12 +369,13 @@ int main(int argc, char** argv) {
                         heads = std::to_string(o.model.heads),
                         vocab = std::to_string(o.model.vocab),
                         positions = std::to_string(o.model.positions),
-                        reps = std::to_string(o.reps), lengths = list_text(o.lengths);
+                        reps = std::to_string(o.reps), lengths = list_text(o.lengths),
+                        steps = std::to_string(o.steps);
       std::vector<const char*> args{
-          o.argv0.c_str(), "--role",   "model_owner",  "--dir",       o.dir.c_str(),     "--seed",
-          o.seed.c_str(),  "--layers", layers.c_str(), "--d",         d.c_str(),         "--heads",
-          heads.c_str(),   "--vocab",  vocab.c_str(),  "--positions", positions.c_str(), "--reps",
-          reps.c_str(),    "--tokens", lengths.c_str()};
+          o.argv0.c_str(), "--role",   "model_owner",   "--dir",       o.dir.c_str(),     "--seed",
+          o.seed.c_str(),  "--layers", layers.c_str(),  "--d",         d.c_str(),         "--heads",
+          heads.c_str(),   "--vocab",  vocab.c_str(),   "--positions", positions.c_str(), "--reps",
+          reps.c_str(),    "--tokens", lengths.c_str(), "--steps",     steps.c_str()};
       if (!o.tls) args.push_back("--plaintext");
       args.push_back(nullptr);
       execv("/proc/self/exe", const_cast<char* const*>(args.data()));

@@ -512,6 +512,9 @@ std::uint32_t run_gpt2_generation(mpc::Party& p, Gpt2Session& s,
   if (!mo && !next) throw Error(Errc::internal, "the client chooses the tokens of a generation");
   Gpt2Cache cache;
   Gpt2Result r = run_gpt2(p, s, prompt, o, &cache);
+  // wpe, which only the steps use, is shared now whether a step comes or not, so that a session
+  // leaves the client every F of the mask set (the setup order of record_gpt2).
+  if (o.steps > 0) s.matrix(p, s.wpe_index());
   std::uint32_t results = 1;
   for (std::uint32_t step = 0; step < o.steps; ++step) {
     std::optional<std::uint32_t> token;

@@ -24,7 +24,8 @@ struct Gpt2PassRun {
   std::uint64_t minor_faults = 0;  // page faults of the process during the pass
 };
 
-// Makes one pass's material ahead of it, for `tokens` tokens: runs the client's program in
+// Makes one pass's material ahead of it (a generation's: the pass and all options.steps
+// steps), for `tokens` tokens: runs the client's program in
 // recording mode against dealer.prefetcher() on `shadow`, a client session that has shared
 // the same matrices as the real ones (so it asks for what the real pass will).
 void prefetch_pass(FixtureDealer& dealer, Gpt2Session& shadow, std::size_t tokens,
