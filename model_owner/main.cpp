@@ -88,6 +88,23 @@ void start(app::ServerActor& actor, const config::Config& cfg) {
                            model_owner::convert(*store, settings, client, model_id, dealers);
                        return net::json_response(net::http::status::ok, answer.dump());
                      });
+  actor.router().add(
+      net::http::verb::get, "/v1/models", [store](const net::Request&, net::RequestContext& ctx) {
+        app::require_identity(ctx);
+        auto models = nlohmann::json::array();
+        for (const auto& m : store->runnable_models()) {
+          nlohmann::json item = {{"model_id", m.model_id},
+                                 {"kind", model_owner::kind_name(m.kind)}};
+          if (m.kind == model_owner::ModelKind::gpt2) {
+            item["max_context"] = m.bucket;
+            item["max_new_tokens"] = m.max_new_tokens;
+          } else {
+            item["rows"] = m.input_rows;
+          }
+          models.push_back(std::move(item));
+        }
+        return net::json_response(net::http::status::ok, nlohmann::json{{"models", models}}.dump());
+      });
   actor.keep(store);
 
   auto online = std::make_shared<model_owner::OnlineService>(store);

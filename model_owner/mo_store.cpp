@@ -63,6 +63,28 @@ void ModelOwnerStore::save_model(const std::string& model_id, const std::string&
   tx.commit();
 }
 
+std::vector<ModelSummary> ModelOwnerStore::runnable_models() {
+  auto s = db_->acquire();
+  // A model registered with its weights has chunk 0 of them.
+  auto r = s.exec(
+      "SELECT model_id, model_kind, input_rows, bucket, max_new_tokens FROM models WHERE "
+      "EXISTS (SELECT 1 FROM model_chunks c WHERE c.model_id = models.model_id) ORDER BY "
+      "model_id",
+      {});
+  std::vector<ModelSummary> out;
+  for (const auto& row : r.rows) {
+    ModelSummary m;
+    m.model_id = row.get_string(0);
+    m.kind = row.get_string(1) == "gpt2" ? ModelKind::gpt2 : ModelKind::mlp;
+    m.input_rows = static_cast<std::uint32_t>(row.get_int(2));
+    m.bucket = static_cast<std::uint32_t>(row.get_int(3));
+    m.max_new_tokens = static_cast<std::uint32_t>(row.get_int(4));
+    const bool runnable = m.kind == ModelKind::gpt2 ? m.bucket != 0 : m.input_rows != 0;
+    if (runnable) out.push_back(std::move(m));
+  }
+  return out;
+}
+
 OnlineModel ModelOwnerStore::online_model(const std::string& model_id) {
   auto s = db_->acquire();
   auto r = s.exec(

@@ -40,6 +40,16 @@ struct ModelSettings {
 // A GPT-2's options as a pass takes them: the last position's next tokens.
 inference::Gpt2PassOptions gpt2_pass_options(const ModelSettings& s);
 
+// What a client may know of a model before asking for a batch of it: enough to check an
+// input against it without using a batch up.
+struct ModelSummary {
+  std::string model_id;
+  ModelKind kind = ModelKind::mlp;
+  std::uint32_t input_rows = 0;      // mlp
+  std::uint32_t bucket = 0;          // gpt2: the most prompt tokens
+  std::uint32_t max_new_tokens = 0;  // gpt2: the most new tokens of a generation
+};
+
 struct OnlineModel {
   std::string plan_json;
   std::string mask_plan_json;  // canonical; empty when the model has no mask plan
@@ -84,6 +94,8 @@ class ModelOwnerStore {
   // The model's weights and online settings; Error(not_found) for an unknown model or one
   // registered without weights.
   OnlineModel online_model(const std::string& model_id);
+  // Every model that can run inferences (registered with weights), by id.
+  std::vector<ModelSummary> runnable_models();
 
   // Starts the online phase of a ready inference for its bound client, once: the state moves
   // to 'online' in one transaction. Error(not_found) for an unknown batch,

@@ -61,7 +61,7 @@ struct FakeSwaggerUi {
 }  // namespace
 
 TEST_CASE("docs: /openapi.yaml is the actor's document from openapi/, byte for byte") {
-  for (std::string actor : {"super_dealer", "dealer", "model_owner"}) {
+  for (std::string actor : {"super_dealer", "dealer", "model_owner", "client"}) {
     CAPTURE(actor);
     net::Router router;
     app::add_docs_routes(router, actor, "/nonexistent");
