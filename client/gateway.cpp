@@ -1,5 +1,7 @@
 #include "client/gateway.hpp"
 
+#include "inference/gpt2_program.hpp"
+
 #include <sys/socket.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -16,6 +18,7 @@
 #include "client/generation.hpp"
 #include "core/ids.hpp"
 #include "core/json_body.hpp"
+#include "inference/gpt2_program.hpp"
 #include "net/json_call.hpp"
 #include "net/router.hpp"
 #include "obs/log.hpp"
@@ -53,6 +56,7 @@ struct CompletionRequest {
   std::string model;
   std::string prompt;
   std::uint32_t max_tokens = 16;  // OpenAI's default
+  double temperature = 0;         // greedy
   bool stream = false;
 };
 
@@ -81,10 +85,14 @@ CompletionRequest parse_completion(std::string_view text) {
     }
     r.max_tokens = static_cast<std::uint32_t>(n);
   }
-  // The private program decodes greedily: only the settings that mean greedy are accepted.
+  // Temperature sampling is the client's (inference::gumbel_noise); top-k sampling is not built.
   if (const json* t = optional_field(body, "temperature")) {
     if (!t->is_number()) throw Error(Errc::invalid_argument, "'temperature' must be a number");
-    if (t->get<double>() != 0) unsupported("temperature", "greedy decoding only (temperature 0)");
+    r.temperature = t->get<double>();
+    if (r.temperature < 0 || r.temperature > inference::kMaxTemperature) {
+      throw Error(Errc::invalid_argument, "'temperature' must be 0 (greedy) to " +
+                                              std::to_string(inference::kMaxTemperature));
+    }
   }
   if (const json* k = optional_field(body, "top_k")) {
     if (!k->is_number_integer() || k->get<std::int64_t>() != 1) {
@@ -205,7 +213,7 @@ bool serve_completion(Gateway::State& st, tcp::socket& socket, const net::Reques
     net::Response res;
     try {
       const auto g = generate_text(st.store, s.online, c.batch_id, *st.tokenizer, std::move(prompt),
-                                   r.max_tokens, {});
+                                   r.max_tokens, r.temperature, {});
       const std::size_t completion_tokens = g.tokens.size() - (g.stopped ? 1 : 0);
       auto doc = completion_object(id, created, r.model, g.text, finish_reason(g));
       doc["usage"] = {{"prompt_tokens", prompt_tokens},
@@ -233,7 +241,7 @@ bool serve_completion(Gateway::State& st, tcp::socket& socket, const net::Reques
   };
   try {
     const auto g = generate_text(st.store, s.online, c.batch_id, *st.tokenizer, std::move(prompt),
-                                 r.max_tokens, callbacks);
+                                 r.max_tokens, r.temperature, callbacks);
     write_event(socket, dump(completion_object(id, created, r.model, "", finish_reason(g))));
   } catch (const Error& e) {
     // The status is sent already: the error goes in the stream, as OpenAI's do.

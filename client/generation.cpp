@@ -21,7 +21,7 @@ std::size_t whole_characters(const std::string& text) {
 TextGeneration generate_text(ClientStore& store, const OnlineSettings& settings,
                              const std::string& batch_id, const text::Gpt2Tokenizer& tokenizer,
                              std::vector<std::uint32_t> prompt, std::uint32_t max_tokens,
-                             const TextCallbacks& callbacks) {
+                             double temperature, const TextCallbacks& callbacks) {
   TextGeneration out;
   const std::uint32_t stop = tokenizer.end_of_text();
   std::size_t given = 0;  // bytes of out.text already passed to on_text
@@ -29,6 +29,7 @@ TextGeneration generate_text(ClientStore& store, const OnlineSettings& settings,
   input.prompt = std::move(prompt);
   input.max_tokens = max_tokens;
   input.stop = stop;
+  input.temperature = temperature;
   input.on_token = [&](const GeneratedToken& t) {
     out.tokens.push_back(t.token);
     if (t.token == stop) {

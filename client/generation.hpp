@@ -29,10 +29,11 @@ struct TextCallbacks {
 };
 
 // Runs the generation of up to `max_tokens` tokens after `prompt` (token ids from `tokenizer`),
-// stopping at end-of-text. Errors as run_online's.
+// stopping at end-of-text; greedy at temperature 0, else sampled (GenerateInput::temperature).
+// Errors as run_online's.
 TextGeneration generate_text(ClientStore& store, const OnlineSettings& settings,
                              const std::string& batch_id, const text::Gpt2Tokenizer& tokenizer,
                              std::vector<std::uint32_t> prompt, std::uint32_t max_tokens,
-                             const TextCallbacks& callbacks);
+                             double temperature, const TextCallbacks& callbacks);
 
 }  // namespace ppi::client

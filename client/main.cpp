@@ -24,6 +24,7 @@
 #include "client/gateway.hpp"
 #include "client/generation.hpp"
 #include "client/online.hpp"
+#include "inference/gpt2_program.hpp"
 #include "obs/log.hpp"
 #include "text/gpt2_tokenizer.hpp"
 
@@ -64,6 +65,10 @@ std::vector<ppi::config::KeySpec> client_keys() {
       "model's length bucket"));
   keys.push_back(ppi::config::string_key("batch_id", "", "a converted batch (online)"));
   keys.push_back(ppi::config::string_key("prompt", "", "the text to continue (generate)"));
+  keys.push_back(ppi::config::string_key(
+      "temperature", "0",
+      "generate: 0 for greedy decoding, else sample each token from softmax(logits / T) with "
+      "this client's randomness (at most 4)"));
   keys.push_back(ppi::config::integer_key(
       "max_tokens", 16, 1, 1 << 16,
       "generate: at most this many new tokens (at most the model's model.max_new_tokens)"));
@@ -115,6 +120,24 @@ ppi::client::OnlineSettings online_settings(const ppi::config::Config& cfg) {
   settings.model_owner_endpoint = cfg.get_string("model_owner.online");
   settings.tls = ppi::app::tls_options(cfg);
   return settings;
+}
+
+// --temperature: 0 (greedy) or a sampling temperature, checked before any batch is asked for.
+double temperature(const ppi::config::Config& cfg) {
+  const std::string text = cfg.get_string("temperature");
+  std::size_t used = 0;
+  double t = 0;
+  try {
+    t = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || text.empty() || t < 0) {
+    throw ppi::Error(ppi::Errc::config,
+                     "--temperature takes a number, 0 (greedy) or above, not '" + text + "'");
+  }
+  if (t > 0) ppi::inference::gumbel_noise(t);  // refuses one out of range
+  return t;
 }
 
 ppi::text::Gpt2Tokenizer load_tokenizer(const ppi::config::Config& cfg) {
@@ -247,7 +270,7 @@ int run_generate(const ppi::config::Config& cfg, std::shared_ptr<ppi::db::Databa
   std::cout << prompt << std::flush;
   const auto g = ppi::client::generate_text(
       store, online_settings(cfg), c.batch_id, tokenizer, std::move(prompt_ids),
-      static_cast<std::uint32_t>(cfg.get_int("max_tokens")), callbacks);
+      static_cast<std::uint32_t>(cfg.get_int("max_tokens")), temperature(cfg), callbacks);
   const auto& result = g.result;
   std::cout << "\n";
   std::cout << "batch_id=" << c.batch_id << " model=" << result.model_id

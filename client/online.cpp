@@ -167,6 +167,9 @@ Program gpt2_program(const ppi::online::v1::Accept& a, const std::string& model_
   options.steps = a.steps();
   inference::check_pass_options(shape, options);  // the model owner's, so a peer's to check
   inference::check_pass_tokens(shape, options, tokens.ids, model_id);
+  if (tokens.generate && tokens.generate->temperature != 0) {
+    inference::gumbel_noise(tokens.generate->temperature);  // checks it before the session runs
+  }
   if (tokens.generate && tokens.generate->max_tokens > options.steps + 1) {
     throw Error(Errc::invalid_argument,
                 "model " + model_id + " generates at most " + std::to_string(options.steps + 1) +
@@ -231,6 +234,7 @@ Program gpt2_program(const ppi::online::v1::Accept& a, const std::string& model_
         }
         const GenerateInput& g = *tokens.generate;
         out.generated = true;
+        if (g.temperature > 0) session.set_choice_noise(inference::gumbel_noise(g.temperature));
         inference::run_gpt2_generation(
             p, session, tokens.ids, options,
             [&](const inference::Gpt2Result& r) -> std::optional<std::uint32_t> {

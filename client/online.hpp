@@ -46,6 +46,9 @@ struct GenerateInput {
   std::vector<std::uint32_t> prompt;
   std::uint32_t max_tokens = 1;
   std::optional<std::uint32_t> stop;
+  // 0: greedy; else each token is sampled from softmax(logits / temperature) with this client's
+  // randomness (inference::gumbel_noise), which the model owner never sees.
+  double temperature = 0;
   std::function<void(const GeneratedToken&)> on_token;
 };
 

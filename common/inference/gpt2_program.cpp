@@ -4,12 +4,14 @@
 
 #include "inference/gpt2_program.hpp"
 
+#include <cmath>
 #include <functional>
 #include <string>
 #include <utility>
 
 #include "core/bytes.hpp"
 #include "core/error.hpp"
+#include "crypto/csprng.hpp"
 #include "mpc/arith.hpp"
 #include "mpc/beaver.hpp"
 #include "mpc/compare.hpp"
@@ -336,6 +338,9 @@ Gpt2Result choose(mpc::Party& p, Gpt2Session& s, const Dims& dm, mpc::Shares& nf
   replace(nf, {});
   // |logit| < 2^40 less 2^40 where excluded: every entry below 2^41 = 2^(43 - 2) in magnitude.
   const int width = untruncated ? kMaxLogitBits + 2 * p.frac_bits() + 2 : kTopKExclusionBits + 3;
+  if (!mo && s.choice_noise()) {
+    s.choice_noise()(logits, untruncated ? 2 * p.frac_bits() : p.frac_bits());
+  }
   Gpt2Result result;
   result.rows = rows;
   result.top.assign(std::size_t{rows} * o.top_k, 0);
@@ -503,6 +508,25 @@ Gpt2Result run_gpt2_step(mpc::Party& p, Gpt2Session& s, Gpt2Cache& cache, std::u
   mpc::Shares nf = mpc::layer_norm(p, h, 1, dm.d, shape.config.layer_norm_epsilon);
   replace(h, {});
   return choose(p, s, dm, nf, 1, o);
+}
+
+Gpt2Session::ChoiceNoise gumbel_noise(double temperature) {
+  if (!(temperature > 0) || temperature > kMaxTemperature) {
+    throw Error(Errc::invalid_argument,
+                "the temperature must be above 0 and at most " + std::to_string(kMaxTemperature));
+  }
+  return [temperature](std::span<u64> logits, int scale_bits) {
+    std::vector<std::uint64_t> raw(logits.size());
+    random_bytes({reinterpret_cast<std::uint8_t*>(raw.data()), raw.size() * sizeof(std::uint64_t)});
+    const double scale = std::ldexp(temperature, scale_bits);
+    for (std::size_t j = 0; j < logits.size(); ++j) {
+      // u in (0, 1): 53 random bits, centred in their interval.
+      const double u = (static_cast<double>(raw[j] >> 11) + 0.5) * 0x1p-53;
+      const double g = -std::log(-std::log(u));
+      logits[j] += static_cast<u64>(std::llround(scale * g));
+    }
+    cleanse(raw.data(), raw.size() * sizeof(std::uint64_t));
+  };
 }
 
 std::uint32_t run_gpt2_generation(mpc::Party& p, Gpt2Session& s,

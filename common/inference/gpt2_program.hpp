@@ -107,6 +107,13 @@ class Gpt2Session {
   // F = W - B of matrix `index` once shared: what a client keeps for later sessions.
   std::span<const u64> complement(std::size_t index) const;
 
+  // Sampling, the client's alone: called before each argmax of a pass or step with the client's
+  // share of the logits (rows x V, `scale_bits` fractional bits) to add its private noise
+  // (gumbel_noise). Adding to its own share is local: the model owner's transcript is the same.
+  using ChoiceNoise = std::function<void(std::span<u64> logits, int scale_bits)>;
+  void set_choice_noise(ChoiceNoise noise) { noise_ = std::move(noise); }
+  const ChoiceNoise& choice_noise() const { return noise_; }
+
   static std::size_t wte_index() { return 0; }
   static std::size_t layer_index(std::size_t layer, std::size_t which) {
     return 1 + 4 * layer + which;  // which: 0 attn, 1 proj, 2 fc, 3 out
@@ -120,7 +127,15 @@ class Gpt2Session {
   const model::Gpt2FixedWeights* weights_;
   Gpt2MaskSet mask_set_;
   std::vector<std::optional<mpc::PrivateWeights>> matrices_;
+  ChoiceNoise noise_;
 };
+
+// Temperature sampling by the Gumbel-max trick: argmax_j (l_j + t g_j), g_j = -ln(-ln u_j) with
+// u_j uniform in (0, 1) from the client's CSPRNG, is a sample of softmax(l / t). The noise is
+// added in fixed point at the logits' scale; 0 < t <= kMaxTemperature (|t g| stays far below
+// the comparisons' range). Error(invalid_argument) otherwise.
+inline constexpr double kMaxTemperature = 4.0;
+Gpt2Session::ChoiceNoise gumbel_noise(double temperature);
 
 // What a generation carries from the pass to each step, secret-shared and never opened: every
 // layer's K and V rows (slots x d), the pass's T slots (padded ones included) and then one per

@@ -385,6 +385,68 @@ TEST_CASE("generation with a secret-shared KV cache: each step's token is the fl
       doctest::Contains("plus the generation steps must be at most n_positions 24"), Error);
 }
 
+TEST_CASE("sampling by the client's Gumbel noise: softmax(l / T) frequencies, nothing sent") {
+  // The sampler in plaintext: argmax(l + T g) over many draws against softmax(l / T).
+  const std::vector<double> l = {1.0, 0.5, -0.3, 0.9};
+  const double t = 0.8;
+  const Gpt2Session::ChoiceNoise noise = gumbel_noise(t);
+  std::vector<int> hits(l.size(), 0);
+  const int draws = 40000;
+  for (int i = 0; i < draws; ++i) {
+    std::vector<u64> x(l.size());
+    for (std::size_t j = 0; j < l.size(); ++j) x[j] = FixedPoint(16).encode(l[j]);
+    noise(x, 16);
+    std::size_t best = 0;
+    for (std::size_t j = 1; j < x.size(); ++j) {
+      if (static_cast<std::int64_t>(x[j]) > static_cast<std::int64_t>(x[best])) best = j;
+    }
+    ++hits[best];
+  }
+  double z = 0;
+  for (double v : l) z += std::exp(v / t);
+  for (std::size_t j = 0; j < l.size(); ++j) {
+    CHECK(std::abs(double(hits[j]) / draws - std::exp(l[j] / t) / z) < 0.01);
+  }
+  CHECK_THROWS_AS(gumbel_noise(0), Error);
+  CHECK_THROWS_AS(gumbel_noise(kMaxTemperature + 1), Error);
+
+  // In a private pass the client's noise decides, and the model owner's transcript is a greedy
+  // pass's: here a noise that lifts one token far above the rest.
+  const RandomGpt2 dims;
+  const LoadedModel m = random_model(dims, "sample", 18);
+  Gpt2PassOptions o;
+  o.bucket = 8;
+  const std::vector<std::uint32_t> tokens = random_tokens(5, dims.vocab, 5);
+  const mpc::RecordedProgram rec = record_gpt2(m.shape, o);
+  auto pass = [&](std::optional<std::uint32_t> favoured) {
+    std::uint32_t got = 0;
+    const mpc::test::TwoPartyRun run = mpc::test::run_two_party(
+        rec.plan,
+        [&](mpc::Party& p) -> std::vector<mpc::Shares> {
+          const bool mo = p.is_model_owner();
+          Gpt2Session session(m.shape, mo ? &m.fixed : nullptr);
+          if (!mo && favoured) {
+            session.set_choice_noise(
+                [&](std::span<u64> logits, int scale) { logits[*favoured] += u64{100} << scale; });
+          }
+          const Gpt2Result r = run_gpt2(
+              p, session,
+              mo ? std::span<const std::uint32_t>{} : std::span<const std::uint32_t>(tokens), o);
+          if (!mo) got = r.top.at(0);
+          return {};
+        },
+        16);
+    return std::pair{got, run};
+  };
+  const auto [greedy, greedy_run] = pass(std::nullopt);
+  const std::uint32_t other = (greedy + 7) % static_cast<std::uint32_t>(dims.vocab);
+  const auto [sampled, sampled_run] = pass(other);
+  CHECK(sampled == other);
+  CHECK(sampled_run.mo.rounds == greedy_run.mo.rounds);
+  CHECK(sampled_run.mo.bytes_sent == greedy_run.mo.bytes_sent);
+  CHECK(sampled_run.mo.bytes_received == greedy_run.mo.bytes_received);
+}
+
 TEST_CASE("bad pass options and tokens are refused before anything is sent or taken") {
   const RandomGpt2 dims;
   const LoadedModel m = random_model(dims, "bad", 15);

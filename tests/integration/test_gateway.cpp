@@ -165,7 +165,8 @@ TEST_CASE("gateway: client serve answers OpenAI-style completions with private g
       return b;
     };
     check_problem(complete(base, with("logit_bias", json::object())), "unknown field 'logit_bias'");
-    check_problem(complete(base, with("temperature", 0.7)), "'temperature': not supported yet");
+    check_problem(complete(base, with("temperature", 4.5)),
+                  "'temperature' must be 0 (greedy) to 4");
     check_problem(complete(base, with("top_k", 5)), "'top_k': not supported yet");
     check_problem(complete(base, with("n", 2)), "'n': not supported yet");
     check_problem(complete(base, with("max_tokens", 5)), "generates at most 4");
