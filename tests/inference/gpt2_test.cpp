@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -383,6 +384,63 @@ TEST_CASE("generation with a secret-shared KV cache: each step's token is the fl
   CHECK_THROWS_WITH_AS(
       record_gpt2(m.shape, too_long),
       doctest::Contains("plus the generation steps must be at most n_positions 24"), Error);
+}
+
+TEST_CASE("generation never opens the KV cache: no word either party sends is a cache value") {
+  RandomGpt2 dims;
+  dims.vocab = 60;
+  dims.d = 16;
+  dims.heads = 2;
+  const LoadedModel m = random_model(dims, "cache", 19);
+  Gpt2PassOptions o;
+  o.bucket = 6;
+  o.steps = 3;
+  const std::vector<std::uint32_t> prompt = random_tokens(4, dims.vocab, 6);
+  const mpc::RecordedProgram rec = record_gpt2(m.shape, o, true);
+  const mpc::test::FixtureMaskSet masks = mpc::test::make_fixture_mask_set(*rec.mask_plan);
+  const mpc::test::TwoPartyRun run = mpc::test::run_two_party(
+      rec.plan, masks,
+      [&](mpc::Party& p, mpc::MaskSetCursor* cursor) -> std::vector<mpc::Shares> {
+        const bool mo = p.is_model_owner();
+        Gpt2Session session(m.shape, mo ? &m.fixed : nullptr, {cursor, false, {}});
+        Gpt2Cache cache;
+        Gpt2Result r =
+            run_gpt2(p, session,
+                     mo ? std::span<const std::uint32_t>{} : std::span<const std::uint32_t>(prompt),
+                     o, &cache);
+        session.matrix(p, session.wpe_index());
+        for (std::uint32_t step = 0; step < o.steps; ++step) {
+          r = run_gpt2_step(p, session, cache, mo ? 0 : r.top.at(0), o);
+        }
+        std::vector<mpc::Shares> out;
+        for (std::size_t l = 0; l < cache.k.size(); ++l) {
+          out.push_back(cache.k[l]);
+          out.push_back(cache.v[l]);
+        }
+        return out;
+      },
+      16, true);
+  std::set<u64> secret;  // every cache value and each party's share of it
+  std::size_t values = 0;
+  for (std::size_t i = 0; i < run.mo.out.size(); ++i) {
+    const std::vector<u64> opened = run.opened(i);
+    REQUIRE(opened.size() == std::size_t(o.bucket + o.steps) * dims.d);
+    for (std::size_t j = 0; j < opened.size(); ++j) {
+      // -1, 0 and 1 also occur as public constants (one-hots, control words).
+      const auto v = static_cast<std::int64_t>(opened[j]);
+      if (v > 1 || v < -1) secret.insert(opened[j]);
+      secret.insert(run.mo.out[i][j]);
+      secret.insert(run.client.out[i][j]);
+      ++values;
+    }
+  }
+  CHECK(values == 2 * std::size_t(dims.layers) * (o.bucket + o.steps) * dims.d);
+  std::size_t hits = 0;
+  for (const std::vector<u64>* sent : {&run.mo.sent, &run.client.sent}) {
+    REQUIRE(!sent->empty());
+    for (u64 w : *sent) hits += secret.count(w);
+  }
+  CHECK(hits == 0);
 }
 
 TEST_CASE("sampling by the client's Gumbel noise: softmax(l / T) frequencies, nothing sent") {

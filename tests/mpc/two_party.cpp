@@ -21,11 +21,30 @@ std::vector<u64> TwoPartyRun::opened(std::size_t k) const {
 
 namespace {
 
+// A channel that keeps a copy of every word its party sends.
+class TapChannel final : public Channel {
+ public:
+  TapChannel(std::unique_ptr<Channel> inner, std::vector<u64>& sent)
+      : inner_(std::move(inner)), sent_(sent) {}
+
+ protected:
+  void post(std::span<const u64> words) override {
+    sent_.insert(sent_.end(), words.begin(), words.end());
+    inner_->send(words);
+  }
+  std::vector<u64> next_message(std::size_t expected) override { return inner_->receive(expected); }
+
+ private:
+  std::unique_ptr<Channel> inner_;
+  std::vector<u64>& sent_;
+};
+
 // Without `masks`, the batch carries its own masks and the mask-set cursor stays unused.
 void run_party(Role role, const material::MaterialPlan& plan, ppi::test::PartyShare& share,
                const FixtureMaskSet* masks, std::unique_ptr<Channel> channel,
-               const MaskSetProgram& program, int frac_bits, PartyRun& result,
+               const MaskSetProgram& program, int frac_bits, bool transcript, PartyRun& result,
                std::exception_ptr& error) {
+  if (transcript) channel = std::make_unique<TapChannel>(std::move(channel), result.sent);
   try {
     const BatchShare batch(plan, share.mac_key_share, std::move(share.elements));
     BatchCursor cursor(batch, masks ? &masks->plan : nullptr);
@@ -50,15 +69,16 @@ void run_party(Role role, const material::MaterialPlan& plan, ppi::test::PartySh
 }
 
 TwoPartyRun run_both(const material::MaterialPlan& plan, ppi::test::TwoPartyBatch batch,
-                     const FixtureMaskSet* masks, const MaskSetProgram& program, int frac_bits) {
+                     const FixtureMaskSet* masks, const MaskSetProgram& program, int frac_bits,
+                     bool transcripts = false) {
   auto [c0, c1] = make_local_channel_pair();
   TwoPartyRun run;
   std::exception_ptr e0, e1;
   std::thread client(run_party, Role::client, std::cref(plan), std::ref(batch.client), masks,
-                     std::move(c1), std::cref(program), frac_bits, std::ref(run.client),
-                     std::ref(e1));
+                     std::move(c1), std::cref(program), frac_bits, transcripts,
+                     std::ref(run.client), std::ref(e1));
   run_party(Role::model_owner, plan, batch.model_owner, masks, std::move(c0), program, frac_bits,
-            run.mo, e0);
+            transcripts, run.mo, e0);
   client.join();
   if (e0 && e1 && is_peer_closed(e0)) std::rethrow_exception(e1);
   if (e0) std::rethrow_exception(e0);
@@ -92,9 +112,9 @@ FixtureMaskSet make_fixture_mask_set(const material::MaterialPlan& mask_plan) {
 }
 
 TwoPartyRun run_two_party(const material::MaterialPlan& plan, const FixtureMaskSet& masks,
-                          const MaskSetProgram& program, int frac_bits) {
+                          const MaskSetProgram& program, int frac_bits, bool transcripts) {
   return run_both(plan, ppi::test::make_two_party_batch(plan, 3, &masks.values), &masks, program,
-                  frac_bits);
+                  frac_bits, transcripts);
 }
 
 TwoPartyRun run_recorded(const Program& program, int frac_bits) {

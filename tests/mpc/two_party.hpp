@@ -24,6 +24,7 @@ struct PartyRun {
   std::vector<Shares> out;
   std::uint64_t rounds = 0, bytes_sent = 0, bytes_received = 0;
   std::uint64_t material_left = 0;  // instances of the batch not consumed
+  std::vector<u64> sent;            // every word this party sent, with `transcripts`
 };
 
 struct TwoPartyRun {
@@ -51,8 +52,10 @@ FixtureMaskSet make_fixture_mask_set(const material::MaterialPlan& mask_plan);
 // with the mask plan): each party's program also gets a cursor over its side of the mask set
 // (the model owner's share; the client's none). The mask set is not consumed: runs may share it.
 using MaskSetProgram = std::function<std::vector<Shares>(Party&, MaskSetCursor*)>;
+// With `transcripts`, each PartyRun::sent holds every word its party put on the channel.
 TwoPartyRun run_two_party(const material::MaterialPlan& plan, const FixtureMaskSet& masks,
-                          const MaskSetProgram& program, int frac_bits = kDefaultFracBits);
+                          const MaskSetProgram& program, int frac_bits = kDefaultFracBits,
+                          bool transcripts = false);
 // Records the program's plan (as the model owner) and runs it on a batch of exactly that plan.
 TwoPartyRun run_recorded(const Program& program, int frac_bits = kDefaultFracBits);
 
