@@ -69,6 +69,15 @@ std::vector<std::uint32_t> random_tokens(std::size_t n, int vocab, unsigned seed
   return t;
 }
 
+// d 16, 2 heads, 2 layers, 24 positions.
+RandomGpt2 small_dims(int vocab) {
+  RandomGpt2 dims;
+  dims.vocab = vocab;
+  dims.d = 16;
+  dims.heads = 2;
+  return dims;
+}
+
 double decode(u64 v, int f) {
   return FixedPoint(f).decode(v);
 }
@@ -174,10 +183,7 @@ TEST_CASE("weights are shared once per session: a later pass sends no F and take
 }
 
 TEST_CASE("the recorded plan is what a batch of it holds: a converted batch is used up exactly") {
-  RandomGpt2 dims;
-  dims.vocab = 64;
-  dims.d = 16;
-  dims.heads = 2;
+  const RandomGpt2 dims = small_dims(64);
   const LoadedModel m = random_model(dims, "batch", 14);
   Gpt2PassOptions o;
   o.bucket = 6;
@@ -213,10 +219,7 @@ TEST_CASE("the recorded plan is what a batch of it holds: a converted batch is u
 
 TEST_CASE(
     "a mask set outside the batches: F is sent once, the client keeps it for later sessions") {
-  RandomGpt2 dims;
-  dims.vocab = 64;
-  dims.d = 16;
-  dims.heads = 2;
+  const RandomGpt2 dims = small_dims(64);
   const LoadedModel m = random_model(dims, "maskset", 16);
   Gpt2PassOptions o;
   o.bucket = 6;
@@ -338,10 +341,8 @@ Generated generate(const LoadedModel& m, const std::vector<std::uint32_t>& promp
 }
 
 TEST_CASE("generation with a secret-shared KV cache: each step's token is the float model's") {
-  RandomGpt2 dims;
-  dims.vocab = 60;  // not 4 d: wte would share W_out's shape, and a first pass its mask
-  dims.d = 16;
-  dims.heads = 2;
+  // V not 4 d: wte would share W_out's shape, and a first pass its mask.
+  const RandomGpt2 dims = small_dims(60);
   const LoadedModel m = random_model(dims, "generate", 17);
   Gpt2PassOptions o;
   o.bucket = 6;
@@ -387,10 +388,7 @@ TEST_CASE("generation with a secret-shared KV cache: each step's token is the fl
 }
 
 TEST_CASE("generation never opens the KV cache: no word either party sends is a cache value") {
-  RandomGpt2 dims;
-  dims.vocab = 60;
-  dims.d = 16;
-  dims.heads = 2;
+  const RandomGpt2 dims = small_dims(60);
   const LoadedModel m = random_model(dims, "cache", 19);
   Gpt2PassOptions o;
   o.bucket = 6;
