@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <future>
 #include <regex>
@@ -228,6 +229,35 @@ TEST_CASE("gateway: client serve answers OpenAI-style completions with private g
     CHECK(stream_text(rb.body(), finish) == want);
     CHECK(scalar(d, d.client_db_url(), "SELECT COUNT(*) FROM inferences WHERE state = 'done'") ==
           before + 2);
+    // The OpenAI Node.js library, unchanged, on the same gateway.
+    refilled();
+    {
+      const fs::path lib = fs::path(PPI_SOURCE_DIR) / "third_party/node_modules/openai";
+      if (!fs::exists(lib / "package.json") ||
+          std::system("node --version > /dev/null 2>&1") != 0) {
+        MESSAGE("skipped: node or the openai package (scripts/install-web-deps.sh) is missing");
+      } else {
+        const std::string cmd =
+            "node " + (fs::path(PPI_SOURCE_DIR) / "tests/integration/openai_client.js").string() +
+            " " + lib.string() + " " + base + "/v1 tiny '" + prompt + "' 4";
+        std::string printed;
+        FILE* pipe = popen(cmd.c_str(), "r");
+        REQUIRE(pipe != nullptr);
+        char buffer[4096];
+        for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) {
+          printed.append(buffer, n);
+        }
+        REQUIRE_MESSAGE(pclose(pipe) == 0, printed);
+        const auto got = json::parse(printed);
+        CHECK(got.at("whole") == want);
+        CHECK(got.at("streamed") == want);
+        CHECK(got.at("finish") == (completion_tokens < 4 ? "stop" : "length"));
+        CHECK(got["usage"].at("completion_tokens") == completion_tokens);
+        CHECK(got.at("refused_status") == 400);
+        // The library raises its BadRequestError; what it says of a problem+json body varies.
+        MESSAGE("the OpenAI library on top_p: " << got.at("refused_message"));
+      }
+    }
   }
 
   gateway.signal(SIGTERM);
