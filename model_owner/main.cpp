@@ -58,6 +58,10 @@ std::vector<config::KeySpec> model_owner_keys() {
                           "exceed the model's n_positions"),
       config::integer_key("model.top_k", 1, 1, inference::kMaxTopK,
                           "register, GPT-2: how many next tokens (best first) the client learns"),
+      config::boolean_key("replace", false,
+                          "register: a model registered before with other settings or weights "
+                          "takes the new ones (recorded in model_changes); without it that is "
+                          "refused"),
       config::integer_key("input.row", -1, -1, 1 << 20,
                           "plaintext: only this row of the input file (-1: every row)"),
   };
@@ -223,7 +227,7 @@ int register_model(const config::Config& cfg, std::shared_ptr<db::Database> data
                                settings.super_dealer_url + "/v1/models", request);
   model_owner::ModelOwnerStore(std::move(database))
       .save_model(args[1], r.plan.to_json().dump(), r.weights, r.settings,
-                  r.mask_plan ? r.mask_plan->canonical() : "");
+                  r.mask_plan ? r.mask_plan->canonical() : "", cfg.get_bool("replace"));
   std::cout << "registered model " << args[1] << ": " << answer.at("element_count")
             << " elements per batch";
   if (r.mask_plan) {

@@ -1,7 +1,11 @@
 #include "model_owner/mo_store.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "core/ids.hpp"
+#include "crypto/sha256.hpp"
 #include "db/chunks.hpp"
+#include "obs/log.hpp"
 
 namespace ppi::model_owner {
 namespace {
@@ -33,27 +37,79 @@ inference::Gpt2PassOptions gpt2_pass_options(const ModelSettings& s) {
   return o;
 }
 
+namespace {
+
+// What a registration sets besides the plans, as one comparable JSON object: the change record's
+// before and after.
+nlohmann::json settings_json(const ModelSettings& s, const std::string& weights_sha256) {
+  return {{"kind", kind_name(s.kind)},
+          {"config_sha256", to_hex(sha256(as_bytes(s.config_json)))},
+          {"input_rows", s.input_rows},
+          {"bucket", s.bucket},
+          {"top_k", s.top_k},
+          {"reveal_logits", s.reveal_logits},
+          {"max_new_tokens", s.max_new_tokens},
+          {"weights_sha256", weights_sha256}};
+}
+
+// "reveal_logits: true -> false, ..." for the fields that differ.
+std::string differences(const nlohmann::json& before, const nlohmann::json& after) {
+  std::string out;
+  for (const auto& [key, value] : after.items()) {
+    if (before.value(key, nlohmann::json()) == value) continue;
+    out += (out.empty() ? "" : ", ") + key + ": " + before.value(key, nlohmann::json()).dump() +
+           " -> " + value.dump();
+  }
+  return out;
+}
+
+}  // namespace
+
 void ModelOwnerStore::save_model(const std::string& model_id, const std::string& plan_json,
                                  ByteView weights, const ModelSettings& settings,
-                                 const std::string& mask_plan_json) {
+                                 const std::string& mask_plan_json, bool replace) {
+  const std::string weights_sha256 = weights.empty() ? std::string() : to_hex(sha256(weights));
+  const nlohmann::json after = settings_json(settings, weights_sha256);
   auto s = db_->acquire();
   db::Transaction tx(s);
-  auto r = s.exec("SELECT plan, mask_plan FROM models WHERE model_id = ? FOR UPDATE", {model_id});
-  if (!r.rows.empty() &&
-      (r.rows[0].get_string(0) != plan_json || r.rows[0].get_string(1) != mask_plan_json)) {
-    throw Error(Errc::conflict, "model '" + model_id + "' exists with another plan or mask plan");
-  }
-  if (r.rows.empty()) {
+  auto r = s.exec(
+      "SELECT plan, mask_plan, model_kind, model_config, input_rows, bucket, top_k, "
+      "reveal_logits, max_new_tokens, weights_sha256 FROM models WHERE model_id = ? FOR UPDATE",
+      {model_id});
+  if (!r.rows.empty()) {
+    const auto& row = r.rows[0];
+    if (row.get_string(0) != plan_json || row.get_string(1) != mask_plan_json) {
+      throw Error(Errc::conflict, "model '" + model_id + "' exists with another plan or mask plan");
+    }
+    ModelSettings old;
+    old.kind = row.get_string(2) == "gpt2" ? ModelKind::gpt2 : ModelKind::mlp;
+    old.config_json = row.get_string(3);
+    old.input_rows = static_cast<std::uint32_t>(row.get_int(4));
+    old.bucket = static_cast<std::uint32_t>(row.get_int(5));
+    old.top_k = static_cast<std::uint32_t>(row.get_int(6));
+    old.reveal_logits = row.get_int(7) != 0;
+    old.max_new_tokens = static_cast<std::uint32_t>(row.get_int(8));
+    const nlohmann::json before = settings_json(old, row.get_string(9));
+    if (before == after) return;  // registered again as it is
+    const std::string changed = differences(before, after);
+    if (!replace) {
+      throw Error(Errc::conflict, "model '" + model_id + "' is registered with other settings (" +
+                                      changed + "); register it with --replace to change them");
+    }
+    s.exec("INSERT INTO model_changes (model_id, settings_before, settings_after) VALUES (?, ?, ?)",
+           {model_id, before.dump(), after.dump()});
+    log::info("model_replaced", {{"model_id", model_id}, {"changed", changed}});
+  } else {
     s.exec("INSERT INTO models (model_id, weights_path, plan, mask_plan) VALUES (?, '', ?, ?)",
            {model_id, plan_json, mask_plan_json});
   }
   s.exec(
       "UPDATE models SET model_kind = ?, model_config = ?, input_rows = ?, bucket = ?, top_k = ?, "
-      "reveal_logits = ?, max_new_tokens = ? WHERE model_id = ?",
+      "reveal_logits = ?, max_new_tokens = ?, weights_sha256 = ? WHERE model_id = ?",
       {std::string(kind_name(settings.kind)), settings.config_json,
        static_cast<std::int64_t>(settings.input_rows), static_cast<std::int64_t>(settings.bucket),
        static_cast<std::int64_t>(settings.top_k), std::int64_t{settings.reveal_logits ? 1 : 0},
-       static_cast<std::int64_t>(settings.max_new_tokens), model_id});
+       static_cast<std::int64_t>(settings.max_new_tokens), weights_sha256, model_id});
   db::delete_chunks(s, {"model_chunks", "model_id"}, model_id);
   if (!weights.empty()) {
     db::ChunkWriter writer(s, {"model_chunks", "model_id"}, model_id);

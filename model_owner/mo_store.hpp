@@ -80,9 +80,12 @@ class ModelOwnerStore {
 
   // A model and its plan, and its mask plan (canonical JSON, empty for none); with `weights` (a
   // safetensors file) and its settings it can also run the online phase. Registering it again
-  // with another plan or mask plan is Error(conflict).
+  // with another plan or mask plan is Error(conflict); with other settings or weights it is
+  // Error(conflict) naming what differs unless `replace`, and then the change is recorded
+  // (table model_changes); registering it as it is changes nothing.
   void save_model(const std::string& model_id, const std::string& plan_json, ByteView weights = {},
-                  const ModelSettings& settings = {}, const std::string& mask_plan_json = "");
+                  const ModelSettings& settings = {}, const std::string& mask_plan_json = "",
+                  bool replace = false);
   std::optional<std::string> model_plan(const std::string& model_id);
   // The model's mask plan (canonical JSON); empty when it has none or is unknown.
   std::string model_mask_plan(const std::string& model_id);
