@@ -114,6 +114,24 @@ void check_batch_kind(const std::string& kind) {
 DealerStore::DealerStore(std::shared_ptr<db::Database> db)
     : db_(std::move(db)), chunk_size_(db::kDefaultChunkSize) {}
 
+std::int64_t DealerStore::expire_due() {
+  auto s = db_->acquire();
+  db::Transaction tx(s);
+  // SKIP LOCKED: a batch being released right now is left to its own transaction, which retires
+  // it itself when its time is up.
+  auto r = s.exec(
+      "SELECT batch_id FROM batches WHERE state = 'bound' AND expires_at_unix IS NOT NULL AND "
+      "expires_at_unix < ? FOR UPDATE SKIP LOCKED",
+      {unix_now()});
+  for (const auto& row : r.rows) {
+    const std::string batch_id = row.get_string(0);
+    retire(s, batch_id, "expired");
+    log::info("batch_expired", {{"batch_id", batch_id}});
+  }
+  tx.commit();
+  return static_cast<std::int64_t>(r.rows.size());
+}
+
 void DealerStore::store_batch(const std::string& batch_id, const std::string& model_id,
                               const std::string& dealer_group, const material::MaterialPlan& plan,
                               ByteView share) {

@@ -37,6 +37,11 @@ class DealerStore {
  public:
   explicit DealerStore(std::shared_ptr<db::Database> db);
 
+  // Retires every bound batch whose batch.ttl_seconds have passed, without waiting for someone to
+  // ask for it (issue 14 item 4): state 'expired', its secrets and material deleted, its row and
+  // releases kept. Returns how many.
+  std::int64_t expire_due();
+
   // Stores this dealer's share of a batch laid out by `plan` (16-byte alpha_i, then 32 bytes
   // per element, docs/material-layout.md) and makes it available, in one transaction. Used by
   // the test fixture loader.

@@ -3,6 +3,7 @@
 #include "app/actor.hpp"
 #include "app/malloc_tuning.hpp"
 #include "dealer/dealer_routes.hpp"
+#include "dealer/expiry.hpp"
 #include "dealer/group_routes.hpp"
 #include "dealer/registration.hpp"
 #include "dealer/share_source.hpp"
@@ -27,6 +28,9 @@ std::vector<ppi::config::KeySpec> dealer_keys() {
                  "register)"),
       string_key("super_dealer.identity", "super_dealer",
                  "certificate CN of the super dealer, the only caller that may bind batches"),
+      integer_key("batch.expiry_interval_seconds", 60, 1, 24 * 3600,
+                  "how often bound batches whose batch.ttl_seconds have passed are expired "
+                  "(their material deleted, their record kept)"),
       integer_key("batch.ttl_seconds", 3600, 1, 30 * 24 * 3600,
                   "how long a bound batch may be fetched before it expires"),
       string_key("keys.master_key_file", "",
@@ -103,7 +107,11 @@ void start(ppi::app::ServerActor& actor, const ppi::config::Config& cfg) {
       cfg.get_string("listen.address"), static_cast<std::uint16_t>(cfg.get_int("grpc.port")), tls,
       grpc_services);
   log::info("grpc_listening", {{"port", std::to_string(grpc_server->port())}});
+  auto sweeper = std::make_shared<dealer::ExpirySweeper>(
+      *store, std::chrono::seconds(cfg.get_int("batch.expiry_interval_seconds")));
   actor.keep(store);
+  actor.keep(sweeper);
+  actor.on_stop([sweeper] { sweeper->stop(); });
   actor.keep(source);
   actor.keep(service);
   actor.keep(grpc_server);

@@ -1,0 +1,65 @@
+// Bound batches expire on time (issue 14 item 4): a batch bound to a model owner and a client
+// that neither fetches is retired by every dealer once batch.ttl_seconds have passed, without
+// anyone asking for it again: state 'expired', secrets and material deleted, the row kept.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "deployment.hpp"
+#include "net/json_call.hpp"
+
+using namespace ppi;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+void run_expiry_case(db::Dialect dialect) {
+  test::Deployment d(dialect, 3);
+  for (test::ActorProcess& dealer : d.dealers) {
+    dealer.env.push_back("PPI_BATCH_TTL_SECONDS=1");
+    dealer.env.push_back("PPI_BATCH_EXPIRY_INTERVAL_SECONDS=1");
+    d.restart(dealer);
+  }
+  const auto plan =
+      material::MaterialPlan::from_json(json::parse(R"([{"type": "TRIPLE", "count": 300}])"));
+  std::string out;
+  REQUIRE_MESSAGE(d.register_model("m", plan, out) == 0, out);
+  const auto ids = d.dealer_ids();
+  const std::string batch = d.load_batches("m", plan, ids, 1).at(0);
+  // Bound as the model owner asks for it, then left alone by both parties.
+  const json bound = net::call_json(
+      d.certs().client("model_owner"), net::http::verb::post, d.super_dealer.url + "/v1/batch_id",
+      {{"model_id", "m"}, {"dealers", ids}, {"client_identity", "client"}});
+  REQUIRE(bound.at("batch_id") == batch);
+  std::this_thread::sleep_for(4s);  // 1 s to live, then at most 1 s to the next sweep
+  for (test::ActorProcess& dealer : d.dealers) {
+    CAPTURE(dealer.identity);
+    auto s = d.open(dealer.db_url)->acquire();
+    auto r = s.exec(
+        "SELECT state, shares_seed IS NULL, mac_key_mask IS NULL FROM batches WHERE batch_id = ?",
+        {batch});
+    REQUIRE(r.rows.size() == 1);  // the record stays
+    CHECK(r.rows[0].get_string(0) == "expired");
+    CHECK(r.rows[0].get_int(1) == 1);
+    CHECK(r.rows[0].get_int(2) == 1);
+    CHECK(s.exec("SELECT COUNT(*) FROM batch_chunks WHERE batch_id = ?", {batch})
+              .rows[0]
+              .get_int(0) == 0);
+    CHECK(s.exec("SELECT COUNT(*) FROM releases WHERE batch_id = ?", {batch}).rows[0].get_int(0) ==
+          0);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("expiry: dealers retire a bound batch nobody fetched, on time (PostgreSQL)") {
+  run_expiry_case(db::Dialect::postgresql);
+}
+
+TEST_CASE("expiry: the same on MariaDB") {
+  run_expiry_case(db::Dialect::mysql);
+}
