@@ -67,9 +67,12 @@ tls_flags() {
 start_actor() {
   local out=$1 exe=$2 identity=$3 db_url=$4 log="$work/$3.log"
   shift 4
+  # The log exists before the actor opens it: the first read below may come first, and a sed of
+  # a missing file would end the script (set -e, pipefail).
+  : >"$log"
   # shellcheck disable=SC2046
   PPI_DB_URL="$db_url" "$build/$exe/$exe" --listen.port=0 $(tls_flags "$identity") "$@" \
-    >"$log" 2>&1 &
+    >>"$log" 2>&1 &
   actor_pids+=($!)
   local pid=$!
   for _ in $(seq 1 300); do
