@@ -117,13 +117,10 @@ inference::Gpt2PassOptions pass_options(std::uint32_t t) {
   return p;
 }
 
-// The pass (and its steps) of one Run, either role.
-inference::Gpt2Result run_pass(mpc::Party& p, inference::Gpt2Session& session,
-                               std::span<const std::uint32_t> tokens, std::uint32_t t,
-                               const inference::Gpt2Next& next) {
-  if (g_steps == 0) return inference::run_gpt2(p, session, tokens, pass_options(t));
+// The pass (and its steps) of one Run, either role; the client's `next` sees each result.
+void run_pass(mpc::Party& p, inference::Gpt2Session& session, std::span<const std::uint32_t> tokens,
+              std::uint32_t t, const inference::Gpt2Next& next) {
   inference::run_gpt2_generation(p, session, tokens, pass_options(t), next);
-  return {};
 }
 
 // Empty exchanges over the stream: the transport's round trip with nothing to compute.
@@ -254,7 +251,8 @@ int run_client(const Options& o, int port) {
       std::uint32_t token;
     };
     std::vector<Mark> marks;
-    inference::Gpt2Result result = run_pass(
+    inference::Gpt2Result result;
+    run_pass(
         p, session, tokens, t, [&](const inference::Gpt2Result& r) -> std::optional<std::uint32_t> {
           marks.push_back(
               {std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),

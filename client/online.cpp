@@ -216,17 +216,14 @@ Program gpt2_program(const ppi::online::v1::Accept& a, const std::string& model_
           kept = true;
         };
         if (!tokens.generate) {
-          inference::Gpt2Result r = options.steps == 0
-                                        ? inference::run_gpt2(p, session, tokens.ids, options)
-                                        : inference::Gpt2Result{};
-          if (options.steps > 0) {  // one pass of a generating model: no step taken
-            inference::run_gpt2_generation(
-                p, session, tokens.ids, options,
-                [&](const inference::Gpt2Result& first) -> std::optional<std::uint32_t> {
-                  r = first;
-                  return std::nullopt;
-                });
-          }
+          // One pass, of a generating model too: no step taken.
+          inference::Gpt2Result r;
+          inference::run_gpt2_generation(
+              p, session, tokens.ids, options,
+              [&](const inference::Gpt2Result& first) -> std::optional<std::uint32_t> {
+                r = first;
+                return std::nullopt;
+              });
           keep();
           out.classes.assign(r.top.begin(), r.top.end());
           if (!r.logits.empty()) out.logits = FixedPoint(shape.frac_bits).decode(r.logits);

@@ -70,7 +70,7 @@ std::string weights_id_of(const Sha256Digest& file_digest, const std::string& ma
 // client's Start does not name it as held (docs/protocol.md 6.2); otherwise the batch carries
 // the masks and F goes with every session.
 Program gpt2_program(const OnlineModel& model, const LoadedGpt2& loaded,
-                     std::shared_ptr<const MaskSetShare> mask_set, const std::string& held_id,
+                     std::shared_ptr<MaskSetShare> mask_set, const std::string& held_id,
                      ppi::online::v1::Accept& a) {
   const model::Gpt2Shape shape = model::Gpt2Shape::of(*loaded.weights);
   const inference::Gpt2PassOptions options = gpt2_pass_options(model.settings);
@@ -87,28 +87,27 @@ Program gpt2_program(const OnlineModel& model, const LoadedGpt2& loaded,
     held = !held_id.empty() && held_id == a.weights_id();
     a.set_weights_held(held);
   }
-  return {
-      shape.frac_bits, mpc::kMaxMagnitudeBits, "bucket", std::to_string(options.bucket),
-      [weights = loaded.weights, shape, options, mask_set, held](mpc::Party& p) {
-        // A generation's steps follow the pass as long as the client asks for them.
-        auto run = [&](inference::Gpt2Session& session) {
-          if (options.steps == 0) {
-            inference::run_gpt2(p, session, {}, options);
-          } else {
-            inference::run_gpt2_generation(p, session, {}, options, {});
-          }
-        };
-        if (!mask_set) {
-          inference::Gpt2Session session(shape, weights.get());
-          run(session);
-          return;
-        }
-        const material::MaterialPlan mask_plan = material::MaterialPlan::parse(mask_set->plan_json);
-        const mpc::BatchShare share(mask_plan, mask_set->mac_key_share, Bytes(mask_set->elements));
-        mpc::MaskSetCursor masks(mask_plan, &share);
-        inference::Gpt2Session session(shape, weights.get(), {&masks, held, {}});
-        run(session);
-      }};
+  return {shape.frac_bits, mpc::kMaxMagnitudeBits, "bucket", std::to_string(options.bucket),
+          [weights = loaded.weights, shape, options, mask_set, held](mpc::Party& p) {
+            // A generation's steps follow the pass as long as the client asks for them.
+            auto run = [&](inference::Gpt2Session& session) {
+              inference::run_gpt2_generation(p, session, {}, options, {});
+            };
+            if (!mask_set) {
+              inference::Gpt2Session session(shape, weights.get());
+              run(session);
+              return;
+            }
+            const material::MaterialPlan mask_plan =
+                material::MaterialPlan::parse(mask_set->plan_json);
+            // The session's own copy, read for it: moved, not copied (it is the size of the
+            // weights).
+            const mpc::BatchShare share(mask_plan, mask_set->mac_key_share,
+                                        std::move(mask_set->elements));
+            mpc::MaskSetCursor masks(mask_plan, &share);
+            inference::Gpt2Session session(shape, weights.get(), {&masks, held, {}});
+            run(session);
+          }};
 }
 
 }  // namespace
@@ -165,14 +164,14 @@ grpc::Status OnlineService::Run(grpc::ServerContext* context,
     Program program;
     std::optional<mpc::BatchCursor> material;
     if (model.settings.kind == ModelKind::gpt2) {
-      std::shared_ptr<const MaskSetShare> mask_set;
+      std::shared_ptr<MaskSetShare> mask_set;
       if (!model.mask_plan_json.empty()) {
         auto held = store_->mask_set(batch.model_id, batch.group_id);
         if (!held) {
           throw Error(Errc::conflict, "the model owner holds no mask set of model '" +
                                           batch.model_id + "' for dealer group " + batch.group_id);
         }
-        mask_set = std::make_shared<const MaskSetShare>(std::move(*held));
+        mask_set = std::make_shared<MaskSetShare>(std::move(*held));
       }
       program = gpt2_program(model, gpt2_weights(batch.model_id, model), mask_set,
                              first.start().held_weights_id(), *a);

@@ -228,18 +228,15 @@ const mpc::PrivateWeights& Gpt2Session::matrix(mpc::Party& p, std::size_t index)
     } else if (!mask_set_.held) {
       matrices_[index] = mpc::share_private_weights(p, w, mask_set_.masks->weight_mask(k, n));
     } else {
-      std::span<const u64> f;
+      mpc::SecretWords f;  // the client's held F moves into the PrivateWeights
       if (!mask_set_.held_f.empty()) {
         if (index >= mask_set_.held_f.size()) {
           throw Error(Errc::conflict, "the held F has no GPT-2 matrix " + std::to_string(index));
         }
-        f = mask_set_.held_f[index];
+        f = std::move(mask_set_.held_f[index]);
       }
-      matrices_[index] = mpc::held_private_weights(p, w, mask_set_.masks->weight_mask(k, n), f);
-      // The PrivateWeights hold their own copy now.
-      if (!mask_set_.held_f.empty()) {
-        const mpc::SecretWords wiped = std::move(mask_set_.held_f[index]);
-      }
+      matrices_[index] =
+          mpc::held_private_weights(p, w, mask_set_.masks->weight_mask(k, n), std::move(f));
     }
   }
   return *matrices_[index];
@@ -535,7 +532,7 @@ std::uint32_t run_gpt2_generation(mpc::Party& p, Gpt2Session& s,
   const bool mo = p.is_model_owner();
   if (!mo && !next) throw Error(Errc::internal, "the client chooses the tokens of a generation");
   Gpt2Cache cache;
-  Gpt2Result r = run_gpt2(p, s, prompt, o, &cache);
+  Gpt2Result r = run_gpt2(p, s, prompt, o, o.steps > 0 ? &cache : nullptr);
   // wpe, which only the steps use, is shared now whether a step comes or not, so that a session
   // leaves the client every F of the mask set (the setup order of record_gpt2).
   if (o.steps > 0) s.matrix(p, s.wpe_index());
@@ -577,10 +574,6 @@ mpc::RecordedProgram record_gpt2(const model::Gpt2Shape& shape, const Gpt2PassOp
   return mpc::record_program(
       mpc::Role::client,
       [&](mpc::Party& p) {
-        if (options.steps == 0) {
-          run_gpt2(p, session, tokens, options);
-          return;
-        }
         run_gpt2_generation(p, session, tokens, options,
                             [](const Gpt2Result&) { return std::optional<std::uint32_t>(0); });
       },

@@ -174,8 +174,9 @@ void check_pass_tokens(const model::Gpt2Shape& shape, const Gpt2PassOptions& opt
 // options.steps steps. After each result the client's `next` says which token to feed on (the
 // greedy choice is result.top[0]) or nullopt to stop (its end-of-text or token limit); before
 // each step the client tells the model owner in one word whether it comes, so the model owner
-// learns the number of steps (as it learns the bucket) and nothing of the tokens. The model
-// owner passes no prompt and no `next`. Returns the number of results the client got.
+// learns the number of steps (as it learns the bucket) and nothing of the tokens. With
+// options.steps == 0 it is run_gpt2 and one call of `next`. The model owner passes no prompt
+// and no `next`. Returns the number of results the client got.
 using Gpt2Next = std::function<std::optional<std::uint32_t>(const Gpt2Result&)>;
 std::uint32_t run_gpt2_generation(mpc::Party& p, Gpt2Session& session,
                                   std::span<const std::uint32_t> prompt,

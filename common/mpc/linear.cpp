@@ -46,13 +46,13 @@ PrivateWeights share_private_weights(Party& p, std::span<const u64> w, WeightMas
 }
 
 PrivateWeights held_private_weights(Party& p, std::span<const u64> w, WeightMask mask,
-                                    std::span<const u64> held_f) {
+                                    SecretWords held_f) {
   check_weights(p, w, mask, "held_private_weights: W against k * n (MO) or empty (client)");
   check_same_size(held_f.size(), p.is_model_owner() ? 0 : std::size_t{mask.k} * mask.n,
                   "held_private_weights: the held F against k * n (client) or empty (MO)");
   if (p.is_model_owner()) return PrivateWeights::model_owners(w, std::move(mask));
   PrivateWeights pw;
-  pw.f_.assign(held_f.begin(), held_f.end());
+  pw.f_ = std::move(held_f);
   pw.mask_ = std::move(mask);
   return pw;
 }

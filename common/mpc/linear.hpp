@@ -38,8 +38,7 @@ class PrivateWeights {
 
  private:
   friend PrivateWeights share_private_weights(Party&, std::span<const u64>, WeightMask);
-  friend PrivateWeights held_private_weights(Party&, std::span<const u64>, WeightMask,
-                                             std::span<const u64>);
+  friend PrivateWeights held_private_weights(Party&, std::span<const u64>, WeightMask, SecretWords);
   friend Shares linear(Party&, const PrivateWeights&, std::span<const u64>, std::uint32_t);
 
   // The model owner's: W kept, F = W - B computed, B wiped.
@@ -58,10 +57,10 @@ PrivateWeights share_private_weights(Party& p, std::span<const u64> w, std::uint
 // B empty) instead of the batch.
 PrivateWeights share_private_weights(Party& p, std::span<const u64> w, WeightMask mask);
 // Without a message: the client already holds F (`held_f`, k n values; the model owner passes
-// none) from an earlier session with the same W and mask set. Error(invalid_argument) on a
-// wrong size.
+// none) from an earlier session with the same W and mask set; it moves into the result.
+// Error(invalid_argument) on a wrong size.
 PrivateWeights held_private_weights(Party& p, std::span<const u64> w, WeightMask mask,
-                                    std::span<const u64> held_f);
+                                    SecretWords held_f);
 
 // X (m x k, shared) times W: the shared m x n product.
 Shares linear(Party& p, const PrivateWeights& weights, std::span<const u64> x, std::uint32_t m);

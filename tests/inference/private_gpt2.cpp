@@ -22,10 +22,6 @@ void prefetch_pass(FixtureDealer& dealer, Gpt2Session& shadow, std::size_t token
   mpc::Party p(mpc::Role::client, channel, dealer.prefetcher(), *kernels, shadow.shape().frac_bits,
                mpc::kMaxMagnitudeBits);
   const std::vector<std::uint32_t> zeros(tokens, 0);
-  if (options.steps == 0) {
-    run_gpt2(p, shadow, zeros, options);
-    return;
-  }
   // Every step, whether the real client will take it or not: the material is made for them.
   run_gpt2_generation(p, shadow, zeros, options,
                       [](const Gpt2Result&) { return std::optional<std::uint32_t>(0); });

@@ -191,6 +191,28 @@ std::vector<std::string> Deployment::wait_available(const std::string& model_id,
   }
 }
 
+std::string Deployment::wait_mask_set(const std::string& model_id,
+                                      const std::vector<std::string>& members,
+                                      std::chrono::seconds timeout) {
+  const std::string group = group_key(check_dealer_group(members));
+  auto registry = open(super_dealer.db_url);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    {
+      auto s = registry->acquire();
+      auto r = s.exec(
+          "SELECT batch_id FROM batches WHERE model_id = ? AND dealer_group = ? AND "
+          "kind = 'mask_set' AND state IN ('available', 'bound') ORDER BY created_at",
+          {model_id, group});
+      if (!r.rows.empty()) return r.rows[0].get_string(0);
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      FAIL("the mask set of " << model_id << " was not generated");
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+}
+
 material::OpenedBatch Deployment::open_converted(const std::string& batch_id,
                                                  const material::MaterialPlan& plan) {
   auto mo = open(model_owner.db_url)->acquire();

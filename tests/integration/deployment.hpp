@@ -92,6 +92,10 @@ class Deployment {
   std::vector<std::string> wait_available(const std::string& model_id,
                                           const std::vector<std::string>& dealers, int count,
                                           std::chrono::seconds timeout);
+  // Waits until the super dealer's mask set of (model, group) is generated (available, or bound
+  // already); returns its id. Fails the test after `timeout`.
+  std::string wait_mask_set(const std::string& model_id, const std::vector<std::string>& dealers,
+                            std::chrono::seconds timeout);
   // The material of a converted batch, from the model owner's stored share (its inference
   // must be 'ready') and the client's stored seeds expanded; fails the test when either is
   // missing or has the wrong size. For verify_batch.

@@ -35,7 +35,17 @@ void run_expiry_case(db::Dialect dialect) {
       d.certs().client("model_owner"), net::http::verb::post, d.super_dealer.url + "/v1/batch_id",
       {{"model_id", "m"}, {"dealers", ids}, {"client_identity", "client"}});
   REQUIRE(bound.at("batch_id") == batch);
-  std::this_thread::sleep_for(4s);  // 1 s to live, then at most 1 s to the next sweep
+  // 1 s to live, then at most 1 s to the next sweep: nobody touches the batch meanwhile.
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  for (test::ActorProcess& dealer : d.dealers) {
+    auto s = d.open(dealer.db_url)->acquire();
+    while (
+        s.exec("SELECT state FROM batches WHERE batch_id = ?", {batch}).rows.at(0).get_string(0) ==
+            "bound" &&
+        std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(100ms);
+    }
+  }
   for (test::ActorProcess& dealer : d.dealers) {
     CAPTURE(dealer.identity);
     auto s = d.open(dealer.db_url)->acquire();

@@ -141,17 +141,6 @@ std::string model_owner_state(Deployment& d, const std::string& batch_id) {
   return state;
 }
 
-void wait_mask_set(Deployment& d, const std::string& model_id, std::chrono::seconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (count(d, d.super_dealer.db_url,
-               "SELECT COUNT(*) FROM batches WHERE model_id = ? AND kind = 'mask_set' AND "
-               "state IN ('available', 'bound')",
-               {model_id}) == 0) {
-    REQUIRE_MESSAGE(std::chrono::steady_clock::now() < until, "no mask set of " << model_id);
-    std::this_thread::sleep_for(100ms);
-  }
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -173,7 +162,7 @@ std::uint64_t register_and_generate(Deployment& d, const std::string& model_id,
   d.wait_available(model_id, kGroup, batches, 900s);
   // A GPT-2's mask set (its weight masks, generated once for the group) is larger than a
   // batch: the first conversion needs it ready.
-  if (std::filesystem::is_directory(path)) wait_mask_set(d, model_id, 900s);
+  if (std::filesystem::is_directory(path)) d.wait_mask_set(model_id, kGroup, 900s);
   MESSAGE(model_id << ": " << elements << " elements (" << 32.0 * double(elements) / (1 << 20)
                    << " MiB per share) per batch, " << batches << " batch(es) generated in "
                    << seconds_since(started) << " s");

@@ -73,18 +73,6 @@ std::vector<std::pair<std::string, std::string>> mask_set_rows(test::Deployment&
   return out;
 }
 
-std::string wait_mask_set(test::Deployment& d, const std::string& model_id,
-                          const std::string& group) {
-  for (int i = 0; i < 1800; ++i) {
-    for (const auto& [id, state] : mask_set_rows(d, model_id, group)) {
-      if (state == "available") return id;
-    }
-    std::this_thread::sleep_for(100ms);
-  }
-  FAIL("the mask set of " << model_id << " was not generated");
-  return {};
-}
-
 // The values of the model owner's mask set: B, which it holds in the clear (mo_clear).
 std::vector<u128> held_masks(const model_owner::MaskSetShare& held,
                              const material::MaterialPlan& mask_plan) {
@@ -104,7 +92,7 @@ void masks_once_per_group(db::Dialect dialect) {
   const std::string group = group_key(check_dealer_group(ids));
   d.form_group(ids);
   d.add_pool("masked", ids);
-  const std::string mask_set_id = wait_mask_set(d, "masked", group);
+  const std::string mask_set_id = d.wait_mask_set("masked", ids, 180s);
   auto batches = d.wait_available("masked", ids, 2, 180s);
   CHECK(std::find(batches.begin(), batches.end(), mask_set_id) == batches.end());
 
@@ -251,7 +239,7 @@ TEST_CASE("mask sets: only the owner gets one, never a client nor /v1/batch_id; 
   d.form_group(ids);
   CHECK(refusal(mo, mask_set, {{"model_id", "masked"}, {"dealers", ids}}) == Errc::unavailable);
   d.add_pool("masked", ids);
-  const std::string mask_set_id = wait_mask_set(d, "masked", group);
+  const std::string mask_set_id = d.wait_mask_set("masked", ids, 180s);
 
   // Nobody but the model's owner gets it; a model without a mask plan has none.
   CHECK(refusal(client, mask_set, {{"model_id", "masked"}, {"dealers", ids}}) ==
