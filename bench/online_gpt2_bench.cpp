@@ -223,7 +223,7 @@ int run_client(const Options& o, int port) {
   args.SetMaxReceiveMessageSize(static_cast<int>(8 * online::kMaxWords + 1024));
   const std::string endpoint = "localhost:" + std::to_string(port);
   auto stub = ppi::online::v1::OnlineInference::NewStub(grpc::CreateCustomChannel(
-      endpoint, grpcsvc::channel_credentials(tls_for(o, "client")), args));
+      endpoint, grpcsvc::channel_credentials(tls_for(o, "client"), "model_owner"), args));
   bool first = true;
   for (std::uint32_t t : schedule(o)) {
     inference::test::prefetch_pass(dealer, shadow, t, pass_options(t));

@@ -14,7 +14,8 @@ DealerSeed fetch_seed(const net::ClientOptions& rest, const std::string& batch_i
                       const std::string& dealer_id, const std::string& rest_url) {
   nlohmann::json answer;
   try {
-    answer = net::call_json(rest, net::http::verb::post, rest_url + "/v1/seed",
+    // Pinned to the dealer the model owner named: a seed from any other server is refused.
+    answer = net::call_json(rest.to(dealer_id), net::http::verb::post, rest_url + "/v1/seed",
                             {{"batch_id", batch_id}});
   } catch (const Error& e) {
     throw Error(e.code(), "dealer " + dealer_id + ": " + e.what());

@@ -51,6 +51,9 @@ const char* kSummary =
 std::vector<ppi::config::KeySpec> client_keys() {
   auto keys = ppi::app::common_keys();
   keys.push_back(ppi::config::string_key("model_owner.url", "", "REST URL of the model owner"));
+  keys.push_back(ppi::config::string_key(
+      "model_owner.identity", "model_owner",
+      "the CN the model owner's certificate must name (REST and gRPC online)"));
   keys.push_back(ppi::config::string_key("model", "", "model id (convert)"));
   keys.push_back(ppi::config::string_key("dealers", "", "comma-separated dealer ids, 2 to 10"));
   keys.push_back(ppi::config::string_key(
@@ -108,6 +111,7 @@ ppi::net::ClientOptions rest_options(const ppi::config::Config& cfg) {
   ppi::net::ClientOptions rest;
   rest.tls = ppi::app::tls_options(cfg);
   rest.timeout = std::chrono::seconds(600);  // the model owner answers once its share is in
+  rest.server_identity = cfg.get_string("model_owner.identity");
   return rest;
 }
 
@@ -118,6 +122,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 ppi::client::OnlineSettings online_settings(const ppi::config::Config& cfg) {
   ppi::client::OnlineSettings settings;
   settings.model_owner_endpoint = cfg.get_string("model_owner.online");
+  settings.model_owner_identity = cfg.get_string("model_owner.identity");
   settings.tls = ppi::app::tls_options(cfg);
   return settings;
 }
@@ -317,6 +322,7 @@ int print_status(const ppi::config::Config& cfg, const std::vector<std::string>&
   ppi::net::ClientOptions options;
   options.tls = ppi::app::tls_options(cfg);
   options.timeout = std::chrono::seconds(10);
+  options.any_server = true;  // it reports who answers at each URL, and trusts nothing else
   int unhealthy = 0;
   for (const auto& url : urls) {
     std::string base = url;

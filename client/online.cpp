@@ -300,7 +300,8 @@ OnlineResult run_session(ClientStore& store, const OnlineSettings& settings, con
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(static_cast<int>(8 * online::kMaxWords + 1024));
   auto stub = ppi::online::v1::OnlineInference::NewStub(grpc::CreateCustomChannel(
-      settings.model_owner_endpoint, grpcsvc::channel_credentials(settings.tls), args));
+      settings.model_owner_endpoint,
+      grpcsvc::channel_credentials(settings.tls, settings.model_owner_identity), args));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + settings.timeout);
   auto stream = stub->Run(&context);
@@ -308,7 +309,7 @@ OnlineResult run_session(ClientStore& store, const OnlineSettings& settings, con
   // A refused or broken stream ends with the model owner's status: that is the error to give.
   auto failed = [&]() -> Error {
     stream->WritesDone();
-    return grpcsvc::from_status(stream->Finish(), peer);
+    return grpcsvc::from_status(stream->Finish(), peer, settings.model_owner_identity);
   };
 
   auto ctx = std::make_shared<HeldContext>();
@@ -365,7 +366,7 @@ OnlineResult run_session(ClientStore& store, const OnlineSettings& settings, con
   }
   stream->WritesDone();
   const grpc::Status status = stream->Finish();
-  if (!status.ok()) throw grpcsvc::from_status(status, peer);
+  if (!status.ok()) throw grpcsvc::from_status(status, peer, settings.model_owner_identity);
 
   out.rounds = channel.rounds();
   out.bytes_sent = channel.bytes_sent();

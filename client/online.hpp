@@ -23,6 +23,7 @@ namespace ppi::client {
 
 struct OnlineSettings {
   std::string model_owner_endpoint;  // host:port of the model owner's gRPC online service
+  std::string model_owner_identity = "model_owner";  // the CN its certificate must name
   std::optional<net::TlsOptions> tls;
   std::chrono::seconds timeout{600};
 };

@@ -2,6 +2,7 @@
 
 #include "core/ids.hpp"
 #include "core/json_body.hpp"
+#include "net/tls.hpp"
 #include "obs/log.hpp"
 
 namespace ppi::dealer {
@@ -18,8 +19,10 @@ void check_party(const std::string& identity, const char* field) {
 void add_dealer_routes(net::Router& router, std::shared_ptr<DealerStore> store,
                        DealerSettings settings) {
   using net::http::verb;
+  namespace role = net::role;
   router.add(
-      verb::post, "/v1/bind", [store, settings](const net::Request& req, net::RequestContext& ctx) {
+      verb::post, "/v1/bind", {role::kSuperDealer},
+      [store, settings](const net::Request& req, net::RequestContext& ctx) {
         const std::string& caller = app::require_identity(ctx);
         if (caller != settings.super_dealer_identity) {
           throw Error(Errc::permission_denied, "only the super dealer binds batches");
@@ -50,18 +53,19 @@ void add_dealer_routes(net::Router& router, std::shared_ptr<DealerStore> store,
                                   nlohmann::json{{"batch_id", batch_id}}.dump());
       });
 
-  router.add(verb::post, "/v1/seed", [store](const net::Request& req, net::RequestContext& ctx) {
-    const std::string& caller = app::require_identity(ctx);
-    JsonBody body(req.body(), {"batch_id"});
-    std::string batch_id = body.string("batch_id");
-    check_batch_id(batch_id);
-    BoundBatch batch = store->release_seed(batch_id, caller);
-    log::info("seed_released", {{"batch_id", batch_id}, {"client", caller}});
-    nlohmann::json doc = {{"batch_id", batch_id},
-                          {"shares_seed", to_decimal(batch.shares_seed.to_u128())},
-                          {"mac_key_mask", to_decimal(batch.mac_key_mask)}};
-    return net::json_response(net::http::status::ok, doc.dump());
-  });
+  router.add(verb::post, "/v1/seed", {role::kClient},
+             [store](const net::Request& req, net::RequestContext& ctx) {
+               const std::string& caller = app::require_identity(ctx);
+               JsonBody body(req.body(), {"batch_id"});
+               std::string batch_id = body.string("batch_id");
+               check_batch_id(batch_id);
+               BoundBatch batch = store->release_seed(batch_id, caller);
+               log::info("seed_released", {{"batch_id", batch_id}, {"client", caller}});
+               nlohmann::json doc = {{"batch_id", batch_id},
+                                     {"shares_seed", to_decimal(batch.shares_seed.to_u128())},
+                                     {"mac_key_mask", to_decimal(batch.mac_key_mask)}};
+               return net::json_response(net::http::status::ok, doc.dump());
+             });
 }
 
 }  // namespace ppi::dealer

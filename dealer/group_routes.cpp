@@ -3,6 +3,7 @@
 #include "core/ids.hpp"
 #include "core/json_body.hpp"
 #include "material/mask_pairing.hpp"
+#include "net/tls.hpp"
 #include "obs/log.hpp"
 
 namespace ppi::dealer {
@@ -10,6 +11,7 @@ namespace {
 
 using net::http::status;
 using net::http::verb;
+namespace role = net::role;
 using nlohmann::json;
 
 void require_super_dealer(const net::RequestContext& ctx, const GroupServices& s) {
@@ -68,59 +70,66 @@ std::vector<grpcsvc::MeshMember> parse_members(const JsonBody& body, const std::
 void add_group_routes(net::Router& router, GroupServices services) {
   auto s = std::make_shared<GroupServices>(std::move(services));
 
-  router.add(verb::post, "/v1/groups", [s](const net::Request& req, net::RequestContext& ctx) {
-    require_super_dealer(ctx, *s);
-    JsonBody body(req.body(), {"group_id", "members"});
-    const std::string group_id = body.string("group_id");
-    auto members = check_group(group_id, body.strings("members"));
-    GroupRecord g = s->groups->create(group_id, members);
-    return net::json_response(
-        status::ok, json{{"group_id", group_id}, {"index", g.self}, {"state", g.state}}.dump());
-  });
+  router.add(verb::post, "/v1/groups", {role::kSuperDealer},
+             [s](const net::Request& req, net::RequestContext& ctx) {
+               require_super_dealer(ctx, *s);
+               JsonBody body(req.body(), {"group_id", "members"});
+               const std::string group_id = body.string("group_id");
+               auto members = check_group(group_id, body.strings("members"));
+               GroupRecord g = s->groups->create(group_id, members);
+               return net::json_response(
+                   status::ok,
+                   json{{"group_id", group_id}, {"index", g.self}, {"state", g.state}}.dump());
+             });
 
-  router.add(verb::post, "/v1/groups/keys", [s](const net::Request& req, net::RequestContext& ctx) {
-    require_super_dealer(ctx, *s);
-    JsonBody body(req.body(), {"group_id", "members"});
-    const std::string group_id = body.string("group_id");
-    s->agreement->agree(group_id, parse_members(body, group_id));
-    return net::json_response(status::ok, json{{"group_id", group_id}, {"state", "ready"}}.dump());
-  });
+  router.add(verb::post, "/v1/groups/keys", {role::kSuperDealer},
+             [s](const net::Request& req, net::RequestContext& ctx) {
+               require_super_dealer(ctx, *s);
+               JsonBody body(req.body(), {"group_id", "members"});
+               const std::string group_id = body.string("group_id");
+               s->agreement->agree(group_id, parse_members(body, group_id));
+               return net::json_response(status::ok,
+                                         json{{"group_id", group_id}, {"state", "ready"}}.dump());
+             });
 
-  router.add(verb::post, "/v1/generations", [s](const net::Request& req, net::RequestContext& ctx) {
-    require_super_dealer(ctx, *s);
-    JsonBody body(req.body(),
-                  {"batch_id", "model_id", "group_id", "plan", "members", "mask_plan", "kind"});
-    GenerationRequest g{body.string("batch_id"),
-                        body.string("model_id"),
-                        body.string("group_id"),
-                        material::MaterialPlan::from_json(field(body, "plan")),
-                        {}};
-    check_batch_id(g.batch_id);
-    check_name_id(g.model_id, "model_id");
-    g.members = parse_members(body, g.group_id);
-    if (body.raw().contains("kind")) g.kind = body.string("kind");
-    check_batch_kind(g.kind);
-    if (body.raw().contains("mask_plan")) {
-      if (g.kind == kMaskSet) {
-        throw Error(Errc::invalid_argument, "a mask set is made from its plan alone: no mask_plan");
-      }
-      g.mask_plan = material::MaterialPlan::from_json(field(body, "mask_plan"));
-    }
-    // Refused here rather than failed in the generation: a mask plan or mask set with anything
-    // but WEIGHT_MASKs, or a MASKED_TRIPLE without a mask.
-    if (g.kind == kMaskSet) {
-      material::MaskPairer check(&g.plan);
-    } else {
-      material::MaskPairing(g.plan, g.mask_plan ? &*g.mask_plan : nullptr).require_all_paired();
-    }
-    const std::string batch_id = g.batch_id, kind = g.kind;
-    s->runner->start(std::move(g));
-    log::info("generation_accepted", {{"batch_id", batch_id}, {"kind", kind}});
-    return net::json_response(status::accepted,
-                              json{{"batch_id", batch_id}, {"state", "generating"}}.dump());
-  });
+  router.add(
+      verb::post, "/v1/generations", {role::kSuperDealer},
+      [s](const net::Request& req, net::RequestContext& ctx) {
+        require_super_dealer(ctx, *s);
+        JsonBody body(req.body(),
+                      {"batch_id", "model_id", "group_id", "plan", "members", "mask_plan", "kind"});
+        GenerationRequest g{body.string("batch_id"),
+                            body.string("model_id"),
+                            body.string("group_id"),
+                            material::MaterialPlan::from_json(field(body, "plan")),
+                            {}};
+        check_batch_id(g.batch_id);
+        check_name_id(g.model_id, "model_id");
+        g.members = parse_members(body, g.group_id);
+        if (body.raw().contains("kind")) g.kind = body.string("kind");
+        check_batch_kind(g.kind);
+        if (body.raw().contains("mask_plan")) {
+          if (g.kind == kMaskSet) {
+            throw Error(Errc::invalid_argument,
+                        "a mask set is made from its plan alone: no mask_plan");
+          }
+          g.mask_plan = material::MaterialPlan::from_json(field(body, "mask_plan"));
+        }
+        // Refused here rather than failed in the generation: a mask plan or mask set with anything
+        // but WEIGHT_MASKs, or a MASKED_TRIPLE without a mask.
+        if (g.kind == kMaskSet) {
+          material::MaskPairer check(&g.plan);
+        } else {
+          material::MaskPairing(g.plan, g.mask_plan ? &*g.mask_plan : nullptr).require_all_paired();
+        }
+        const std::string batch_id = g.batch_id, kind = g.kind;
+        s->runner->start(std::move(g));
+        log::info("generation_accepted", {{"batch_id", batch_id}, {"kind", kind}});
+        return net::json_response(status::accepted,
+                                  json{{"batch_id", batch_id}, {"state", "generating"}}.dump());
+      });
 
-  router.add(verb::get, "/v1/generations/{batch_id}",
+  router.add(verb::get, "/v1/generations/{batch_id}", {role::kSuperDealer},
              [s](const net::Request&, net::RequestContext& ctx) {
                require_super_dealer(ctx, *s);
                const std::string& batch_id = ctx.path_params.at("batch_id");
@@ -132,7 +141,7 @@ void add_group_routes(net::Router& router, GroupServices services) {
                return net::json_response(status::ok, doc.dump());
              });
 
-  router.add(verb::post, "/v1/generations/{batch_id}/abort",
+  router.add(verb::post, "/v1/generations/{batch_id}/abort", {role::kSuperDealer},
              [s](const net::Request&, net::RequestContext& ctx) {
                require_super_dealer(ctx, *s);
                const std::string& batch_id = ctx.path_params.at("batch_id");

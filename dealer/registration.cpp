@@ -13,6 +13,7 @@ void register_dealer(const config::Config& cfg, const std::string& dealer_id,
   net::ClientOptions options;
   options.tls = app::tls_options(cfg);
   options.timeout = std::chrono::seconds(10);
+  options.server_identity = cfg.get_string("super_dealer.identity");
   nlohmann::json body = {
       {"dealer_id", dealer_id}, {"rest_url", rest_url}, {"grpc_endpoint", grpc_endpoint}};
   const std::string url = cfg.get_string("super_dealer.url") + "/v1/dealers";

@@ -37,6 +37,8 @@ using namespace ppi;
 std::vector<config::KeySpec> model_owner_keys() {
   return {
       config::required_key("super_dealer.url", "REST URL of the super dealer"),
+      config::string_key("super_dealer.identity", "super_dealer",
+                         "the CN the super dealer's certificate must name"),
       config::integer_key("grpc.chunk_elements", 0, 0, 1 << 20,
                           "elements per GetShares message (0: the dealer's default)"),
       config::integer_key("online.port", 8442, 0, 65535,
@@ -72,6 +74,7 @@ model_owner::ConverterSettings converter_settings(const config::Config& cfg) {
   s.super_dealer_url = cfg.get_string("super_dealer.url");
   s.rest.tls = app::tls_options(cfg);
   s.rest.timeout = std::chrono::seconds(30);
+  s.rest.server_identity = cfg.get_string("super_dealer.identity");  // rest: to the super dealer
   s.grpc_tls = s.rest.tls;
   s.chunk_elements = static_cast<std::uint32_t>(cfg.get_int("grpc.chunk_elements"));
   return s;
@@ -80,7 +83,7 @@ model_owner::ConverterSettings converter_settings(const config::Config& cfg) {
 void start(app::ServerActor& actor, const config::Config& cfg) {
   auto store = std::make_shared<model_owner::ModelOwnerStore>(actor.database_ptr());
   auto settings = converter_settings(cfg);
-  actor.router().add(net::http::verb::post, "/v1/model_inference",
+  actor.router().add(net::http::verb::post, "/v1/model_inference", {net::role::kClient},
                      [store, settings](const net::Request& req, net::RequestContext& ctx) {
                        const std::string& client = app::require_identity(ctx);
                        JsonBody body(req.body(), {"model_id", "dealers"});
@@ -93,7 +96,8 @@ void start(app::ServerActor& actor, const config::Config& cfg) {
                        return net::json_response(net::http::status::ok, answer.dump());
                      });
   actor.router().add(
-      net::http::verb::get, "/v1/models", [store](const net::Request&, net::RequestContext& ctx) {
+      net::http::verb::get, "/v1/models", {net::role::kClient, net::role::kOperator},
+      [store](const net::Request&, net::RequestContext& ctx) {
         app::require_identity(ctx);
         auto models = nlohmann::json::array();
         for (const auto& m : store->runnable_models()) {

@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Creates a deployment CA and one certificate per actor, for mTLS on REST and gRPC.
-#   scripts/make-certs.sh OUT_DIR NAME[=HOST,...]...
-#     e.g. super_dealer model_owner client dealer-1=dealer1.example.org,10.0.0.5,fd00::5
-# Each actor's identity is its certificate's subject CN (NAME). Certificates name localhost and
+#   scripts/make-certs.sh OUT_DIR NAME[:ROLE][=HOST,...]...
+#     e.g. super_dealer model_owner client operator dealer-1=dealer1.example.org,10.0.0.5,fd00::5
+#          alice:client ops-2:operator dealer-7:dealer=10.0.0.7
+# Each actor's identity is its certificate's subject CN (NAME), its role the subject's OU
+# (ROLE): operator, super_dealer, dealer, model_owner or client (docs/operations.md, Roles).
+# Without ROLE the role comes from the name: super_dealer, model_owner, dealer and dealer-*,
+# operator and operator-*, client and client-*; any other name needs its ROLE. The servers
+# (super_dealer, dealer, model_owner) get the extended key usages serverAuth and clientAuth
+# (they also call each other); operators and clients get clientAuth only, so their
+# certificates cannot serve. Certificates name localhost and
 # 127.0.0.1 as subject alternative names, and the HOSTs given after '=' (IP addresses as IP
 # SANs, the rest as DNS names): the names and addresses its peers reach it by, i.e. what they
 # have in their URLs for it (advertised endpoints, super_dealer.url, ...), whatever address it
@@ -24,11 +31,29 @@ if [ ! -f "$out/ca.key" ]; then
     2>/dev/null
 fi
 for arg in "$@"; do
-  name=${arg%%=*}
+  spec=${arg%%=*}
   hosts=""
-  [ "$name" != "$arg" ] && hosts=${arg#*=}
+  [ "$spec" != "$arg" ] && hosts=${arg#*=}
+  name=${spec%%:*}
+  role=""
+  [ "$name" != "$spec" ] && role=${spec#*:}
   case "$name" in
     "" | *[!A-Za-z0-9_.-]*) echo "$0: bad actor name '$name'" >&2; exit 2 ;;
+  esac
+  if [ -z "$role" ]; then
+    case "$name" in
+      super_dealer | model_owner) role=$name ;;
+      dealer | dealer-*) role=dealer ;;
+      operator | operator-*) role=operator ;;
+      client | client-*) role=client ;;
+      *) echo "$0: no role for '$name': give it as $name:ROLE" >&2; exit 2 ;;
+    esac
+  fi
+  case "$role" in
+    super_dealer | dealer | model_owner) usages=serverAuth,clientAuth ;;
+    operator | client) usages=clientAuth ;;
+    *) echo "$0: bad role '$role' for $name (operator, super_dealer, dealer, model_owner, client)" >&2
+       exit 2 ;;
   esac
   sans="DNS:localhost,IP:127.0.0.1"
   IFS=, read -r -a host_list <<<"$hosts"
@@ -39,10 +64,11 @@ for arg in "$@"; do
     if [[ "$h" =~ ^[0-9.]+$ || "$h" == *:* ]]; then sans+=",IP:$h"; else sans+=",DNS:$h"; fi
   done
   openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
-    -keyout "$out/$name.key" -out "$out/$name.csr" -subj "/CN=$name" 2>/dev/null
+    -keyout "$out/$name.key" -out "$out/$name.csr" -subj "/CN=$name/OU=$role" 2>/dev/null
   openssl x509 -req -in "$out/$name.csr" -CA "$out/ca.pem" -CAkey "$out/ca.key" \
     -CAcreateserial -out "$out/$name.pem" -days 825 -sha256 \
-    -extfile <(printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n' "$sans") \
+    -extfile <(printf 'subjectAltName=%s\nextendedKeyUsage=%s\nbasicConstraints=CA:FALSE\n' \
+      "$sans" "$usages") \
     2>/dev/null
   rm -f "$out/$name.csr"
 done

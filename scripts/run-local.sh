@@ -52,7 +52,7 @@ done
 . "$work/db.env"
 
 echo "== certificates, and each dealer's master key (seals its group keys at rest)"
-scripts/make-certs.sh "$work/certs" super_dealer model_owner client "${dealers[@]}"
+scripts/make-certs.sh "$work/certs" super_dealer model_owner client operator "${dealers[@]}"
 for d in "${dealers[@]}"; do
   (umask 077 && openssl rand -hex 32 >"$work/certs/$d.master.key")
 done

@@ -29,4 +29,10 @@ nlohmann::json members_json(const std::vector<DealerRecord>& dealers) {
   return list;
 }
 
+nlohmann::json call_dealer(const net::ClientOptions& options, const DealerRecord& d,
+                           net::http::verb method, const std::string& path,
+                           const nlohmann::json& body) {
+  return net::call_json(options.to(d.dealer_id), method, d.rest_url + path, body);
+}
+
 }  // namespace ppi::super_dealer

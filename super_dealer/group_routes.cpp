@@ -3,6 +3,7 @@
 #include "core/ids.hpp"
 #include "core/json_body.hpp"
 #include "net/json_call.hpp"
+#include "net/tls.hpp"
 #include "obs/log.hpp"
 #include "super_dealer/dealer_calls.hpp"
 
@@ -11,6 +12,7 @@ namespace {
 
 using net::http::status;
 using net::http::verb;
+namespace role = net::role;
 using nlohmann::json;
 
 // The group's canonical order: its ids sorted; 3 to 10 of them (t = 1 needs n >= 3).
@@ -43,12 +45,12 @@ GroupRecord form_group(RegistryStore& registry, GroupRegistry& groups,
   try {
     json record = {{"group_id", group_id}, {"members", members}};
     for_each_dealer(dealers, [&](const DealerRecord& d) {
-      net::call_json(options, verb::post, d.rest_url + "/v1/groups", record);
+      call_dealer(options, d, verb::post, "/v1/groups", record);
     });
     json agree = {{"group_id", group_id}, {"members", members_json(dealers)}};
     for_each_dealer(dealers, [&](const DealerRecord& d) {
       try {
-        net::call_json(options, verb::post, d.rest_url + "/v1/groups/keys", agree);
+        call_dealer(options, d, verb::post, "/v1/groups/keys", agree);
       } catch (const Error& e) {
         throw Error(e.code(), "dealer " + d.dealer_id + ": " + e.what());
       }
@@ -65,7 +67,7 @@ GroupRecord form_group(RegistryStore& registry, GroupRegistry& groups,
 
 void add_group_routes(net::Router& router, std::shared_ptr<RegistryStore> registry,
                       std::shared_ptr<GroupRegistry> groups, net::ClientOptions dealer_client) {
-  router.add(verb::post, "/v1/groups",
+  router.add(verb::post, "/v1/groups", {role::kOperator},
              [registry, groups, dealer_client](const net::Request& req, net::RequestContext& ctx) {
                const std::string& caller = app::require_identity(ctx);
                JsonBody body(req.body(), {"dealers"});
@@ -74,25 +76,23 @@ void add_group_routes(net::Router& router, std::shared_ptr<RegistryStore> regist
                return net::json_response(status::ok, group_json(g).dump());
              });
 
-  router.add(verb::get, "/v1/groups", [groups](const net::Request&, net::RequestContext& ctx) {
-    app::require_identity(ctx);
-    json list = json::array();
-    for (const auto& g : groups->groups()) list.push_back(group_json(g));
-    return net::json_response(status::ok, json{{"groups", list}}.dump());
-  });
+  router.add(verb::get, "/v1/groups", {role::kOperator},
+             [groups](const net::Request&, net::RequestContext& ctx) {
+               app::require_identity(ctx);
+               json list = json::array();
+               for (const auto& g : groups->groups()) list.push_back(group_json(g));
+               return net::json_response(status::ok, json{{"groups", list}}.dump());
+             });
 
-  router.add(verb::post, "/v1/pools",
-             [registry, groups](const net::Request& req, net::RequestContext& ctx) {
-               const std::string& caller = app::require_identity(ctx);
+  router.add(verb::post, "/v1/pools", {role::kOperator},
+             [registry, groups](const net::Request& req, net::RequestContext&) {
                JsonBody body(req.body(), {"model_id", "dealers"});
                const std::string model_id = body.string("model_id");
                check_name_id(model_id, "model_id");
                auto members = check_generating_group(body.strings("dealers"));
-               auto model = registry->model(model_id);
-               if (!model) throw Error(Errc::not_found, "unknown model '" + model_id + "'");
-               if (model->owner != caller) {
-                 throw Error(Errc::permission_denied,
-                             "model '" + model_id + "' belongs to another owner");
+               // The operator keeps pools for any registered model (Roles, docs/operations.md).
+               if (!registry->model(model_id)) {
+                 throw Error(Errc::not_found, "unknown model '" + model_id + "'");
                }
                const std::string group_id = group_key(members);
                groups->add_pool(model_id, group_id);
@@ -101,24 +101,25 @@ void add_group_routes(net::Router& router, std::shared_ptr<RegistryStore> regist
                    status::ok, json{{"model_id", model_id}, {"group_id", group_id}}.dump());
              });
 
-  router.add(verb::get, "/v1/pools", [groups](const net::Request&, net::RequestContext& ctx) {
-    app::require_identity(ctx);
-    json list = json::array();
-    for (const auto& p : groups->pools()) {
-      json counts = json::object();
-      for (const char* state : {"generating", "available", "bound", "failed"}) {
-        counts[state] = groups->count(p.model_id, p.group_id, state);
-      }
-      json doc = {{"model_id", p.model_id},
-                  {"group_id", p.group_id},
-                  {"batches", counts},
-                  {"generated_total", p.generated_total},
-                  {"failed_total", p.failed_total}};
-      if (!p.last_error.empty()) doc["last_error"] = p.last_error;
-      list.push_back(doc);
-    }
-    return net::json_response(status::ok, json{{"pools", list}}.dump());
-  });
+  router.add(verb::get, "/v1/pools", {role::kOperator},
+             [groups](const net::Request&, net::RequestContext& ctx) {
+               app::require_identity(ctx);
+               json list = json::array();
+               for (const auto& p : groups->pools()) {
+                 json counts = json::object();
+                 for (const char* state : {"generating", "available", "bound", "failed"}) {
+                   counts[state] = groups->count(p.model_id, p.group_id, state);
+                 }
+                 json doc = {{"model_id", p.model_id},
+                             {"group_id", p.group_id},
+                             {"batches", counts},
+                             {"generated_total", p.generated_total},
+                             {"failed_total", p.failed_total}};
+                 if (!p.last_error.empty()) doc["last_error"] = p.last_error;
+                 list.push_back(doc);
+               }
+               return net::json_response(status::ok, json{{"pools", list}}.dump());
+             });
 }
 
 }  // namespace ppi::super_dealer

@@ -77,7 +77,7 @@ void PoolKeeper::check(const Generation& g) {
   std::string unreachable;
   for (const auto& d : dealers) {
     try {
-      json doc = net::call_json(client_, verb::get, d.rest_url + "/v1/generations/" + g.batch_id);
+      json doc = call_dealer(client_, d, verb::get, "/v1/generations/" + g.batch_id);
       const std::string state = doc.at("state").get<std::string>();
       if (state == "prepared" || state == "available") {
         ++prepared;
@@ -114,8 +114,8 @@ void PoolKeeper::fail(const Generation& g, const std::vector<DealerRecord>& deal
   // Best effort: a member that cannot be told keeps a prepared part that is never bound.
   for (const auto& d : dealers) {
     try {
-      net::call_json(client_, verb::post, d.rest_url + "/v1/generations/" + g.batch_id + "/abort",
-                     json::object());
+      call_dealer(client_, d, verb::post, "/v1/generations/" + g.batch_id + "/abort",
+                  json::object());
     } catch (const Error& e) {
       log::warn("generation_abort_unsent",
                 {{"batch_id", g.batch_id}, {"dealer", d.dealer_id}, {"reason", e.what()}});
@@ -165,7 +165,7 @@ bool PoolKeeper::start_generation(const PoolRecord& pool, const std::string& kin
   try {
     for_each_dealer(dealers, [&](const DealerRecord& d) {
       try {
-        net::call_json(client_, verb::post, d.rest_url + "/v1/generations", request);
+        call_dealer(client_, d, verb::post, "/v1/generations", request);
       } catch (const Error& e) {
         throw Error(e.code(), "dealer " + d.dealer_id + ": " + e.what());
       }

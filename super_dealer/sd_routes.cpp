@@ -2,8 +2,10 @@
 
 #include "core/ids.hpp"
 #include "core/json_body.hpp"
+#include "core/test_fault.hpp"
 #include "material/plan.hpp"
 #include "net/json_call.hpp"
+#include "net/tls.hpp"
 #include "obs/log.hpp"
 #include "super_dealer/dealer_calls.hpp"
 
@@ -12,6 +14,7 @@ namespace {
 
 using net::http::status;
 using net::http::verb;
+namespace role = net::role;
 using nlohmann::json;
 
 json dealer_json(const DealerRecord& d) {
@@ -45,7 +48,7 @@ void notify_dealers(const net::ClientOptions& options, const std::vector<DealerR
                     const json& binding) {
   for_each_dealer(dealers, [&](const DealerRecord& d) {
     try {
-      net::call_json(options, verb::post, d.rest_url + "/v1/bind", binding);
+      call_dealer(options, d, verb::post, "/v1/bind", binding);
     } catch (const Error& e) {
       throw Error(Errc::unavailable,
                   "dealer " + d.dealer_id + " could not take the batch: " + std::string(e.what()));
@@ -102,8 +105,10 @@ json dealers_json(const std::vector<DealerRecord>& dealers) {
 void bind_on_dealers(RegistryStore& store, const net::ClientOptions& options,
                      const std::vector<DealerRecord>& dealers, const std::string& batch_id,
                      const json& binding) {
+  test_fault_point("after_bind_commit");
   try {
     notify_dealers(options, dealers, binding);
+    store.mark_dealers_told(batch_id);
   } catch (const Error& e) {
     store.mark_failed(batch_id);
     log::warn("batch_failed", {{"batch_id", batch_id}, {"reason", e.what()}});
@@ -115,48 +120,55 @@ void bind_on_dealers(RegistryStore& store, const net::ClientOptions& options,
 
 void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore> store,
                              net::ClientOptions dealer_client) {
-  router.add(verb::post, "/v1/dealers", [store](const net::Request& req, net::RequestContext& ctx) {
-    const std::string& caller = app::require_identity(ctx);
-    JsonBody body(req.body(), {"dealer_id", "rest_url", "grpc_endpoint"});
-    DealerRecord d{body.string("dealer_id"), body.string("rest_url"), body.string("grpc_endpoint")};
-    check_name_id(d.dealer_id, "dealer_id");
-    if (d.dealer_id != caller) {
-      throw Error(Errc::permission_denied,
-                  "a dealer registers itself only (certificate CN '" + caller + "')");
-    }
-    check_url(d.rest_url, "rest_url");
-    check_endpoint(d.grpc_endpoint);
-    store->upsert_dealer(d);
-    log::info("dealer_registered", {{"dealer_id", d.dealer_id}, {"rest_url", d.rest_url}});
-    return net::json_response(status::ok, json{{"dealer_id", d.dealer_id}}.dump());
-  });
+  router.add(
+      verb::post, "/v1/dealers", {role::kDealer},
+      [store](const net::Request& req, net::RequestContext& ctx) {
+        const std::string& caller = app::require_identity(ctx);
+        JsonBody body(req.body(), {"dealer_id", "rest_url", "grpc_endpoint"});
+        DealerRecord d{body.string("dealer_id"), body.string("rest_url"),
+                       body.string("grpc_endpoint")};
+        check_name_id(d.dealer_id, "dealer_id");
+        if (d.dealer_id != caller) {
+          throw Error(Errc::permission_denied,
+                      "a dealer registers itself only (certificate CN '" + caller + "')");
+        }
+        check_url(d.rest_url, "rest_url");
+        check_endpoint(d.grpc_endpoint);
+        store->upsert_dealer(d);
+        log::info("dealer_registered", {{"dealer_id", d.dealer_id}, {"rest_url", d.rest_url}});
+        return net::json_response(status::ok, json{{"dealer_id", d.dealer_id}}.dump());
+      });
 
-  router.add(verb::get, "/v1/dealers", [store](const net::Request&, net::RequestContext& ctx) {
-    app::require_identity(ctx);
-    return net::json_response(status::ok, json{{"dealers", dealers_json(store->dealers())}}.dump());
-  });
+  router.add(verb::get, "/v1/dealers", {role::kOperator},
+             [store](const net::Request&, net::RequestContext& ctx) {
+               app::require_identity(ctx);
+               return net::json_response(status::ok,
+                                         json{{"dealers", dealers_json(store->dealers())}}.dump());
+             });
 
-  router.add(verb::post, "/v1/models", [store](const net::Request& req, net::RequestContext& ctx) {
-    const std::string& caller = app::require_identity(ctx);
-    JsonBody body(req.body(), {"model_id", "plan", "mask_plan"});
-    std::string model_id = body.string("model_id");
-    check_name_id(model_id, "model_id");
-    material::MaterialPlan plan = material::MaterialPlan::from_json(body.value("plan"));
-    PlanRows mask_rows;
-    std::string mask_plan_json;
-    if (body.raw().contains("mask_plan")) {
-      const material::MaterialPlan mask_plan = parse_mask_plan(body.value("mask_plan"));
-      mask_rows = plan_rows(mask_plan);
-      mask_plan_json = mask_plan.canonical();
-    }
-    store->register_model(
-        {model_id, caller, plan.to_json().dump(), plan.element_count(), mask_plan_json},
-        plan_rows(plan), mask_rows);
-    return net::json_response(
-        status::ok, json{{"model_id", model_id}, {"element_count", plan.element_count()}}.dump());
-  });
+  router.add(verb::post, "/v1/models", {role::kModelOwner},
+             [store](const net::Request& req, net::RequestContext& ctx) {
+               const std::string& caller = app::require_identity(ctx);
+               JsonBody body(req.body(), {"model_id", "plan", "mask_plan"});
+               std::string model_id = body.string("model_id");
+               check_name_id(model_id, "model_id");
+               material::MaterialPlan plan = material::MaterialPlan::from_json(body.value("plan"));
+               PlanRows mask_rows;
+               std::string mask_plan_json;
+               if (body.raw().contains("mask_plan")) {
+                 const material::MaterialPlan mask_plan = parse_mask_plan(body.value("mask_plan"));
+                 mask_rows = plan_rows(mask_plan);
+                 mask_plan_json = mask_plan.canonical();
+               }
+               store->register_model(
+                   {model_id, caller, plan.to_json().dump(), plan.element_count(), mask_plan_json},
+                   plan_rows(plan), mask_rows);
+               return net::json_response(
+                   status::ok,
+                   json{{"model_id", model_id}, {"element_count", plan.element_count()}}.dump());
+             });
 
-  router.add(verb::get, "/v1/models/{model_id}",
+  router.add(verb::get, "/v1/models/{model_id}", {role::kOperator, role::kModelOwner},
              [store](const net::Request&, net::RequestContext& ctx) {
                app::require_identity(ctx);
                const std::string& model_id = ctx.path_params.at("model_id");
@@ -172,7 +184,7 @@ void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore>
              });
 
   router.add(
-      verb::post, "/v1/batch_id",
+      verb::post, "/v1/batch_id", {role::kModelOwner},
       [store, dealer_client](const net::Request& req, net::RequestContext& ctx) {
         const std::string& caller = app::require_identity(ctx);
         JsonBody body(req.body(), {"model_id", "dealers", "client_identity"});
@@ -206,7 +218,7 @@ void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore>
       });
 
   router.add(
-      verb::post, "/v1/mask_set",
+      verb::post, "/v1/mask_set", {role::kModelOwner},
       [store, dealer_client](const net::Request& req, net::RequestContext& ctx) {
         const std::string& caller = app::require_identity(ctx);
         JsonBody body(req.body(), {"model_id", "dealers"});
@@ -249,24 +261,25 @@ void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore>
                                                   .dump());
       });
 
-  router.add(
-      verb::get, "/v1/batches/{batch_id}", [store](const net::Request&, net::RequestContext& ctx) {
-        app::require_identity(ctx);
-        const std::string& batch_id = ctx.path_params.at("batch_id");
-        check_batch_id(batch_id);
-        auto b = store->batch(batch_id);
-        if (!b) throw Error(Errc::not_found, "unknown batch " + batch_id);
-        auto opt = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
-        return net::json_response(status::ok, json{{"batch_id", b->batch_id},
-                                                   {"model_id", b->model_id},
-                                                   {"dealer_group", b->dealer_group},
-                                                   {"state", b->state},
-                                                   {"model_owner_identity", opt(b->model_owner)},
-                                                   {"client_identity", opt(b->client)},
-                                                   {"created_at", b->created_at},
-                                                   {"bound_at", opt(b->bound_at)}}
-                                                  .dump());
-      });
+  router.add(verb::get, "/v1/batches/{batch_id}", {role::kOperator, role::kModelOwner},
+             [store](const net::Request&, net::RequestContext& ctx) {
+               app::require_identity(ctx);
+               const std::string& batch_id = ctx.path_params.at("batch_id");
+               check_batch_id(batch_id);
+               auto b = store->batch(batch_id);
+               if (!b) throw Error(Errc::not_found, "unknown batch " + batch_id);
+               auto opt = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+               return net::json_response(status::ok,
+                                         json{{"batch_id", b->batch_id},
+                                              {"model_id", b->model_id},
+                                              {"dealer_group", b->dealer_group},
+                                              {"state", b->state},
+                                              {"model_owner_identity", opt(b->model_owner)},
+                                              {"client_identity", opt(b->client)},
+                                              {"created_at", b->created_at},
+                                              {"bound_at", opt(b->bound_at)}}
+                                             .dump());
+             });
 }
 
 }  // namespace ppi::super_dealer

@@ -1,10 +1,58 @@
 #include "grpc/grpc_tls.hpp"
 
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
+
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 
 namespace ppi::grpcsvc {
 namespace {
+
+namespace gx = grpc::experimental;
+
+// The last refusal per expected server identity, for handshake_refusal.
+std::mutex refusals_mu;
+std::map<std::string, std::string>& refusals() {
+  static std::map<std::string, std::string> map;
+  return map;
+}
+
+// Runs after the chain verified against the CA: the peer's certificate must have the usage of
+// its side and, on a channel, the CN the channel means to reach.
+class PeerVerifier : public gx::ExternalCertificateVerifier {
+ public:
+  PeerVerifier(net::PeerSide side, std::string expected)
+      : side_(side), expected_(std::move(expected)) {}
+
+  bool Verify(gx::TlsCustomVerificationCheckRequest* request, std::function<void(grpc::Status)>,
+              grpc::Status* sync_status) override {
+    const grpc::string_ref pem = request->peer_cert();
+    const grpc::string_ref target = request->target_name();
+    const std::string where(target.data(), target.size());
+    const std::string why = net::check_peer_certificate(std::string_view(pem.data(), pem.size()),
+                                                        side_, expected_, where);
+    if (side_ == net::PeerSide::server) {
+      std::lock_guard lock(refusals_mu);
+      if (why.empty()) {
+        refusals().erase(expected_);
+      } else {
+        refusals()[expected_] = why;
+      }
+    }
+    *sync_status =
+        why.empty() ? grpc::Status::OK : grpc::Status(grpc::StatusCode::UNAUTHENTICATED, why);
+    return true;
+  }
+  void Cancel(gx::TlsCustomVerificationCheckRequest*) override {}
+
+ private:
+  net::PeerSide side_;
+  std::string expected_;
+};
 
 std::string read_pem(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -19,24 +67,47 @@ std::string read_pem(const std::string& path) {
 std::shared_ptr<grpc::ServerCredentials> server_credentials(
     const std::optional<net::TlsOptions>& tls) {
   if (!tls) return grpc::InsecureServerCredentials();
-  grpc::SslServerCredentialsOptions options(
-      tls->require_client_cert ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-                               : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
-  options.pem_root_certs = read_pem(tls->ca_file);
-  options.pem_key_cert_pairs.push_back({read_pem(tls->key_file), read_pem(tls->cert_file)});
-  return grpc::SslServerCredentials(options);
+  auto provider = std::make_shared<gx::StaticDataCertificateProvider>(
+      read_pem(tls->ca_file),
+      std::vector<gx::IdentityKeyCertPair>{{read_pem(tls->key_file), read_pem(tls->cert_file)}});
+  gx::TlsServerCredentialsOptions options(provider);
+  options.watch_root_certs();
+  options.watch_identity_key_cert_pairs();
+  options.set_cert_request_type(tls->require_client_cert
+                                    ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                    : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.set_certificate_verifier(
+      gx::ExternalCertificateVerifier::Create<PeerVerifier>(net::PeerSide::client, ""));
+  return grpc::experimental::TlsServerCredentials(options);
 }
 
 std::shared_ptr<grpc::ChannelCredentials> channel_credentials(
-    const std::optional<net::TlsOptions>& tls) {
+    const std::optional<net::TlsOptions>& tls, const std::string& server_identity) {
   if (!tls) return grpc::InsecureChannelCredentials();
-  grpc::SslCredentialsOptions options;
-  options.pem_root_certs = read_pem(tls->ca_file);
-  if (!tls->cert_file.empty()) {
-    options.pem_private_key = read_pem(tls->key_file);
-    options.pem_cert_chain = read_pem(tls->cert_file);
+  if (server_identity.empty()) {
+    throw Error(Errc::config, "a TLS channel must name the server identity it expects");
   }
-  return grpc::SslCredentials(options);
+  std::vector<gx::IdentityKeyCertPair> identity;
+  if (!tls->cert_file.empty())
+    identity.push_back({read_pem(tls->key_file), read_pem(tls->cert_file)});
+  auto provider =
+      std::make_shared<gx::StaticDataCertificateProvider>(read_pem(tls->ca_file), identity);
+  gx::TlsChannelCredentialsOptions options;
+  options.set_certificate_provider(provider);
+  options.watch_root_certs();
+  if (!identity.empty()) options.watch_identity_key_cert_pairs();
+  options.set_verify_server_certs(true);
+  // The verifier replaces gRPC's host name check: the CN pin is the stronger one, and the
+  // SANs stay checked against the call host (check_call_host, on by default).
+  options.set_certificate_verifier(gx::ExternalCertificateVerifier::Create<PeerVerifier>(
+      net::PeerSide::server, server_identity));
+  return grpc::experimental::TlsCredentials(options);
+}
+
+std::string handshake_refusal(const std::string& server_identity) {
+  std::lock_guard lock(refusals_mu);
+  auto it = refusals().find(server_identity);
+  return it == refusals().end() ? std::string() : it->second;
 }
 
 std::string peer_identity(const grpc::ServerContext& context) {
@@ -109,6 +180,15 @@ Error from_status(const grpc::Status& status, std::string_view peer) {
   std::string message = status.error_message();
   if (message.empty()) message = "gRPC status " + std::to_string(status.error_code());
   return Error(code, peer.empty() ? message : std::string(peer) + ": " + message);
+}
+
+Error from_status(const grpc::Status& status, std::string_view peer,
+                  const std::string& server_identity) {
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    const std::string why = handshake_refusal(server_identity);
+    if (!why.empty()) return Error(Errc::unavailable, std::string(peer) + ": " + why);
+  }
+  return from_status(status, peer);
 }
 
 }  // namespace ppi::grpcsvc

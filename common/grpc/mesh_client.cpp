@@ -14,19 +14,11 @@ namespace {
 
 using Clock = std::chrono::system_clock;
 
-// The CN the server presented on this call; "" before the handshake or without TLS.
-std::string server_identity(const grpc::ClientContext& context) {
-  auto auth = context.auth_context();
-  if (!auth) return "";
-  auto names = auth->FindPropertyValues("x509_common_name");
-  if (names.empty()) return "";
-  return std::string(names.front().data(), names.front().size());
-}
-
-// Worth another attempt: the peer is not up yet, or has not opened the session yet.
-bool retryable(const grpc::Status& status) {
-  return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-         status.error_code() == grpc::StatusCode::NOT_FOUND;
+// Worth another attempt: the peer is not up yet, or has not opened the session yet; not a
+// server that presented another member's certificate.
+bool retryable(const grpc::Status& status, const std::string& member) {
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND) return true;
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE && handshake_refusal(member).empty();
 }
 
 }  // namespace
@@ -39,14 +31,15 @@ MeshNetwork::MeshNetwork(MeshService& service, MeshOptions options)
   keep_grpc_initialized();
 }
 
-std::shared_ptr<grpc::Channel> MeshNetwork::channel(const std::string& endpoint) {
+std::shared_ptr<grpc::Channel> MeshNetwork::channel(const MeshMember& member) {
   std::lock_guard lock(mu_);
-  auto& channel = channels_[endpoint];
+  auto& channel = channels_[{member.id, member.endpoint}];
   if (!channel) {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(kMaxMessageBytes);
     args.SetMaxSendMessageSize(kMaxMessageBytes);
-    channel = grpc::CreateCustomChannel(endpoint, channel_credentials(options_.tls), args);
+    channel = grpc::CreateCustomChannel(member.endpoint,
+                                        channel_credentials(options_.tls, member.id), args);
   }
   return channel;
 }
@@ -62,23 +55,17 @@ std::unique_ptr<GrpcMesh> MeshNetwork::session(const std::string& session,
 mesh::v1::KeyExchangeResponse MeshNetwork::exchange_keys(
     const MeshMember& peer, const mesh::v1::KeyExchangeRequest& request) {
   const std::string who = "dealer " + peer.id + " (" + peer.endpoint + ")";
-  auto stub = mesh::v1::DealerMesh::NewStub(channel(peer.endpoint));
+  auto stub = mesh::v1::DealerMesh::NewStub(channel(peer));
   const auto deadline = Clock::now() + options_.timeout;
   for (int attempt = 1;; ++attempt) {
     grpc::ClientContext context;
     context.set_deadline(deadline);
     mesh::v1::KeyExchangeResponse response;
     grpc::Status status = stub->ExchangeGroupKeys(&context, request, &response);
-    if (status.ok()) {
-      const std::string cn = server_identity(context);
-      if (cn != peer.id) {
-        throw Error(Errc::permission_denied,
-                    who + " answered with the certificate of '" + cn + "'");
-      }
-      return response;
-    }
-    if (status.error_code() != grpc::StatusCode::UNAVAILABLE || Clock::now() >= deadline) {
-      throw from_status(status, who);
+    if (status.ok()) return response;
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE || Clock::now() >= deadline ||
+        !handshake_refusal(peer.id).empty()) {
+      throw from_status(status, who, peer.id);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50 << std::min(attempt - 1, 4)));
   }
@@ -175,7 +162,7 @@ void GrpcMesh::deliver(std::size_t to, std::uint64_t tag, const Bytes& data) {
   const MeshMember& member = members_[to];
   const std::string who =
       "session " + inbox_->session() + ": " + describe(to) + " at " + member.endpoint;
-  auto stub = mesh::v1::DealerMesh::NewStub(network_.channel(member.endpoint));
+  auto stub = mesh::v1::DealerMesh::NewStub(network_.channel(member));
   const auto deadline = Clock::now() + network_.options().timeout;
   for (int attempt = 1;; ++attempt) {
     {
@@ -192,15 +179,9 @@ void GrpcMesh::deliver(std::size_t to, std::uint64_t tag, const Bytes& data) {
     chunk.set_total_bytes(data.size());
     bool open = stream->Write(chunk);
     if (open) {
-      // The server sends its initial metadata only once it has accepted the header: the
-      // handshake is done and its certificate can be checked before the payload leaves.
+      // The server sends its initial metadata only once it has accepted the header, so the
+      // payload leaves only for a server that took this session.
       stream->WaitForInitialMetadata();
-      const std::string cn = server_identity(context);
-      if (!cn.empty() && cn != member.id) {
-        context.TryCancel();
-        stream->Finish();
-        throw Error(Errc::unavailable, who + " answered with the certificate of '" + cn + "'");
-      }
       chunk.Clear();
       for (std::size_t off = 0; open && off < data.size(); off += kMeshChunkBytes) {
         const std::size_t n = std::min(kMeshChunkBytes, data.size() - off);
@@ -211,14 +192,9 @@ void GrpcMesh::deliver(std::size_t to, std::uint64_t tag, const Bytes& data) {
       if (open) stream->WritesDone();
     }
     grpc::Status status = stream->Finish();
-    if (status.ok()) {
-      if (server_identity(context) != member.id) {
-        throw Error(Errc::unavailable, who + " did not present its certificate");
-      }
-      return;
-    }
-    if (!retryable(status) || Clock::now() >= deadline) {
-      Error e = from_status(status, who);
+    if (status.ok()) return;
+    if (!retryable(status, member.id) || Clock::now() >= deadline) {
+      Error e = from_status(status, who, member.id);
       throw Error(Errc::unavailable,
                   std::string(e.what()) + " (after " + std::to_string(attempt) + " attempts)");
     }

@@ -51,20 +51,22 @@ class MeshNetwork {
   // group's order; members[self] is this dealer.
   std::unique_ptr<GrpcMesh> session(const std::string& session, std::vector<MeshMember> members,
                                     std::size_t self);
-  // Group key agreement with one member (unary, deadline = timeout); checks that the server's
-  // CN is peer.id. Throws Error(unavailable) naming the member, or the member's refusal.
+  // Group key agreement with one member (unary, deadline = timeout). Throws
+  // Error(unavailable) naming the member, or the member's refusal.
   mesh::v1::KeyExchangeResponse exchange_keys(const MeshMember& peer,
                                               const mesh::v1::KeyExchangeRequest& request);
 
   const MeshOptions& options() const { return options_; }
   MeshService& service() { return service_; }
-  std::shared_ptr<grpc::Channel> channel(const std::string& endpoint);
+  // A channel to member.endpoint whose handshake fails unless the server there presents
+  // member.id's certificate (grpc_tls.hpp channel_credentials).
+  std::shared_ptr<grpc::Channel> channel(const MeshMember& member);
 
  private:
   MeshService& service_;
   MeshOptions options_;
   std::mutex mu_;
-  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<grpc::Channel>> channels_;
 };
 
 class GrpcMesh final : public gen::Mesh {

@@ -187,8 +187,8 @@ class DealerReader {
   void run() {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(kMaxMessageBytes);
-    auto stub = shares::v1::ShareDealer::NewStub(
-        grpc::CreateCustomChannel(dealer_.grpc_endpoint, channel_credentials(options_.tls), args));
+    auto stub = shares::v1::ShareDealer::NewStub(grpc::CreateCustomChannel(
+        dealer_.grpc_endpoint, channel_credentials(options_.tls, dealer_.dealer_id), args));
     for (int attempt = 1;; ++attempt) {
       grpc::ClientContext context;
       context.set_deadline(deadline_);
@@ -225,7 +225,11 @@ class DealerReader {
                     {{"dealer", dealer_.dealer_id}, {"reason", status.error_message()}});
         return;
       }
-      if (!status.ok() && !retryable(status)) throw from_status(status, who_);
+      // A server that presented another dealer's certificate is refused at once: retrying
+      // reaches the same server.
+      if (!status.ok() && (!retryable(status) || !handshake_refusal(dealer_.dealer_id).empty())) {
+        throw from_status(status, who_, dealer_.dealer_id);
+      }
       std::string reason = status.ok() ? "stream ended at element " + std::to_string(next_) +
                                              (total_ ? " of " + std::to_string(*total_) : "")
                                        : status.error_message();

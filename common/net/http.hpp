@@ -17,6 +17,7 @@ using Response = http::response<http::string_body>;
 // What the server knows about the caller of one request.
 struct RequestContext {
   std::string peer_identity;   // certificate subject CN under mTLS, "" otherwise
+  std::string peer_role;       // certificate subject OU under mTLS (net/tls.hpp role::)
   std::string remote_address;  // ip:port
   std::map<std::string, std::string> path_params;  // from {name} segments of the route
 };

@@ -107,6 +107,9 @@ asio::awaitable<Response> async_fetch(ClientOptions options, http::verb method, 
   if (!url.tls) co_return co_await exchange(tcp_stream, options, std::move(request), where);
 
   if (!options.tls) throw Error(Errc::config, "https URL " + where + " but no TLS identity set");
+  if (options.server_identity.empty() && !options.any_server) {
+    throw Error(Errc::config, "https call to " + where + " names no expected server identity");
+  }
   asio::ssl::context ctx = make_client_context(*options.tls);
   beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), ctx);
   // Actor certificates name the actor (CN) and carry 127.0.0.1 / localhost as SANs.
@@ -116,6 +119,15 @@ asio::awaitable<Response> async_fetch(ClientOptions options, http::verb method, 
                                   asio::redirect_error(use_awaitable, ec));
   if (ec)
     throw Error(Errc::unavailable, "TLS handshake with " + where + " failed: " + ec.message());
+  // Checked before the request is written: a server of the deployment that is not the one
+  // meant (an endpoint re-registered to point at another dealer) never sees the request, and
+  // its answer can never be taken for the expected peer's.
+  if (!options.any_server) {
+    const std::string presented = peer_common_name(stream.native_handle());
+    if (presented != options.server_identity) {
+      throw Error(Errc::unavailable, identity_mismatch(where, presented, options.server_identity));
+    }
+  }
   Response response = co_await exchange(stream, options, std::move(request));
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
   co_await stream.async_shutdown(asio::redirect_error(use_awaitable, ec));  // peer may just close

@@ -127,6 +127,7 @@ awaitable<void> serve_tls(tcp::socket socket, std::shared_ptr<HttpServer::State>
     co_return;
   }
   context.peer_identity = peer_common_name(stream.native_handle());
+  context.peer_role = peer_role(stream.native_handle());
   co_await serve_requests(stream, *state, std::move(context));
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
   co_await stream.async_shutdown(asio::redirect_error(use_awaitable, ec));

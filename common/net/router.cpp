@@ -1,6 +1,7 @@
 #include "net/router.hpp"
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "obs/log.hpp"
 
@@ -37,10 +38,34 @@ bool match(const std::vector<std::string>& pattern, const std::vector<std::strin
   return true;
 }
 
+// Why this caller may not use the route, or nullopt when it may.
+std::optional<Error> refusal(const Roles& roles, const RequestContext& context,
+                             const Request& request) {
+  if (roles.empty()) return std::nullopt;
+  if (context.peer_identity.empty()) {
+    return Error(Errc::unauthenticated, "this call needs an mTLS client certificate");
+  }
+  for (const auto& role : roles) {
+    if (context.peer_role == role) return std::nullopt;
+  }
+  std::string wanted;
+  for (const auto& role : roles) wanted += (wanted.empty() ? "" : " or ") + std::string(role);
+  std::string target(request.target());
+  return Error(
+      Errc::permission_denied,
+      std::string(request.method_string()) + " " + target.substr(0, target.find('?')) +
+          " needs the role " + wanted + "; '" + context.peer_identity + "' holds " +
+          (context.peer_role.empty() ? std::string("no role") : "the role " + context.peer_role));
+}
+
 }  // namespace
 
+void Router::add(http::verb method, std::string pattern, Roles roles, Handler handler) {
+  routes_.push_back(Route{method, split_path(pattern), std::move(roles), std::move(handler)});
+}
+
 void Router::add(http::verb method, std::string pattern, Handler handler) {
-  routes_.push_back(Route{method, split_path(pattern), std::move(handler)});
+  add(method, std::move(pattern), {}, std::move(handler));
 }
 
 Response Router::handle(const Request& request, RequestContext& context) const {
@@ -53,6 +78,13 @@ Response Router::handle(const Request& request, RequestContext& context) const {
     path_known = true;
     if (route.method != request.method()) continue;
     context.path_params = std::move(params);
+    if (auto refused = refusal(route.roles, context, request)) {
+      log::warn("request_refused", {{"target", std::string(target)},
+                                    {"peer", context.peer_identity},
+                                    {"role", context.peer_role},
+                                    {"detail", refused->what()}});
+      return problem_response(*refused, request.version());
+    }
     try {
       Response res = route.handler(request, context);
       res.version(request.version());

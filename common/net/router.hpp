@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "net/http.hpp"
@@ -12,9 +13,15 @@
 namespace ppi::net {
 
 using Handler = std::function<Response(const Request&, RequestContext&)>;
+// The roles (net/tls.hpp role::) whose certificates may call a route.
+using Roles = std::vector<std::string_view>;
 
 class Router {
  public:
+  // A route for the roles given, checked before the handler runs: a caller without a
+  // certificate gets 401, one of another role 403 naming the roles required and the role held.
+  void add(http::verb method, std::string pattern, Roles roles, Handler handler);
+  // A route for any caller the server's TLS lets in (health, documentation).
   void add(http::verb method, std::string pattern, Handler handler);
   // Never throws: unknown paths give 404, wrong methods 405, handler errors problem+json.
   Response handle(const Request& request, RequestContext& context) const;
@@ -23,6 +30,7 @@ class Router {
   struct Route {
     http::verb method;
     std::vector<std::string> segments;
+    Roles roles;  // empty: any caller
     Handler handler;
   };
   std::vector<Route> routes_;

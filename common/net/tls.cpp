@@ -1,5 +1,6 @@
 #include "net/tls.hpp"
 
+#include <openssl/bio.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -47,6 +48,9 @@ ssl::context make_server_context(const TlsOptions& options) {
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                   ssl::context::no_sslv3 | ssl::context::single_dh_use);
   load_identity(ctx, options);
+  // The caller's certificate must allow clientAuth: a server's certificate can call (the
+  // server actors have both usages), a certificate without clientAuth cannot.
+  SSL_CTX_set_purpose(ctx.native_handle(), X509_PURPOSE_SSL_CLIENT);
   ctx.set_verify_mode(options.require_client_cert
                           ? ssl::verify_peer | ssl::verify_fail_if_no_peer_cert
                           : ssl::verify_none);
@@ -73,33 +77,79 @@ ssl::context make_client_context(const TlsOptions& options) {
   } else {
     load_identity(ctx, options);
   }
+  // The server's certificate must allow serverAuth: a client's certificate (clientAuth only)
+  // cannot serve, even with the address and CN a caller expects.
+  SSL_CTX_set_purpose(ctx.native_handle(), X509_PURPOSE_SSL_SERVER);
   ctx.set_verify_mode(ssl::verify_peer);
   return ctx;
 }
 
 namespace {
 
-std::string common_name_of(X509* cert) {
-  std::string cn;
+// The first subject entry of this kind; "" when there is none. A second OU or CN is not
+// looked at: make-certs.sh writes one of each.
+std::string subject_entry(X509* cert, int nid) {
+  std::string value;
   X509_NAME* subject = X509_get_subject_name(cert);
-  int idx = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  int idx = X509_NAME_get_index_by_NID(subject, nid, -1);
   if (idx >= 0) {
     ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx));
     const unsigned char* bytes = ASN1_STRING_get0_data(data);
-    cn.assign(reinterpret_cast<const char*>(bytes),
-              static_cast<std::size_t>(ASN1_STRING_length(data)));
+    value.assign(reinterpret_cast<const char*>(bytes),
+                 static_cast<std::size_t>(ASN1_STRING_length(data)));
   }
-  return cn;
+  return value;
+}
+
+std::string common_name_of(X509* cert) {
+  return subject_entry(cert, NID_commonName);
+}
+
+std::string peer_entry(SSL* ssl, int nid) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return {};
+  std::string value = subject_entry(cert, nid);
+  X509_free(cert);
+  return value;
 }
 
 }  // namespace
 
 std::string peer_common_name(SSL* ssl) {
-  X509* cert = SSL_get1_peer_certificate(ssl);
-  if (cert == nullptr) return {};
-  std::string cn = common_name_of(cert);
+  return peer_entry(ssl, NID_commonName);
+}
+
+std::string peer_role(SSL* ssl) {
+  return peer_entry(ssl, NID_organizationalUnitName);
+}
+
+std::string identity_mismatch(std::string_view where, std::string_view presented,
+                              std::string_view expected) {
+  return "server at " + std::string(where) + " presented '" + std::string(presented) +
+         "', expected '" + std::string(expected) + "'";
+}
+
+std::string check_peer_certificate(std::string_view pem, PeerSide side, std::string_view expected,
+                                   std::string_view where) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  X509* cert = bio == nullptr ? nullptr : PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  const std::string peer =
+      side == PeerSide::server ? "server at " + std::string(where) : "client " + std::string(where);
+  if (cert == nullptr) return peer + " presented no readable certificate";
+  // X509_check_purpose's second argument 0: the certificate is an end entity, not a CA.
+  const bool fit =
+      X509_check_purpose(
+          cert, side == PeerSide::server ? X509_PURPOSE_SSL_SERVER : X509_PURPOSE_SSL_CLIENT, 0) ==
+      1;
+  const std::string cn = common_name_of(cert);
   X509_free(cert);
-  return cn;
+  if (!fit) {
+    return peer + " presented '" + cn + "', a certificate without " +
+           (side == PeerSide::server ? "serverAuth" : "clientAuth");
+  }
+  if (!expected.empty() && cn != expected) return identity_mismatch(where, cn, expected);
+  return {};
 }
 
 std::string certificate_common_name(const std::string& cert_file) {

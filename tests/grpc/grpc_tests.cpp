@@ -29,7 +29,8 @@ namespace {
 
 const std::string kBatch = "0f8e6b2c-1d3a-4c5e-9f70-8a9b0c1d2e3f";
 
-// One CA with a dealer, the model owner and an unbound actor, and a foreign CA with its own
+// One CA with three dealers (d1..d3, the ids the groups give them: channels are pinned to
+// them), the model owner and an unbound actor, and a foreign CA with its own
 // "model_owner"; created once per run.
 struct Certs {
   fs::path dir;
@@ -38,9 +39,9 @@ struct Certs {
     REQUIRE(mkdtemp(tmpl) != nullptr);
     dir = tmpl;
     const std::string script = std::string(PPI_SOURCE_DIR) + "/scripts/make-certs.sh";
-    REQUIRE(std::system(
-                (script + " " + (dir / "ca").string() + " dealer model_owner intruder").c_str()) ==
-            0);
+    REQUIRE(std::system((script + " " + (dir / "ca").string() +
+                         " d1:dealer d2:dealer d3:dealer model_owner intruder:client")
+                            .c_str()) == 0);
     REQUIRE(std::system((script + " " + (dir / "foreign").string() + " model_owner").c_str()) == 0);
   }
   ~Certs() { fs::remove_all(dir); }
@@ -149,7 +150,7 @@ struct Group {
       : layout(material::BatchLayout::all_arithmetic(total)) {
     for (std::size_t d = 0; d < n; ++d) {
       std::optional<net::TlsOptions> options;
-      if (tls) options = certs().tls("dealer");
+      if (tls) options = certs().tls("d" + std::to_string(d + 1));
       dealers.push_back(std::make_unique<TestDealer>(100 + d, total, options));
       endpoints.push_back({"d" + std::to_string(d + 1), dealers.back()->endpoint()});
     }
@@ -360,7 +361,7 @@ TEST_CASE("errors map to gRPC statuses and back") {
       std::string(from_status(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "late"), "dealer x")
                       .what()) == "dealer x: late");
   CHECK(test::error_code([] {
-          channel_credentials(net::TlsOptions{"", "", "/nonexistent", true});
+          channel_credentials(net::TlsOptions{"", "", "/nonexistent", true}, "d1");
         }) == Errc::config);
 }
 

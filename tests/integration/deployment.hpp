@@ -28,13 +28,15 @@ std::string binary(const std::string& actor);
 // The super dealer's settings for a pool kept between these sizes, checked and retried fast.
 std::vector<std::string> pool_env(int min_size, int max_size);
 
-// A directory of certificates: a CA and one certificate per identity.
+// A directory of certificates: a CA and one certificate per identity (make-certs.sh
+// NAME[:ROLE]; the role defaults by name).
 class Certificates {
  public:
   explicit Certificates(const std::vector<std::string>& identities);
   ~Certificates();
   const std::filesystem::path& dir() const { return dir_; }
   std::vector<std::string> tls_flags(const std::string& identity) const;
+  // Calls as `identity` to whichever server answers (any_server); .to(id) pins one.
   net::ClientOptions client(const std::string& identity) const;
 
  private:
@@ -83,7 +85,7 @@ class Deployment {
   std::shared_ptr<db::Database> open(const std::string& db_url) const;
 
   // Generation: forms a group of these dealers (POST /v1/groups) and asks for a pool of the
-  // model for it (POST /v1/pools, as the model owner). Both fail the test on an error.
+  // model for it (POST /v1/pools), both as the operator. Both fail the test on an error.
   void form_group(const std::vector<std::string>& dealers);
   void add_pool(const std::string& model_id, const std::vector<std::string>& dealers);
   // Waits until the super dealer has at least `count` available batches (not mask sets) of

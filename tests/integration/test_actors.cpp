@@ -155,6 +155,7 @@ TEST_CASE(
     // No client certificate: refused in the handshake.
     ppi::net::ClientOptions anonymous;
     anonymous.timeout = 5s;
+    anonymous.any_server = true;
     anonymous.tls = ppi::net::TlsOptions{"", "", (certs.dir() / "ca.pem").string(), false};
     CHECK_THROWS_AS(
         ppi::net::fetch(anonymous, ppi::net::http::verb::get, servers[0].url + "/healthz"),

@@ -217,7 +217,8 @@ TEST_CASE("converter: bad requests get clear errors and store nothing") {
   grpcsvc::CollectOptions as_client;
   as_client.tls = d.certs().client("client-2").tls;
   std::vector<grpcsvc::DealerEndpoint> endpoints;
-  auto registry = net::call_json(client, verb::get, d.super_dealer.url + "/v1/dealers");
+  auto registry =
+      net::call_json(d.certs().client("operator"), verb::get, d.super_dealer.url + "/v1/dealers");
   for (const auto& e : registry.at("dealers")) {
     endpoints.push_back({e.at("dealer_id"), e.at("grpc_endpoint")});
   }

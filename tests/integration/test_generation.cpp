@@ -247,12 +247,16 @@ TEST_CASE("generation: bad group and pool requests get clear errors") {
     }
     return Errc::internal;
   };
+  // Groups and pools are the operator's (role checks: test_identity).
+  auto op = d.certs().client("operator");
   const std::string groups = d.super_dealer.url + "/v1/groups";
-  CHECK(code_of(mo, groups, {{"dealers", {"dealer-1", "dealer-2"}}}) == Errc::invalid_argument);
-  CHECK(code_of(mo, groups, {{"dealers", {"dealer-1", "dealer-2", "dealer-9"}}}) ==
+  CHECK(code_of(op, groups, {{"dealers", {"dealer-1", "dealer-2"}}}) == Errc::invalid_argument);
+  CHECK(code_of(op, groups, {{"dealers", {"dealer-1", "dealer-2", "dealer-9"}}}) ==
         Errc::not_found);
-  CHECK(code_of(mo, groups, {{"dealers", {"dealer-1", "dealer-1", "dealer-2"}}}) ==
+  CHECK(code_of(op, groups, {{"dealers", {"dealer-1", "dealer-1", "dealer-2"}}}) ==
         Errc::invalid_argument);
+  CHECK(code_of(mo, groups, {{"dealers", {"dealer-1", "dealer-2", "dealer-3"}}}) ==
+        Errc::permission_denied);
   // Dealers take group and generation calls from the super dealer only.
   const std::string dealer_groups = d.dealer("dealer-1").url + "/v1/groups";
   CHECK(code_of(mo, dealer_groups,
@@ -268,20 +272,21 @@ TEST_CASE("generation: bad group and pool requests get clear errors") {
                  {"group_id", "dealer-1,dealer-2,dealer-3"},
                  {"plan", json::array({{{"type", "TRIPLE"}, {"count", 1}}})},
                  {"members", json::array()}}) == Errc::invalid_argument);
-  // A pool needs a registered model of the caller and a ready group.
+  // A pool needs a registered model and a ready group.
   std::string out;
   auto plan = material::MaterialPlan::from_json(json::parse(R"([{"type":"TRIPLE","count":10}])"));
   REQUIRE_MESSAGE(d.register_model("m", plan, out) == 0, out);
   const std::string pools = d.super_dealer.url + "/v1/pools";
   auto ids = d.dealer_ids();
-  CHECK(code_of(mo, pools, {{"model_id", "m"}, {"dealers", ids}}) == Errc::not_found);
-  CHECK(code_of(mo, pools, {{"model_id", "nope"}, {"dealers", ids}}) == Errc::not_found);
+  CHECK(code_of(op, pools, {{"model_id", "m"}, {"dealers", ids}}) == Errc::not_found);
+  CHECK(code_of(op, pools, {{"model_id", "nope"}, {"dealers", ids}}) == Errc::not_found);
   d.form_group(ids);
   CHECK(code_of(d.certs().client("client"), pools, {{"model_id", "m"}, {"dealers", ids}}) ==
         Errc::permission_denied);
+  CHECK(code_of(mo, pools, {{"model_id", "m"}, {"dealers", ids}}) == Errc::permission_denied);
   d.form_group(ids);  // forming it again is a no-op
   d.add_pool("m", ids);
-  auto listed = net::call_json(mo, net::http::verb::get, pools);
+  auto listed = net::call_json(op, net::http::verb::get, pools);
   REQUIRE(listed.at("pools").size() == 1);
   CHECK(listed["pools"][0]["group_id"] == group_key(ids));
 }

@@ -82,7 +82,8 @@ Printed parse_output(const std::string& out) {
 grpc::Status start_online(const Deployment& d, const std::string& identity,
                           const std::string& batch_id) {
   auto stub = online::v1::OnlineInference::NewStub(grpc::CreateChannel(
-      d.online_endpoint(), grpcsvc::channel_credentials(d.certs().client(identity).tls)));
+      d.online_endpoint(),
+      grpcsvc::channel_credentials(d.certs().client(identity).tls, "model_owner")));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   auto stream = stub->Run(&context);

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <cstdlib>
@@ -77,8 +78,8 @@ struct Certificates {
   fs::path other = dir / "other-ca";
   Certificates() {
     std::string script = std::string(PPI_SOURCE_DIR) + "/scripts/make-certs.sh";
-    REQUIRE(std::system((script + " " + dir.string() + " server client").c_str()) == 0);
-    REQUIRE(std::system((script + " " + other.string() + " intruder").c_str()) == 0);
+    REQUIRE(std::system((script + " " + dir.string() + " server:dealer client").c_str()) == 0);
+    REQUIRE(std::system((script + " " + other.string() + " intruder:dealer").c_str()) == 0);
   }
   ~Certificates() { fs::remove_all(dir); }
   net::TlsOptions identity(const fs::path& d, const std::string& name) const {
@@ -145,6 +146,7 @@ TEST_CASE("rest: mTLS identifies the client and refuses missing or foreign certi
   TestServer server(certs.identity(certs.dir, "server"));
   net::ClientOptions client;
   client.timeout = std::chrono::seconds(5);
+  client.server_identity = "server";
 
   client.tls = certs.identity(certs.dir, "client");
   auto res = net::fetch(client, verb::get, server.url("/hello/bob"));
@@ -219,7 +221,7 @@ TEST_CASE("make-certs.sh: the host names and addresses given after '=' verify, o
   const fs::path dir = fs::temp_directory_path() / ("ppi-sans-" + std::to_string(::getpid()));
   const std::string script = std::string(PPI_SOURCE_DIR) + "/scripts/make-certs.sh";
   REQUIRE(std::system((script + " " + dir.string() +
-                       " plain dealer-1=dealer1.example.org,10.1.2.3,fd00::7 >/dev/null")
+                       " plain:dealer dealer-1=dealer1.example.org,10.1.2.3,fd00::7 >/dev/null")
                           .c_str()) == 0);
   const std::string ca = (dir / "ca.pem").string();
   auto verifies = [&](const std::string& name, const std::string& check) {
@@ -239,7 +241,7 @@ TEST_CASE("make-certs.sh: the host names and addresses given after '=' verify, o
       run_capture("openssl x509 -noout -subject -in " + (dir / "dealer-1.pem").string());
   CHECK_MESSAGE(subject.find("CN = dealer-1") != std::string::npos, subject);  // the identity
   // A host with characters that are neither a name nor an address is refused, nothing written.
-  const std::string bad = run_capture(script + " " + dir.string() + " 'x=a;b'");
+  const std::string bad = run_capture(script + " " + dir.string() + " 'x:client=a;b'");
   CHECK(bad.rfind("rc=0\n", 0) != 0);
   CHECK(bad.find("bad host 'a;b' for x") != std::string::npos);
   CHECK_FALSE(fs::exists(dir / "x.pem"));
@@ -276,4 +278,192 @@ TEST_CASE("logs name the actor's identity: its certificate's CN on every line") 
   const std::string last = all.substr(all.rfind('\n', all.size() - 2) + 1);
   CHECK(last.find("event=identity_test_after") != std::string::npos);
   CHECK(last.find("identity=") == std::string::npos);  // unset: no field
+}
+
+// Issue 15 items 2 and 6: callers pin the server's identity at the transport, certificates
+// carry a role and only the key usages it needs, and routes check the caller's role.
+TEST_SUITE("identity pinning and roles") {
+  namespace {
+
+  struct RoleCertificates {
+    fs::path dir = fs::temp_directory_path() / ("ppi-roles-" + std::to_string(::getpid()));
+    RoleCertificates() {
+      const std::string script = std::string(PPI_SOURCE_DIR) + "/scripts/make-certs.sh";
+      REQUIRE(std::system((script + " " + dir.string() +
+                           " dealer-1 dealer-2 client operator alice:model_owner >/dev/null")
+                              .c_str()) == 0);
+    }
+    ~RoleCertificates() { fs::remove_all(dir); }
+    net::TlsOptions tls(const std::string& name) const {
+      return {(dir / (name + ".pem")).string(), (dir / (name + ".key")).string(),
+              (dir / "ca.pem").string(), true};
+    }
+    net::ClientOptions caller(const std::string& name) const {
+      net::ClientOptions o;
+      o.tls = tls(name);
+      o.timeout = std::chrono::seconds(5);
+      return o;
+    }
+  };
+
+  // A TLS server with one route for the dealer role and one for anyone; counts the requests
+  // its handlers saw.
+  class RoleServer {
+   public:
+    explicit RoleServer(net::TlsOptions tls) {
+      auto router = std::make_shared<net::Router>();
+      router->add(verb::get, "/dealers-only", {net::role::kDealer},
+                  [this](const net::Request&, net::RequestContext& ctx) {
+                    ++handled;
+                    return net::json_response(status::ok, "\"" + ctx.peer_role + "\"");
+                  });
+      router->add(verb::get, "/anyone", [this](const net::Request&, net::RequestContext& ctx) {
+        ++handled;
+        return net::json_response(status::ok, "\"" + ctx.peer_identity + "\"");
+      });
+      net::ServerOptions options;
+      options.tls = std::move(tls);
+      server_ = std::make_unique<net::HttpServer>(io_, workers_, options, router);
+      server_->start();
+      thread_ = std::thread([this] { io_.run(); });
+    }
+    ~RoleServer() {
+      server_->stop();
+      io_.stop();
+      thread_.join();
+      workers_.join();
+    }
+    std::string url(const std::string& path) const {
+      return "https://127.0.0.1:" + std::to_string(server_->port()) + path;
+    }
+    std::atomic<int> handled{0};
+
+   private:
+    boost::asio::io_context io_;
+    boost::asio::thread_pool workers_{1};
+    std::unique_ptr<net::HttpServer> server_;
+    std::thread thread_;
+  };
+
+  }  // namespace
+
+  TEST_CASE(
+      "make-certs.sh: the role is the subject OU; clients and operators get clientAuth only") {
+    RoleCertificates certs;
+    auto text = [&](const std::string& name) {
+      return run_capture("openssl x509 -noout -subject -ext extendedKeyUsage -in " +
+                         (certs.dir / (name + ".pem")).string());
+    };
+    CHECK(text("dealer-1").find("OU = dealer") != std::string::npos);
+    CHECK(text("dealer-1").find("TLS Web Server Authentication, TLS Web Client Authentication") !=
+          std::string::npos);
+    CHECK(text("alice").find("OU = model_owner") != std::string::npos);  // NAME:ROLE
+    for (const std::string name : {"client", "operator"}) {
+      CAPTURE(name);
+      CHECK(text(name).find("OU = " + name) != std::string::npos);
+      CHECK(text(name).find("TLS Web Client Authentication") != std::string::npos);
+      CHECK(text(name).find("Server Authentication") == std::string::npos);
+    }
+    // A name with no default role needs one; an unknown role is refused; nothing is written.
+    const std::string script = std::string(PPI_SOURCE_DIR) + "/scripts/make-certs.sh";
+    const std::string bare = run_capture(script + " " + certs.dir.string() + " bob");
+    CHECK(bare.find("no role for 'bob': give it as bob:ROLE") != std::string::npos);
+    const std::string bad = run_capture(script + " " + certs.dir.string() + " bob:root");
+    CHECK(bad.find("bad role 'root' for bob") != std::string::npos);
+    CHECK_FALSE(fs::exists(certs.dir / "bob.pem"));
+  }
+
+  TEST_CASE("rest: a caller reaches only the server identity it names, before sending anything") {
+    RoleCertificates certs;
+    RoleServer server(certs.tls("dealer-1"));
+    auto client = certs.caller("client");
+    CHECK(net::fetch(client.to("dealer-1"), verb::get, server.url("/anyone")).body() ==
+          "\"client\"");
+    CHECK(server.handled == 1);
+    const std::string where = server.url("").substr(std::string("https://").size());
+    const std::string wrong = test::error_message(
+        [&] { net::fetch(client.to("dealer-2"), verb::get, server.url("/anyone")); });
+    CHECK(wrong == "server at " + where + " presented 'dealer-1', expected 'dealer-2'");
+    CHECK(test::error_code([&] {
+            net::fetch(client.to("dealer-2"), verb::get, server.url("/anyone"));
+          }) == Errc::unavailable);
+    CHECK(server.handled == 1);  // the refused calls never reached a handler
+    // An https call that names nobody is a configuration error, not a call to whoever answers.
+    CHECK(test::error_code([&] { net::fetch(client, verb::get, server.url("/anyone")); }) ==
+          Errc::config);
+    auto any = client;
+    any.any_server = true;
+    CHECK(net::fetch(any, verb::get, server.url("/anyone")).result() == status::ok);
+  }
+
+  TEST_CASE("tls: a certificate without serverAuth cannot serve, even to a caller naming it") {
+    RoleCertificates certs;
+    for (const std::string name : {"client", "operator"}) {
+      CAPTURE(name);
+      RoleServer server(certs.tls(name));
+      const std::string why = test::error_message(
+          [&] { net::fetch(certs.caller("dealer-1").to(name), verb::get, server.url("/anyone")); });
+      CHECK_MESSAGE(why.find("TLS handshake with") != std::string::npos, why);
+      CHECK(server.handled == 0);
+    }
+    // PEM checks, as gRPC's verifier makes them.
+    auto pem = [&](const std::string& name) {
+      std::ifstream in(certs.dir / (name + ".pem"));
+      std::stringstream text;
+      text << in.rdbuf();
+      return text.str();
+    };
+    using net::PeerSide;
+    CHECK(net::check_peer_certificate(pem("dealer-1"), PeerSide::server, "dealer-1", "h:1") == "");
+    CHECK(net::check_peer_certificate(pem("dealer-1"), PeerSide::server, "dealer-2", "h:1") ==
+          "server at h:1 presented 'dealer-1', expected 'dealer-2'");
+    CHECK(net::check_peer_certificate(pem("client"), PeerSide::server, "client", "h:1") ==
+          "server at h:1 presented 'client', a certificate without serverAuth");
+    CHECK(net::check_peer_certificate(pem("client"), PeerSide::client, "", "c") == "");
+    CHECK(net::check_peer_certificate("not a certificate", PeerSide::client, "", "c") ==
+          "client c presented no readable certificate");
+  }
+
+  TEST_CASE("router: a route with roles refuses other roles with 403 before its handler") {
+    RoleCertificates certs;
+    RoleServer server(certs.tls("dealer-2"));
+    auto call = [&](const std::string& who) {
+      return net::fetch(certs.caller(who).to("dealer-2"), verb::get, server.url("/dealers-only"));
+    };
+    const auto ok = call("dealer-1");
+    CHECK(ok.result() == status::ok);
+    CHECK(ok.body() == "\"dealer\"");
+    for (const std::string who : {"client", "operator", "alice"}) {
+      CAPTURE(who);
+      const auto refused = call(who);
+      CHECK(refused.result() == status::forbidden);
+      const auto doc = nlohmann::json::parse(refused.body());
+      CHECK(doc["code"] == "permission_denied");
+      const std::string role = who == "alice" ? "model_owner" : who;
+      CHECK(doc["detail"] ==
+            "GET /dealers-only needs the role dealer; '" + who + "' holds the role " + role);
+    }
+    CHECK(server.handled == 1);
+    // No certificate at all (a router behind a plain listener): 401, not 403.
+    net::Router router;
+    int ran = 0;
+    router.add(verb::get, "/x", {net::role::kOperator, net::role::kDealer},
+               [&](const net::Request&, net::RequestContext&) {
+                 ++ran;
+                 return net::json_response(status::ok, "{}");
+               });
+    net::Request request{verb::get, "/x", 11};
+    net::RequestContext anonymous;
+    CHECK(router.handle(request, anonymous).result() == status::unauthorized);
+    net::RequestContext dealer{"dealer-1", "dealer", "", {}};
+    CHECK(router.handle(request, dealer).result() == status::ok);
+    net::RequestContext client{"client", "client", "", {}};
+    const auto refused = router.handle(request, client);
+    CHECK(nlohmann::json::parse(refused.body())["detail"] ==
+          "GET /x needs the role operator or dealer; 'client' holds the role client");
+    net::RequestContext roleless{"old-cert", "", "", {}};
+    CHECK(nlohmann::json::parse(router.handle(request, roleless).body())["detail"] ==
+          "GET /x needs the role operator or dealer; 'old-cert' holds no role");
+    CHECK(ran == 1);
+  }
 }
