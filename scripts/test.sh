@@ -5,5 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 build_dir=${BUILD_DIR:-build}
-cd "$build_dir"
-ctest --output-on-failure --timeout 1200
+(cd "$build_dir" && ctest --output-on-failure --timeout 1200)
+
+# The REST server under connection floods once more, built with AddressSanitizer and
+# UndefinedBehaviorSanitizer (a race in connection shutdown crashed actors: issue 15 item 1).
+asan_dir=${ASAN_BUILD_DIR:-build-asan}
+cmake -S . -B "$asan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPPI_SANITIZE=address,undefined \
+  -DBUILD_BENCH=OFF -DENABLE_CUDA=OFF >/dev/null
+cmake --build "$asan_dir" --target net_tests -j"$(nproc)"
+"$asan_dir"/tests/net/net_tests

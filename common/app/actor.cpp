@@ -1,5 +1,8 @@
 #include "app/actor.hpp"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <boost/asio/signal_set.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -39,6 +42,17 @@ std::vector<KeySpec> server_keys(std::uint16_t default_port) {
       config::integer_key("threads.workers", 4, 1, 256, "worker threads for request handlers"),
       config::integer_key("http.body_limit", 1 << 20, 1024, 1 << 30,
                           "largest request body accepted, in bytes"),
+      config::integer_key("http.timeout_seconds", 30, 1, 3600,
+                          "time to wait for and read one request, and to write its answer"),
+      config::integer_key("http.handshake_timeout_seconds", 10, 1, 600,
+                          "time a new connection has to finish its TLS handshake"),
+      config::integer_key("http.max_connections", 1024, 8, 1 << 20,
+                          "open REST connections at most (lowered to fit the open-file limit)"),
+      config::integer_key("http.max_handshakes", 128, 1, 1 << 20,
+                          "connections still in their TLS handshake at most; beyond it the "
+                          "longest-stalled one is closed"),
+      config::integer_key("http.max_connections_per_peer", 64, 1, 1 << 20,
+                          "open REST connections per client identity at most"),
       config::string_key("docs.swagger_ui_dir",
                          PPI_SOURCE_DIR "/third_party/node_modules/swagger-ui-dist",
                          "directory of the swagger-ui-dist package served at /docs"),
@@ -94,12 +108,44 @@ net::Response ServerActor::health() const {
       doc.dump());
 }
 
+namespace {
+
+// The soft open-file limit raised to the hard one (1024 by default, which a flood reaches).
+std::uint64_t raise_open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return limit.rlim_cur == RLIM_INFINITY ? std::uint64_t{1} << 20 : limit.rlim_cur;
+}
+
+}  // namespace
+
 void ServerActor::run() {
   net::ServerOptions options;
   options.address = cfg_.get_string("listen.address");
   options.port = static_cast<std::uint16_t>(cfg_.get_int("listen.port"));
   options.tls = tls_options(cfg_);
   options.body_limit = static_cast<std::size_t>(cfg_.get_int("http.body_limit"));
+  options.timeout = std::chrono::seconds(cfg_.get_int("http.timeout_seconds"));
+  options.handshake_timeout = std::chrono::seconds(cfg_.get_int("http.handshake_timeout_seconds"));
+  // Half the descriptors at most for REST connections: the rest is for the database pool,
+  // gRPC, the dealers' mesh and files. A flood then meets the connection bound, not EMFILE.
+  const auto files = raise_open_file_limit();
+  const auto max_connections = static_cast<std::uint64_t>(cfg_.get_int("http.max_connections"));
+  options.limits.max_connections =
+      static_cast<std::size_t>(std::max<std::uint64_t>(8, std::min(max_connections, files / 2)));
+  options.limits.max_handshakes = static_cast<std::size_t>(cfg_.get_int("http.max_handshakes"));
+  options.limits.max_per_peer =
+      static_cast<std::size_t>(cfg_.get_int("http.max_connections_per_peer"));
+  if (options.limits.max_connections < max_connections) {
+    log::warn("connection_bound_lowered",
+              {{"max_connections", std::to_string(options.limits.max_connections)},
+               {"open_file_limit", std::to_string(files)}});
+  }
 
   asio::io_context io;
   asio::thread_pool workers(static_cast<std::size_t>(cfg_.get_int("threads.workers")));

@@ -1,7 +1,9 @@
 #pragma once
 // Asynchronous HTTP/1.1 server on Boost.Beast + Asio coroutines, plain or TLS (mTLS by default).
 // One coroutine per connection on the I/O threads; request handlers run on a separate worker
-// pool so that a slow database never stalls I/O. Bodies, headers and idle time are bounded.
+// pool so that a slow database never stalls I/O. Bodies, headers, handshake and request time,
+// and the number of connections (in all, in handshake, per peer) are bounded, so that no peer
+// can exhaust the server (issue 15 item 1).
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -10,6 +12,7 @@
 #include <memory>
 #include <optional>
 
+#include "net/connection_table.hpp"
 #include "net/router.hpp"
 #include "net/tls.hpp"
 
@@ -20,7 +23,10 @@ struct ServerOptions {
   std::uint16_t port = 0;         // 0: pick a free port (see HttpServer::port)
   std::optional<TlsOptions> tls;  // nullopt: plain TCP (the explicit insecure mode)
   std::size_t body_limit = 1 << 20;
+  // Waiting for and reading one request, and writing its answer, each within `timeout`.
   std::chrono::seconds timeout{30};
+  std::chrono::seconds handshake_timeout{10};
+  ConnectionLimits limits;
 };
 
 class HttpServer {
@@ -37,6 +43,9 @@ class HttpServer {
   void stop();
   std::uint16_t port() const { return port_; }
   bool tls() const { return options_.tls.has_value(); }
+  // Connections open now, and those closed so far to make room (net/connection_table.hpp).
+  std::size_t connection_count() const;
+  std::uint64_t evicted_connections() const;
 
   struct State;  // shared with the connection coroutines, which may outlive a stop()
 
