@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "db/chunks.hpp"
+#include "grpc/share_service.hpp"
 #include "obs/log.hpp"
 
 namespace ppi::dealer {
@@ -22,16 +23,19 @@ struct LockedBatch {
   std::string state, model_owner, client;
   std::optional<std::int64_t> expires_at;
   bool shares_completed = false, seed_released = false;
-  std::uint64_t element_count = 0;
+  std::uint64_t element_count = 0, sent_through = 0;
   std::string plan, kind;
   Bytes seed, mask;
+  std::optional<std::string> stream_token;
+  std::int64_t stream_until = 0;
 };
 
 LockedBatch lock_batch(db::Session& s, const std::string& batch_id) {
   auto r = s.exec(
       "SELECT state, model_owner_identity, client_identity, expires_at_unix, "
       "shares_completed_at, seed_released_at, element_count, shares_seed, mac_key_mask, plan, "
-      "kind FROM batches WHERE batch_id = ? FOR UPDATE",
+      "kind, shares_sent_through, shares_stream_token, shares_stream_until FROM batches WHERE "
+      "batch_id = ? FOR UPDATE",
       {batch_id});
   if (r.rows.empty()) throw Error(Errc::not_found, "unknown batch " + batch_id);
   const auto& row = r.rows[0];
@@ -47,6 +51,9 @@ LockedBatch lock_batch(db::Session& s, const std::string& batch_id) {
   if (!row.is_null(8)) b.mask = row.get_bytes(8);
   b.plan = row.get_string(9);
   b.kind = row.get_string(10);
+  b.sent_through = static_cast<std::uint64_t>(row.get_int(11));
+  if (!row.is_null(12)) b.stream_token = row.get_string(12);
+  if (!row.is_null(13)) b.stream_until = row.get_int(13);
   return b;
 }
 
@@ -97,6 +104,10 @@ BoundBatch bound_batch(const std::string& batch_id, const LockedBatch& b) {
   return out;
 }
 
+// How long a share stream's lease lasts without renewal; a running stream renews it as it
+// writes (MaskedShareReader), so only a stream stalled this long loses it.
+constexpr std::int64_t kShareLeaseSeconds = 60;
+
 void record_release(db::Session& s, const std::string& batch_id, const char* kind,
                     const std::string& caller, std::uint64_t bytes) {
   s.exec("INSERT INTO releases (batch_id, kind, recipient_identity, bytes) VALUES (?, ?, ?, ?)",
@@ -127,6 +138,17 @@ std::int64_t DealerStore::expire_due() {
     const std::string batch_id = row.get_string(0);
     retire(s, batch_id, "expired");
     log::info("batch_expired", {{"batch_id", batch_id}});
+  }
+  // A batch failed by whatever path (a generation aborted half-way, a crash) keeps no material
+  // or secrets (issue 15 item 3): whatever a path left behind goes on this sweep.
+  auto failed = s.exec(
+      "SELECT batch_id FROM batches WHERE state = 'failed' AND (shares_seed IS NOT NULL OR "
+      "mac_key_mask IS NOT NULL OR batch_id IN (SELECT batch_id FROM batch_chunks)) "
+      "FOR UPDATE SKIP LOCKED");
+  for (const auto& row : failed.rows) {
+    const std::string batch_id = row.get_string(0);
+    retire(s, batch_id, "failed");
+    log::info("failed_batch_material_deleted", {{"batch_id", batch_id}});
   }
   tx.commit();
   return static_cast<std::int64_t>(r.rows.size());
@@ -223,10 +245,21 @@ BoundBatch DealerStore::open_shares(const std::string& batch_id, const std::stri
   if (b.shares_completed) {
     throw Error(Errc::conflict, "the shares of batch " + batch_id + " were already released");
   }
-  if (first_element > b.element_count) {
-    throw Error(Errc::invalid_argument, "resume point beyond the end of batch " + batch_id);
+  const std::int64_t now = unix_now();
+  if (b.stream_token && b.stream_until >= now) {
+    throw grpcsvc::ShareStreamBusy("another stream of batch " + batch_id +
+                                   " is running; retry once it has ended");
+  }
+  if (first_element > b.sent_through) {
+    throw Error(Errc::invalid_argument, "cannot resume batch " + batch_id + " at element " +
+                                            std::to_string(first_element) + ": only its first " +
+                                            std::to_string(b.sent_through) +
+                                            " elements have been sent");
   }
   BoundBatch out = bound_batch(batch_id, b);
+  out.stream_token = to_hex(random_seed().bytes);
+  s.exec("UPDATE batches SET shares_stream_token = ?, shares_stream_until = ? WHERE batch_id = ?",
+         {out.stream_token, now + kShareLeaseSeconds, batch_id});
   record_release(s, batch_id, "shares", caller, 16 + 32 * (b.element_count - first_element));
   tx.commit();
   cleanse(b.seed);
@@ -234,14 +267,53 @@ BoundBatch DealerStore::open_shares(const std::string& batch_id, const std::stri
   return out;
 }
 
-void DealerStore::complete_shares(const std::string& batch_id) {
+void DealerStore::renew_shares(const std::string& batch_id, const std::string& token,
+                               std::uint64_t sent_through) {
+  auto s = db_->acquire();
+  auto r = s.exec(
+      "UPDATE batches SET shares_sent_through = GREATEST(shares_sent_through, ?), "
+      "shares_stream_until = ? WHERE batch_id = ? AND shares_stream_token = ?",
+      {static_cast<std::int64_t>(sent_through), unix_now() + kShareLeaseSeconds, batch_id, token});
+  if (r.affected != 1) {
+    throw Error(Errc::conflict, "the share stream of batch " + batch_id + " lost its lease");
+  }
+}
+
+void DealerStore::complete_shares(const std::string& batch_id, const std::string& token) {
   auto s = db_->acquire();
   db::Transaction tx(s);
-  lock_batch(s, batch_id);
-  s.exec("UPDATE batches SET shares_completed_at = CURRENT_TIMESTAMP WHERE batch_id = ?",
-         {batch_id});
+  // The one place shares become delivered: a stream wins only while it holds the lease, the
+  // batch is bound and nobody completed it before.
+  auto r = s.exec(
+      "UPDATE batches SET shares_completed_at = CURRENT_TIMESTAMP, "
+      "shares_sent_through = element_count, shares_stream_token = NULL, "
+      "shares_stream_until = NULL WHERE batch_id = ? AND state = 'bound' AND "
+      "shares_completed_at IS NULL AND shares_stream_token = ?",
+      {batch_id, token});
+  if (r.affected != 1) {
+    throw Error(Errc::conflict, "the share stream of batch " + batch_id +
+                                    " lost its lease or the batch is no longer bound");
+  }
   consume_if_done(s, batch_id);
   tx.commit();
+}
+
+void DealerStore::end_shares(const std::string& batch_id, const std::string& token,
+                             std::uint64_t sent_through) {
+  auto s = db_->acquire();
+  s.exec(
+      "UPDATE batches SET shares_sent_through = GREATEST(shares_sent_through, ?), "
+      "shares_stream_token = NULL, shares_stream_until = NULL WHERE batch_id = ? AND "
+      "shares_stream_token = ?",
+      {static_cast<std::int64_t>(sent_through), batch_id, token});
+}
+
+std::int64_t DealerStore::clear_share_leases() {
+  auto s = db_->acquire();
+  return static_cast<std::int64_t>(
+      s.exec("UPDATE batches SET shares_stream_token = NULL, shares_stream_until = NULL WHERE "
+             "shares_stream_token IS NOT NULL")
+          .affected);
 }
 
 void DealerStore::consume_if_done(db::Session& s, const std::string& batch_id) {

@@ -31,6 +31,7 @@ struct BoundBatch {
   std::string plan;  // the batch's material plan, canonical JSON (material/plan.hpp)
   Seed128 shares_seed;
   u128 mac_key_mask = 0;
+  std::string stream_token;  // open_shares only: the stream's lease on the batch
 };
 
 class DealerStore {
@@ -39,7 +40,8 @@ class DealerStore {
 
   // Retires every bound batch whose batch.ttl_seconds have passed, without waiting for someone to
   // ask for it (issue 14 item 4): state 'expired', its secrets and material deleted, its row and
-  // releases kept. Returns how many.
+  // releases kept. Returns how many. Also deletes the material and secrets that failed batches
+  // still hold (issue 15 item 3).
   std::int64_t expire_due();
 
   // Stores this dealer's share of a batch laid out by `plan` (16-byte alpha_i, then 32 bytes
@@ -61,12 +63,27 @@ class DealerStore {
   // (released already, consumed, failed, not bound).
   BoundBatch release_seed(const std::string& batch_id, const std::string& caller);
 
-  // Opens the masked-share stream for the bound model owner; allowed until one stream has
-  // completed. Records the release attempt.
+  // Opens a masked-share stream for the bound model owner from first_element, until one stream
+  // has completed, and records the release attempt. The stream takes the batch's lease
+  // (BoundBatch::stream_token): while another stream holds it, grpcsvc::ShareStreamBusy. A
+  // resume past the elements some stream has already written (shares_sent_through) is
+  // Error(invalid_argument): "delivered" must mean every element was sent (docs/protocol.md).
   BoundBatch open_shares(const std::string& batch_id, const std::string& caller,
                          std::uint64_t first_element);
-  // Marks the share stream complete.
-  void complete_shares(const std::string& batch_id);
+  // The stream holding `token` has written elements [.., sent_through): records it and renews
+  // the lease. Error(conflict) when the stream lost its lease (it expired and another took it).
+  void renew_shares(const std::string& batch_id, const std::string& token,
+                    std::uint64_t sent_through);
+  // The stream holding `token` wrote the last element: marks the shares delivered and drops
+  // the lease, with one conditional UPDATE that only one stream can win, and consumes the
+  // batch when its seeds are gone too. Error(conflict) when this stream did not win.
+  void complete_shares(const std::string& batch_id, const std::string& token);
+  // The stream holding `token` ended without completing: records its progress, drops the lease.
+  void end_shares(const std::string& batch_id, const std::string& token,
+                  std::uint64_t sent_through);
+  // Drops every stream lease: called at start-up, when no stream of this dealer can be running
+  // (one dealer process per database), so a retry after a crash is not refused for a lease.
+  std::int64_t clear_share_leases();
 
   // Chunk `seq` of this dealer's stored share blob (chunk_size() bytes, the last one shorter).
   db::Blob read_chunk(const std::string& batch_id, std::int64_t seq);

@@ -92,6 +92,10 @@ void start_generation(ppi::app::ServerActor& actor, const ppi::config::Config& c
 void start(ppi::app::ServerActor& actor, const ppi::config::Config& cfg) {
   using namespace ppi;
   auto store = std::make_shared<dealer::DealerStore>(actor.database_ptr());
+  // Streams of a previous run of this dealer died with it: their leases would refuse the model
+  // owner's resume until they ran out.
+  if (const auto cleared = store->clear_share_leases(); cleared > 0)
+    log::info("share_leases_cleared", {{"batches", std::to_string(cleared)}});
   dealer::DealerSettings settings{cfg.get_string("dealer.id"),
                                   cfg.get_string("super_dealer.identity"),
                                   cfg.get_int("batch.ttl_seconds")};

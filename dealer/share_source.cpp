@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstring>
 #include <future>
 #include <memory>
@@ -10,6 +11,7 @@
 #include "crypto/prg.hpp"
 #include "material/conversion.hpp"
 #include "material/layout.hpp"
+#include "obs/log.hpp"
 
 namespace ppi::dealer {
 namespace {
@@ -56,9 +58,10 @@ class MaskedChunk {
 // that straddles two chunks is gathered and masked in a buffer of its own.
 class MaskedShareReader final : public grpcsvc::ShareReader {
  public:
-  MaskedShareReader(DealerStore& store, BoundBatch batch)
+  MaskedShareReader(DealerStore& store, BoundBatch batch, std::uint64_t first_element)
       : store_(store),
         batch_(std::move(batch)),
+        sent_through_(first_element),
         layout_(material::MaterialPlan::parse(batch_.plan)),
         prg_(batch_.shares_seed) {
     if (layout_.element_count() != batch_.element_count) {
@@ -96,7 +99,32 @@ class MaskedShareReader final : public grpcsvc::ShareReader {
     }
   }
 
-  void complete() override { store_.complete_shares(batch_.batch_id); }
+  // Without complete(), the stream ended early: its progress is recorded and the lease freed,
+  // so that the model owner can resume at once.
+  ~MaskedShareReader() override {
+    if (completed_) return;
+    try {
+      store_.end_shares(batch_.batch_id, batch_.stream_token, sent_through_);
+    } catch (const std::exception& e) {
+      // The lease then runs out by itself (or at the dealer's restart).
+      log::warn("share_stream_end_failed", {{"batch_id", batch_.batch_id}, {"reason", e.what()}});
+    }
+  }
+
+  // Progress goes to the database at most once a second: it bounds where a later stream may
+  // resume (docs/protocol.md), and renews the lease.
+  void sent(std::uint64_t next_element) override {
+    sent_through_ = next_element;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_renewal_ < std::chrono::seconds(1)) return;
+    store_.renew_shares(batch_.batch_id, batch_.stream_token, sent_through_);
+    last_renewal_ = now;
+  }
+
+  void complete() override {
+    store_.complete_shares(batch_.batch_id, batch_.stream_token);
+    completed_ = true;
+  }
 
  private:
   static constexpr std::uint64_t kHeaderBytes = 16;  // alpha_i
@@ -144,11 +172,14 @@ class MaskedShareReader final : public grpcsvc::ShareReader {
 
   DealerStore& store_;
   BoundBatch batch_;
+  std::uint64_t sent_through_;
   const material::BatchLayout layout_;
   Prg prg_;
   u128 masked_key_ = 0;
   std::shared_ptr<MaskedChunk> chunk_;  // also held by the pieces gRPC has not sent yet
   std::int64_t chunk_seq_ = -1;
+  std::chrono::steady_clock::time_point last_renewal_ = std::chrono::steady_clock::now();
+  bool completed_ = false;
   // Declared last, so it is destroyed first: its destructor waits for a read still running.
   std::future<db::Blob> prefetch_;
   std::int64_t prefetch_seq_ = -1;
@@ -160,7 +191,13 @@ std::unique_ptr<grpcsvc::ShareReader> DealerShareSource::open(const std::string&
                                                               const std::string& caller_identity,
                                                               std::uint64_t resume_from_element) {
   BoundBatch batch = store_.open_shares(batch_id, caller_identity, resume_from_element);
-  return std::make_unique<MaskedShareReader>(store_, std::move(batch));
+  const std::string token = batch.stream_token;
+  try {
+    return std::make_unique<MaskedShareReader>(store_, std::move(batch), resume_from_element);
+  } catch (...) {
+    store_.end_shares(batch_id, token, resume_from_element);  // no reader holds the lease
+    throw;
+  }
 }
 
 }  // namespace ppi::dealer

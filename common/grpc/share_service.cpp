@@ -10,6 +10,7 @@
 
 #include "core/ids.hpp"
 #include "grpc/grpc_tls.hpp"
+#include "grpc/server_limits.hpp"
 #include "grpc/share_wire.hpp"
 #include "obs/log.hpp"
 
@@ -55,6 +56,7 @@ grpc::Status stream_shares(ShareSource& source, const std::string& caller,
     chunk.masked_mac_key_share.reset();  // only in the first message of a stream
     next += n;
     elements_sent += n;
+    if (next < total) reader->sent(next);
   } while (next < total);
   reader->complete();
   return grpc::Status::OK;
@@ -144,6 +146,9 @@ grpc::Status ShareDealerService::GetShares(grpc::ServerContext* context,
   std::string reason;
   try {
     status = stream_shares(source_, caller, *context, *request, *writer, elements);
+  } catch (const ShareStreamBusy& e) {
+    status = grpc::Status(grpc::StatusCode::ABORTED, e.what());
+    reason = e.what();
   } catch (const Error& e) {
     status = to_status(e);
     reason = e.what();
@@ -185,6 +190,7 @@ GrpcServer::GrpcServer(std::string address, std::uint16_t port,
   int selected_port = 0;
   builder.AddListeningPort(target, server_credentials(tls), &selected_port);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  apply_server_limits(builder);
   builder.SetMaxReceiveMessageSize(max_message_bytes);
   builder.SetMaxSendMessageSize(max_message_bytes);
   for (grpc::Service* service : services) builder.RegisterService(service);

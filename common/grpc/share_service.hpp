@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/bytes.hpp"
+#include "core/error.hpp"
 #include "net/tls.hpp"
 #include "proto/shares.grpc.pb.h"
 #include "ring/z2k.hpp"
@@ -45,8 +46,20 @@ class ShareReader {
   // resume point.
   virtual void read(std::uint64_t first_element, std::uint64_t count,
                     std::vector<PairsPiece>& out) = 0;
-  // Called once the last element has been sent successfully.
+  // Called after each successful Write: elements [resume point, next_element) are written.
+  virtual void sent(std::uint64_t next_element) { (void)next_element; }
+  // Called once the Write that carried the last element succeeded: records the delivery, or
+  // throws (ppi::Error) when this stream may not count as it (docs/protocol.md, "Share
+  // delivery"). A reader destroyed without complete() ended early.
   virtual void complete() = 0;
+};
+
+// Thrown by ShareSource::open while another stream of the same batch is running: the stream
+// is refused ABORTED (which the model owner's collector retries after a back-off), not
+// FAILED_PRECONDITION, because the other stream may be a broken one that is about to end.
+class ShareStreamBusy : public Error {
+ public:
+  explicit ShareStreamBusy(const std::string& message) : Error(Errc::conflict, message) {}
 };
 
 // A reader that writes each message's pairs into a buffer of its own (sources that compute
@@ -75,7 +88,9 @@ class ShareSource {
 // at most kMaxChunkElements, 0 meaning kDefaultChunkElements, resume_from_element at most the
 // batch's size), then writes the chunks one by one: each Write waits for gRPC's flow control,
 // so a slow model owner slows the reads down instead of filling memory. Stops when the client
-// cancels; calls ShareReader::complete() only after the last chunk was written. Logs one line
+// cancels; calls ShareReader::sent() after each chunk and ShareReader::complete() only after the
+// chunk with the last element was written (a resume at the end writes one chunk with no
+// elements, carrying the batch's size and key share). ShareStreamBusy is ABORTED. Logs one line
 // per stream, never share contents.
 // Registered by hand rather than through the generated Service, so that its messages are
 // written as WireShareChunk (grpc/share_wire.hpp): same method, same bytes on the wire.
