@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "core/ids.hpp"
+#include "core/test_fault.hpp"
 #include "db/chunks.hpp"
 #include "grpc/share_collector.hpp"
 #include "material/layout.hpp"
@@ -43,8 +44,10 @@ grpcsvc::CollectResult collect_into(db::Session& session, db::ChunkTable chunks,
   options.tls = settings.grpc_tls;
   options.chunk_elements = settings.chunk_elements;
   auto result = grpcsvc::collect_shares(
-      endpoints, id, layout, options,
-      [&](std::uint64_t, ByteView summed_pairs) { writer.write(summed_pairs); });
+      endpoints, id, layout, options, [&](std::uint64_t, ByteView summed_pairs) {
+        writer.write(summed_pairs);
+        test_fault_point("mid_collection");  // some of the share received, none committed
+      });
   if (result.total_elements != layout.element_count()) {
     throw Error(Errc::internal, "dealers sent " + std::to_string(result.total_elements) +
                                     " elements of " + id + ", its plan has " +

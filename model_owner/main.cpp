@@ -82,6 +82,7 @@ model_owner::ConverterSettings converter_settings(const config::Config& cfg) {
 
 void start(app::ServerActor& actor, const config::Config& cfg) {
   auto store = std::make_shared<model_owner::ModelOwnerStore>(actor.database_ptr());
+  store->fail_unfinished();  // before serving: nothing of this run is unfinished yet
   auto settings = converter_settings(cfg);
   actor.router().add(net::http::verb::post, "/v1/model_inference", {net::role::kClient},
                      [store, settings](const net::Request& req, net::RequestContext& ctx) {

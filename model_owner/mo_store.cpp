@@ -299,6 +299,24 @@ void ModelOwnerStore::mark_failed(const std::string& batch_id) {
   s.exec("UPDATE inferences SET state = 'failed' WHERE batch_id = ?", {batch_id});
 }
 
+std::int64_t ModelOwnerStore::fail_unfinished() {
+  auto s = db_->acquire();
+  db::Transaction tx(s);
+  auto r = s.exec(
+      "SELECT batch_id, state FROM inferences WHERE state IN ('collecting', 'online') FOR UPDATE");
+  for (const auto& row : r.rows) {
+    const std::string batch_id = row.get_string(0);
+    s.exec(
+        "UPDATE inferences SET state = 'failed', failure = ? WHERE batch_id = ?",
+        {"interrupted while " + row.get_string(1) + " by a restart of the model owner", batch_id});
+    db::delete_chunks(s, {"share_chunks", "batch_id"}, batch_id);
+    log::warn("inference_failed_at_restart",
+              {{"batch_id", batch_id}, {"state", row.get_string(1)}});
+  }
+  tx.commit();
+  return static_cast<std::int64_t>(r.rows.size());
+}
+
 StoredShare ModelOwnerStore::share(const std::string& batch_id) {
   auto s = db_->acquire();
   auto r = s.exec(

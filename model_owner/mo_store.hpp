@@ -114,6 +114,11 @@ class ModelOwnerStore {
   void begin_inference(const std::string& batch_id, const std::string& model_id,
                        const std::string& client, const std::string& dealers);
   void mark_failed(const std::string& batch_id);
+  // Start-up reconciliation (docs/protocol.md, Reconciliation): every inference a previous run
+  // left 'collecting' or 'online' is failed and what it holds of its share is deleted. Its
+  // client's request died with that run, so it never learns the batch id: finishing the
+  // collection would only keep one-time material nobody can use. Returns how many.
+  std::int64_t fail_unfinished();
   // The share of a ready inference; Error(not_found) otherwise.
   StoredShare share(const std::string& batch_id);
 

@@ -29,6 +29,10 @@ PoolKeeper::PoolKeeper(std::shared_ptr<RegistryStore> registry,
   if (settings_.min_size > settings_.max_size) {
     throw Error(Errc::config, "config triple_pool.min_size must not exceed triple_pool.max_size");
   }
+  // Before any request is served, so every row found was left by a previous run; a binding of
+  // this run is told (or failed) by its own request.
+  untold_ = registry_->untold_bindings();
+  if (!untold_.empty()) log::warn("bindings_untold", {{"batches", std::to_string(untold_.size())}});
 }
 
 PoolKeeper::~PoolKeeper() {
@@ -61,8 +65,50 @@ void PoolKeeper::run() {
 }
 
 void PoolKeeper::pass() {
+  std::erase_if(untold_, [&](const UntoldBinding& b) {
+    try {
+      retell(b);
+      return true;
+    } catch (const std::exception& e) {
+      log::warn("binding_retell_failed", {{"batch_id", b.batch_id}, {"reason", e.what()}});
+      return false;  // a dealer is unreachable: the next pass tries again
+    }
+  });
   for (const Generation& g : groups_->generating()) check(g);
   for (const PoolRecord& p : groups_->pools()) refill(p);
+}
+
+void PoolKeeper::retell(const UntoldBinding& b) {
+  json binding = {{"batch_id", b.batch_id}, {"model_owner_identity", b.model_owner}};
+  if (b.kind == "mask_set") {
+    binding["kind"] = "mask_set";
+  } else {
+    binding["client_identity"] = b.client;
+  }
+  // The batch's group key is its dealers' ids joined by ',' (core/ids.hpp), whether or not
+  // the group was formed here (fixture batches are not).
+  std::vector<std::string> ids;
+  for (std::size_t start = 0; start <= b.dealer_group.size();) {
+    const std::size_t comma = std::min(b.dealer_group.find(',', start), b.dealer_group.size());
+    ids.push_back(b.dealer_group.substr(start, comma - start));
+    start = comma + 1;
+  }
+  const std::vector<DealerRecord> dealers = registry_->dealers(ids);
+  try {
+    // The dealers accept the same binding again and refuse any other (dealer/dealer_store.hpp).
+    for_each_dealer(dealers, [&](const DealerRecord& d) {
+      call_dealer(client_, d, verb::post, "/v1/bind", binding);
+    });
+  } catch (const Error& e) {
+    if (e.code() == Errc::unavailable || e.code() == Errc::internal) throw;
+    // A dealer cannot take it (it failed or expired it, or holds another binding): the batch is
+    // never served, as when the original request could not tell a dealer.
+    registry_->mark_failed(b.batch_id);
+    log::warn("batch_failed", {{"batch_id", b.batch_id}, {"reason", e.what()}});
+    return;
+  }
+  registry_->mark_dealers_told(b.batch_id);
+  log::info("binding_retold", {{"batch_id", b.batch_id}, {"kind", b.kind}});
 }
 
 std::vector<DealerRecord> PoolKeeper::members(const std::string& group_id) {

@@ -3,6 +3,9 @@
 // (model, group), between triple_pool.min_size and max_size available batches.
 //
 // Each pass:
+//  0. the bindings a previous run committed without telling every dealer (found once, at
+//     construction: docs/protocol.md, Reconciliation) are told again, until every dealer took
+//     each or one refused it (then the batch is failed);
 //  1. every batch 'generating' in the registry is checked on each member
 //     (GET /v1/generations/{id}): all 'prepared' -> the batch becomes available (the commit
 //     point of the two phases); one 'failed' or unknown, or the generation timeout passed ->
@@ -47,6 +50,7 @@ class PoolKeeper {
  private:
   void run();
   void pass();
+  void retell(const UntoldBinding& b);
   void check(const Generation& g);
   void refill(const PoolRecord& pool);
   // Records a generation of `kind` and asks every member for it (`request` without the ids
@@ -61,6 +65,7 @@ class PoolKeeper {
   std::shared_ptr<GroupRegistry> groups_;
   net::ClientOptions client_;
   PoolSettings settings_;
+  std::vector<UntoldBinding> untold_;  // the keeper thread's alone once started
   std::set<std::pair<std::string, std::string>> refilling_;
   std::map<std::pair<std::string, std::string>, std::chrono::steady_clock::time_point> paused_;
   std::mutex mu_;

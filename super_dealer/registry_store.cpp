@@ -191,6 +191,24 @@ void RegistryStore::mark_failed(const std::string& batch_id) {
   s.exec("UPDATE batches SET state = 'failed' WHERE batch_id = ?", {batch_id});
 }
 
+void RegistryStore::mark_dealers_told(const std::string& batch_id) {
+  auto s = db_->acquire();
+  s.exec("UPDATE batches SET dealers_told_at = CURRENT_TIMESTAMP WHERE batch_id = ?", {batch_id});
+}
+
+std::vector<UntoldBinding> RegistryStore::untold_bindings() {
+  auto s = db_->acquire();
+  std::vector<UntoldBinding> out;
+  for (const auto& row :
+       s.exec("SELECT batch_id, dealer_group, kind, model_owner_identity, client_identity FROM "
+              "batches WHERE state = 'bound' AND dealers_told_at IS NULL ORDER BY bound_at")
+           .rows) {
+    out.push_back({row.get_string(0), row.get_string(1), row.get_string(2), row.get_string(3),
+                   row.is_null(4) ? std::string() : row.get_string(4)});
+  }
+  return out;
+}
+
 std::optional<BatchRecord> RegistryStore::batch(const std::string& batch_id) {
   auto s = db_->acquire();
   auto r = s.exec(

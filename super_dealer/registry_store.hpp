@@ -40,6 +40,11 @@ struct BatchRecord {
   std::string batch_id, model_id, dealer_group, state, model_owner, client, created_at, bound_at;
 };
 
+// A binding committed here that its dealers may not all have (kind 'batch' or 'mask_set').
+struct UntoldBinding {
+  std::string batch_id, dealer_group, kind, model_owner, client;
+};
+
 class RegistryStore {
  public:
   explicit RegistryStore(std::shared_ptr<db::Database> db) : db_(std::move(db)) {}
@@ -67,6 +72,11 @@ class RegistryStore {
   std::optional<MaskSetBinding> bind_mask_set(const std::string& model_id, const std::string& group,
                                               const std::string& model_owner);
   void mark_failed(const std::string& batch_id);
+  // Every dealer of the batch's group took its binding (docs/protocol.md, Reconciliation).
+  void mark_dealers_told(const std::string& batch_id);
+  // Bound batches and mask sets whose dealers were not all told, as of now: at start-up, those a
+  // previous run left between its bind commit and its calls to the dealers.
+  std::vector<UntoldBinding> untold_bindings();
   std::optional<BatchRecord> batch(const std::string& batch_id);
   std::int64_t count_batches(const std::string& model_id, const std::string& state);
 

@@ -1,0 +1,174 @@
+// Crash consistency (issue 15 item 3), on both backends: an actor stopped between two steps of
+// a conversion (PPI_TEST_FAULT, core/test_fault.hpp: the process _exits there as a kill -9
+// would stop it) is restarted and reconciles what it left half-done; the databases are then
+// checked directly. Every batch ends served once or failed, and a failed one keeps no material
+// at the model owner.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "deployment.hpp"
+
+using namespace ppi;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+std::string join(const std::vector<std::string>& ids) {
+  std::string out;
+  for (const auto& id : ids) out += (out.empty() ? "" : ",") + id;
+  return out;
+}
+
+material::MaterialPlan crash_plan() {
+  // 100000 elements, 25 messages of 4096: the fault fires after the first.
+  return material::MaterialPlan::from_json(json::parse(R"([{"type": "TRIPLE", "count": 100000}])"));
+}
+
+void drop_fault(test::ActorProcess& actor) {
+  std::erase_if(actor.env, [](const std::string& e) { return e.starts_with("PPI_TEST_FAULT="); });
+}
+
+// Waits for the fault's exit (not a kill from here: the process stopped itself at the point).
+void wait_fault_exit(test::ActorProcess& actor) {
+  const int status = actor.process->wait(60s);
+  CAPTURE(actor.process->output());
+  REQUIRE(actor.process->output().find("PPI_TEST_FAULT: exiting at") != std::string::npos);
+  REQUIRE(status != -1);
+}
+
+std::string dealer_state(test::Deployment& d, const std::string& dealer, const std::string& batch) {
+  auto s = d.open(d.dealer(dealer).db_url)->acquire();
+  auto r = s.exec("SELECT state FROM batches WHERE batch_id = ?", {batch});
+  REQUIRE(r.rows.size() == 1);
+  return r.rows[0].get_string(0);
+}
+
+// The model owner stopped mid-collection: its inference row is 'collecting' with part of the
+// share written in an uncommitted transaction. After the restart it is 'failed' with no share
+// chunks, no dealer counts the batch as delivered, and the next conversion works.
+void model_owner_mid_conversion(db::Dialect dialect) {
+  test::Deployment d(dialect, 3);
+  const auto plan = crash_plan();
+  std::string out;
+  REQUIRE_MESSAGE(d.register_model("m", plan, out) == 0, out);
+  const auto ids = d.dealer_ids();
+  const auto batches = d.load_batches("m", plan, ids, 2);
+  d.model_owner.env.push_back("PPI_TEST_FAULT=mid_collection");
+  d.model_owner.env.push_back("PPI_GRPC_CHUNK_ELEMENTS=4096");
+  d.restart(d.model_owner);
+  CHECK(d.run_client({"convert", "--model=m", "--dealers=" + join(ids)}, out) != 0);
+  wait_fault_exit(d.model_owner);
+  {
+    auto mo = d.open(d.model_owner.db_url)->acquire();
+    auto r = mo.exec("SELECT batch_id, state FROM inferences");
+    REQUIRE(r.rows.size() == 1);
+    CHECK(r.rows[0].get_string(0) == batches[0]);
+    CHECK(r.rows[0].get_string(1) == "collecting");  // what the crash left
+  }
+  drop_fault(d.model_owner);
+  d.restart(d.model_owner);
+  {
+    auto mo = d.open(d.model_owner.db_url)->acquire();
+    auto r = mo.exec("SELECT state, failure FROM inferences WHERE batch_id = ?", {batches[0]});
+    REQUIRE(r.rows.size() == 1);
+    CHECK(r.rows[0].get_string(0) == "failed");
+    CHECK(r.rows[0].get_string(1).find("restart") != std::string::npos);
+    CHECK(mo.exec("SELECT COUNT(*) FROM share_chunks WHERE batch_id = ?", {batches[0]})
+              .rows[0]
+              .get_int(0) == 0);
+  }
+  // Cut off mid-stream, so no dealer marked its shares delivered (they expire with the batch).
+  for (const auto& id : ids) {
+    CAPTURE(id);
+    auto s = d.open(d.dealer(id).db_url)->acquire();
+    auto r = s.exec("SELECT state, shares_completed_at IS NULL FROM batches WHERE batch_id = ?",
+                    {batches[0]});
+    REQUIRE(r.rows.size() == 1);
+    CHECK(r.rows[0].get_string(0) == "bound");
+    CHECK(r.rows[0].get_int(1) == 1);
+  }
+  REQUIRE_MESSAGE(d.run_client({"convert", "--model=m", "--dealers=" + join(ids)}, out) == 0, out);
+  auto mo = d.open(d.model_owner.db_url)->acquire();
+  CHECK(mo.exec("SELECT state FROM inferences WHERE batch_id = ?", {batches[1]})
+            .rows.at(0)
+            .get_string(0) == "ready");
+  // Served once: both parts released, so every dealer consumed it.
+  for (const auto& id : ids) CHECK(dealer_state(d, id, batches[1]) == "consumed");
+}
+
+// The super dealer stopped between committing a bind and telling the dealers: the batch is
+// 'bound' at the super dealer and 'available' on every dealer. After the restart its pool
+// keeper tells them again: the batch ends bound to the same parties on every dealer (and its
+// row records that they were told), and binding goes on.
+void super_dealer_after_bind_commit(db::Dialect dialect) {
+  test::Deployment d(dialect, 3, {"PPI_TEST_FAULT=after_bind_commit"});
+  const auto plan = crash_plan();
+  std::string out;
+  REQUIRE_MESSAGE(d.register_model("m", plan, out) == 0, out);
+  const auto ids = d.dealer_ids();
+  const auto batches = d.load_batches("m", plan, ids, 2);
+  CHECK(d.run_client({"convert", "--model=m", "--dealers=" + join(ids)}, out) != 0);
+  wait_fault_exit(d.super_dealer);
+  std::string bound;
+  {
+    auto sd = d.open(d.super_dealer.db_url)->acquire();
+    auto r =
+        sd.exec("SELECT batch_id FROM batches WHERE state = 'bound' AND dealers_told_at IS NULL");
+    REQUIRE(r.rows.size() == 1);
+    bound = r.rows[0].get_string(0);
+  }
+  for (const auto& id : ids) CHECK(dealer_state(d, id, bound) == "available");
+  drop_fault(d.super_dealer);
+  d.restart(d.super_dealer);
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  for (;;) {
+    auto sd = d.open(d.super_dealer.db_url)->acquire();
+    auto r = sd.exec("SELECT dealers_told_at IS NOT NULL FROM batches WHERE batch_id = ?", {bound});
+    if (r.rows.at(0).get_int(0) == 1) break;
+    REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline, d.super_dealer.process->output());
+    std::this_thread::sleep_for(100ms);
+  }
+  for (const auto& id : ids) {
+    CAPTURE(id);
+    auto s = d.open(d.dealer(id).db_url)->acquire();
+    auto r = s.exec(
+        "SELECT state, model_owner_identity, client_identity, shares_seed IS NOT NULL FROM "
+        "batches WHERE batch_id = ?",
+        {bound});
+    REQUIRE(r.rows.size() == 1);
+    CHECK(r.rows[0].get_string(0) == "bound");
+    CHECK(r.rows[0].get_string(1) == "model_owner");
+    CHECK(r.rows[0].get_string(2) == "client");
+    CHECK(r.rows[0].get_int(3) == 1);
+  }
+  REQUIRE_MESSAGE(d.run_client({"convert", "--model=m", "--dealers=" + join(ids)}, out) == 0, out);
+  auto sd = d.open(d.super_dealer.db_url)->acquire();
+  CHECK(sd.exec("SELECT COUNT(*) FROM batches WHERE state = 'bound' AND dealers_told_at IS NULL")
+            .rows[0]
+            .get_int(0) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("crash: the model owner stopped mid-conversion fails it at restart (PostgreSQL)") {
+  model_owner_mid_conversion(db::Dialect::postgresql);
+}
+
+TEST_CASE("crash: the model owner stopped mid-conversion, on MariaDB") {
+  model_owner_mid_conversion(db::Dialect::mysql);
+}
+
+TEST_CASE(
+    "crash: the super dealer stopped after a bind commit tells the dealers at restart "
+    "(PostgreSQL)") {
+  super_dealer_after_bind_commit(db::Dialect::postgresql);
+}
+
+TEST_CASE("crash: the super dealer stopped after a bind commit, on MariaDB") {
+  super_dealer_after_bind_commit(db::Dialect::mysql);
+}
