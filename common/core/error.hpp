@@ -28,10 +28,18 @@ std::string_view errc_name(Errc code) noexcept;
 class Error : public std::runtime_error {
  public:
   Error(Errc code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  // `served` is what peers are told instead of `message`, which stays in this actor's log: for
+  // failures of the actor's own infrastructure, whose messages name hosts, ports and tables
+  // (issue 15 item 5). The REST and gRPC edges answer with served().
+  Error(Errc code, const std::string& message, std::string served)
+      : std::runtime_error(message), code_(code), served_(std::move(served)) {}
   Errc code() const noexcept { return code_; }
+  const char* served() const noexcept { return served_.empty() ? what() : served_.c_str(); }
+  bool detail_withheld() const noexcept { return !served_.empty(); }
 
  private:
   Errc code_;
+  std::string served_;
 };
 
 }  // namespace ppi

@@ -37,6 +37,11 @@ std::unique_ptr<Connection> connect_mysql(const DbUrl& url, const DbConfig& cfg)
 // Rejects a parameter count that does not match the placeholders: a bug in the caller.
 void check_param_count(std::string_view sql, std::size_t params);
 
+// An error of the database itself (connecting, a statement, the pool): its message names the
+// server, the database and the statement, for this actor's log; peers are told only what kind
+// of failure it was, by the actor that had it (core/error.hpp, issue 15 item 5).
+Error database_error(Errc code, const std::string& detail);
+
 class Pool : public std::enable_shared_from_this<Pool> {
  public:
   Pool(DbUrl url, DbConfig cfg);

@@ -294,6 +294,19 @@ std::optional<Blob> Connection::read_blob(std::string_view sql, const std::vecto
   return Blob(std::move(owned), bytes);
 }
 
+Error database_error(Errc code, const std::string& detail) {
+  switch (code) {
+    case Errc::unavailable:
+      return Error(code, detail, "database unavailable; try again later");
+    case Errc::conflict:
+      return Error(code, detail, "the database refused a conflicting change");
+    case Errc::invalid_argument:
+      return Error(code, detail, "a value the database refused");
+    default:
+      return Error(code, detail, "database error");
+  }
+}
+
 Pool::Pool(DbUrl url, DbConfig cfg) : url_(std::move(url)), cfg_(std::move(cfg)) {
   if (cfg_.pool_size == 0) throw Error(Errc::config, "database pool_size must be at least 1");
 }
@@ -318,11 +331,11 @@ std::unique_ptr<Connection> Pool::take() {
       const bool ready = freed_.wait_until(
           lock, deadline, [&] { return !idle_.empty() || open_ < cfg_.pool_size; });
       if (!ready) {
-        throw Error(Errc::unavailable, "connection pool exhausted: all " +
-                                           std::to_string(cfg_.pool_size) + " connections to " +
-                                           url_.host + ":" + std::to_string(url_.port) +
-                                           " are in use (waited " +
-                                           std::to_string(cfg_.acquire_timeout.count()) + " ms)");
+        throw database_error(Errc::unavailable,
+                             "connection pool exhausted: all " + std::to_string(cfg_.pool_size) +
+                                 " connections to " + url_.host + ":" + std::to_string(url_.port) +
+                                 " are in use (waited " +
+                                 std::to_string(cfg_.acquire_timeout.count()) + " ms)");
       }
       if (idle_.empty()) {
         ++open_;

@@ -296,7 +296,7 @@ class MyConnection final : public Connection {
     }
     std::string msg = "mysql: ";
     if (errc == Errc::unavailable) msg += "lost connection to " + where_ + ": ";
-    return Error(errc, msg + e.what() + " (error " + std::to_string(code) + ")");
+    return database_error(errc, msg + e.what() + " (error " + std::to_string(code) + ")");
   }
 
   std::unique_ptr<sql::Connection> conn_;
@@ -331,21 +331,22 @@ std::unique_ptr<Connection> connect_mysql(const DbUrl& url, const DbConfig& cfg)
     const int code = e.getErrorCode();
     switch (classify(code)) {
       case Errc::unauthenticated:
-        throw Error(Errc::unauthenticated, "mysql: authentication failed for user '" + url.user +
-                                               "' at " + where + ": " + e.what());
+        throw database_error(Errc::unauthenticated, "mysql: authentication failed for user '" +
+                                                        url.user + "' at " + where + ": " +
+                                                        e.what());
       case Errc::config:
         throw Error(Errc::config, "mysql: database '" + url.database + "' does not exist on " +
                                       server_address(url));
       case Errc::permission_denied:
-        throw Error(Errc::permission_denied,
-                    std::string("mysql: ") + e.what() + " (" + where + ")");
+        throw database_error(Errc::permission_denied,
+                             std::string("mysql: ") + e.what() + " (" + where + ")");
       case Errc::unavailable:
-        throw Error(Errc::unavailable,
-                    "mysql: cannot connect to " + server_address(url) + ": " + e.what());
+        throw database_error(Errc::unavailable,
+                             "mysql: cannot connect to " + server_address(url) + ": " + e.what());
       default:
-        throw Error(code >= 2000 && code < 3000 ? Errc::unavailable : Errc::database,
-                    "mysql: cannot connect to " + where + ": " + e.what() + " (error " +
-                        std::to_string(code) + ")");
+        throw database_error(code >= 2000 && code < 3000 ? Errc::unavailable : Errc::database,
+                             "mysql: cannot connect to " + where + ": " + e.what() + " (error " +
+                                 std::to_string(code) + ")");
     }
   }
   return std::make_unique<MyConnection>(std::move(c), where);

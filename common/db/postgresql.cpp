@@ -167,7 +167,7 @@ class PgConnection final : public Connection {
     if (code == Errc::unavailable) msg += "lost connection to " + where_ + ": ";
     msg += primary ? std::string(primary) : first_line(PQerrorMessage(conn_));
     if (state) msg += std::string(" (SQLSTATE ") + state + ")";
-    throw Error(code, msg + context);
+    throw database_error(code, msg + context);
   }
 
   static Result to_result(PGresult* r) {
@@ -260,7 +260,8 @@ std::unique_ptr<Connection> connect_postgresql(const DbUrl& url, const DbConfig&
                           "ppi",
                           nullptr};
   PGconn* c = PQconnectdbParams(keys, values, 0);
-  if (!c) throw Error(Errc::unavailable, "postgresql: out of memory connecting to " + where);
+  if (!c)
+    throw database_error(Errc::unavailable, "postgresql: out of memory connecting to " + where);
   if (PQstatus(c) != CONNECTION_OK) {
     const std::string why = first_line(PQerrorMessage(c));
     PQfinish(c);
@@ -268,17 +269,17 @@ std::unique_ptr<Connection> connect_postgresql(const DbUrl& url, const DbConfig&
     const auto has = [&](std::string_view s) { return why.find(s) != std::string::npos; };
     if (has("password authentication failed") || has("no password supplied") ||
         has("authentication failed")) {
-      throw Error(Errc::unauthenticated, "postgresql: authentication failed for user '" + url.user +
-                                             "' at " + where + ": " + why);
+      throw database_error(Errc::unauthenticated, "postgresql: authentication failed for user '" +
+                                                      url.user + "' at " + where + ": " + why);
     }
     if (has("database \"") && has("does not exist")) {
       throw Error(Errc::config,
                   "postgresql: database '" + url.database + "' does not exist on " + server);
     }
     if (has("permission denied")) {
-      throw Error(Errc::permission_denied, "postgresql: " + why + " (" + where + ")");
+      throw database_error(Errc::permission_denied, "postgresql: " + why + " (" + where + ")");
     }
-    throw Error(Errc::unavailable, "postgresql: cannot connect to " + server + ": " + why);
+    throw database_error(Errc::unavailable, "postgresql: cannot connect to " + server + ": " + why);
   }
   return std::make_unique<PgConnection>(c, where);
 }

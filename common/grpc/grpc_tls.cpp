@@ -121,7 +121,7 @@ std::string peer_identity(const grpc::ServerContext& context) {
 
 grpc::Status to_status(const Error& error) {
   using grpc::StatusCode;
-  auto keep = [&](StatusCode code) { return grpc::Status(code, error.what()); };
+  auto keep = [&](StatusCode code) { return grpc::Status(code, error.served()); };
   switch (error.code()) {
     case Errc::invalid_argument:
       return keep(StatusCode::INVALID_ARGUMENT);

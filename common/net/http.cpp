@@ -57,7 +57,7 @@ Response problem_response(const Error& error, unsigned version) {
   // Internal failures are logged by the caller with their detail; the peer gets no internals.
   bool internal = status == http::status::internal_server_error;
   return problem_response(status, http::obsolete_reason(status),
-                          internal ? "internal error; see the server log" : error.what(),
+                          internal ? "internal error; see the server log" : error.served(),
                           errc_name(error.code()), version);
 }
 

@@ -91,7 +91,7 @@ Response Router::handle(const Request& request, RequestContext& context) const {
       res.keep_alive(request.keep_alive());
       return res;
     } catch (const Error& e) {
-      if (status_for(e.code()) == http::status::internal_server_error) {
+      if (status_for(e.code()) == http::status::internal_server_error || e.detail_withheld()) {
         log::error("request_failed", {{"target", std::string(target)},
                                       {"code", std::string(errc_name(e.code()))},
                                       {"detail", e.what()}});

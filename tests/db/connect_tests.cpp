@@ -46,6 +46,9 @@ TEST_CASE_TEMPLATE("start-up failures give one clear error each", B, PPI_BACKEND
     CHECK(e->code() == Errc::unavailable);
     CHECK(contains(*e, "127.0.0.1:" + std::to_string(port)));
     CHECK_FALSE(contains(*e, "Secret123"));
+    // What a peer is told names no host, port or database (issue 15 item 5).
+    CHECK(e->detail_withheld());
+    CHECK(std::string(e->served()) == "database unavailable; try again later");
   }
   SUBCASE("unknown database -> config") {
     const DbUrl u = parse_db_url(url);
@@ -142,7 +145,11 @@ TEST_CASE_TEMPLATE("broken connections are detected and replaced", B, PPI_BACKEN
       auto s = db->acquire();
       first = s.exec(my_id).rows.at(0).get_int(0);
       kill_connection(first);
-      CHECK(code_of([&] { s.exec("SELECT 1"); }) == Errc::unavailable);
+      const auto lost = error_of([&] { s.exec("SELECT 1"); });
+      REQUIRE(lost);
+      CHECK(lost->code() == Errc::unavailable);
+      CHECK(std::string(lost->served()).find("127.0.0.1") == std::string::npos);
+      CHECK(std::string(lost->what()).find("127.0.0.1") != std::string::npos);
     }
     auto s = db->acquire();  // the pool (of one) made a new connection
     CHECK(s.exec(my_id).rows.at(0).get_int(0) != first);
