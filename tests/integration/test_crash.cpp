@@ -6,11 +6,15 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "db_servers.hpp"
+#include "dealer/dealer_store.hpp"
 #include "deployment.hpp"
+#include "fixture_loader.hpp"
 
 using namespace ppi;
 using namespace std::chrono_literals;
@@ -153,7 +157,48 @@ void super_dealer_after_bind_commit(db::Dialect dialect) {
             .get_int(0) == 0);
 }
 
+// Whatever path failed a batch and left its material (a crash between two steps), the dealer's
+// own sweep deletes it: chunks and secrets go, the row stays 'failed'.
+void dealer_sweep_deletes_failed_material(db::Dialect dialect) {
+  auto& server = test::test_databases().server(dialect);
+  std::map<std::string, std::shared_ptr<db::Database>> dealer_dbs;
+  for (const char* id : {"dealer-1", "dealer-2", "dealer-3"}) {
+    dealer_dbs[id] = db::Database::open({.url = server.create_database("dealer")});
+    db::migrate(*dealer_dbs[id], "dealer");
+  }
+  auto sd_db = db::Database::open({.url = server.create_database("super_dealer")});
+  db::migrate(*sd_db, "super_dealer");
+  sd_db->acquire().exec("INSERT INTO models (model_id) VALUES ('m')");
+  const auto batches = test::load_fixture_batches(*sd_db, dealer_dbs, "m", crash_plan(), 2);
+  dealer::DealerStore store(dealer_dbs["dealer-1"]);
+  store.bind(batches[0].batch_id, "model_owner", "client", 3600);
+  auto s = dealer_dbs["dealer-1"]->acquire();
+  s.exec("UPDATE batches SET state = 'failed' WHERE batch_id = ?", {batches[0].batch_id});
+  store.expire_due();
+  auto r = s.exec(
+      "SELECT state, shares_seed IS NULL, mac_key_mask IS NULL FROM batches WHERE batch_id = ?",
+      {batches[0].batch_id});
+  REQUIRE(r.rows.size() == 1);
+  CHECK(r.rows[0].get_string(0) == "failed");
+  CHECK(r.rows[0].get_int(1) == 1);
+  CHECK(r.rows[0].get_int(2) == 1);
+  CHECK(s.exec("SELECT COUNT(*) FROM batch_chunks WHERE batch_id = ?", {batches[0].batch_id})
+            .rows[0]
+            .get_int(0) == 0);
+  // The other batch, available, keeps its material.
+  CHECK(s.exec("SELECT COUNT(*) FROM batch_chunks WHERE batch_id = ?", {batches[1].batch_id})
+            .rows[0]
+            .get_int(0) > 0);
+}
+
 }  // namespace
+
+TEST_CASE("crash: a dealer's sweep deletes the material failed batches still hold") {
+  for (auto dialect : {db::Dialect::postgresql, db::Dialect::mysql}) {
+    CAPTURE(db::dialect_name(dialect));
+    dealer_sweep_deletes_failed_material(dialect);
+  }
+}
 
 TEST_CASE("crash: the model owner stopped mid-conversion fails it at restart (PostgreSQL)") {
   model_owner_mid_conversion(db::Dialect::postgresql);
