@@ -74,8 +74,28 @@ void PoolKeeper::pass() {
       return false;  // a dealer is unreachable: the next pass tries again
     }
   });
-  for (const Generation& g : groups_->generating()) check(g);
-  for (const PoolRecord& p : groups_->pools()) refill(p);
+  // Aborts a member could not take when its generation failed: its prepared part would keep
+  // material of a batch that is never bound.
+  std::erase_if(unsent_aborts_, [&](const std::pair<std::string, DealerRecord>& a) {
+    return send_abort(a.first, a.second);
+  });
+  // One generation or pool that cannot be checked (its member's database is down, its group is
+  // gone) must not stop the others, nor the refill once the member is back.
+  for (const Generation& g : groups_->generating()) {
+    try {
+      check(g);
+    } catch (const std::exception& e) {
+      log::warn("generation_check_failed", {{"batch_id", g.batch_id}, {"reason", e.what()}});
+    }
+  }
+  for (const PoolRecord& p : groups_->pools()) {
+    try {
+      refill(p);
+    } catch (const std::exception& e) {
+      log::warn("pool_refill_failed",
+                {{"model_id", p.model_id}, {"group_id", p.group_id}, {"reason", e.what()}});
+    }
+  }
 }
 
 void PoolKeeper::retell(const UntoldBinding& b) {
@@ -157,15 +177,21 @@ void PoolKeeper::fail(const Generation& g, const std::vector<DealerRecord>& deal
   if (!groups_->mark_generation_failed(g, reason)) return;
   log::warn("batch_generation_failed", {{"batch_id", g.batch_id}, {"reason", reason}});
   paused_[{g.model_id, g.group_id}] = std::chrono::steady_clock::now() + settings_.retry_delay;
-  // Best effort: a member that cannot be told keeps a prepared part that is never bound.
+  // A member that cannot be told now is told on a later pass (until this process stops).
   for (const auto& d : dealers) {
-    try {
-      call_dealer(client_, d, verb::post, "/v1/generations/" + g.batch_id + "/abort",
-                  json::object());
-    } catch (const Error& e) {
-      log::warn("generation_abort_unsent",
-                {{"batch_id", g.batch_id}, {"dealer", d.dealer_id}, {"reason", e.what()}});
-    }
+    if (!send_abort(g.batch_id, d)) unsent_aborts_.emplace_back(g.batch_id, d);
+  }
+}
+
+bool PoolKeeper::send_abort(const std::string& batch_id, const DealerRecord& d) {
+  try {
+    call_dealer(client_, d, verb::post, "/v1/generations/" + batch_id + "/abort", json::object());
+    return true;
+  } catch (const Error& e) {
+    log::warn("generation_abort_unsent",
+              {{"batch_id", batch_id}, {"dealer", d.dealer_id}, {"reason", e.what()}});
+    // Refused for good (it bound or consumed the batch, or never had it): nothing to retry.
+    return e.code() != Errc::unavailable && e.code() != Errc::internal;
   }
 }
 

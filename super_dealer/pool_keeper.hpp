@@ -9,7 +9,9 @@
 //  1. every batch 'generating' in the registry is checked on each member
 //     (GET /v1/generations/{id}): all 'prepared' -> the batch becomes available (the commit
 //     point of the two phases); one 'failed' or unknown, or the generation timeout passed ->
-//     the batch is failed and every member is told to discard its part;
+//     the batch is failed and every member is told to discard its part (a member that
+//     cannot be told is told again on later passes); a generation that cannot be checked is
+//     skipped for this pass, never stopping the others nor the refills;
 //  2. a pool whose model has a mask plan gets its mask set generated when it has none (or only
 //     failed ones): one per (model, group), kind 'mask_set', the mask plan as its plan;
 //  3. a pool below min_size starts refilling: new generations (POST /v1/generations on every
@@ -59,13 +61,17 @@ class PoolKeeper {
                         const std::vector<DealerRecord>& dealers);
   void fail(const Generation& g, const std::vector<DealerRecord>& dealers,
             const std::string& reason);
+  // Tells d to drop its part of a failed generation; false when it should be tried again.
+  bool send_abort(const std::string& batch_id, const DealerRecord& d);
   std::vector<DealerRecord> members(const std::string& group_id);
 
   std::shared_ptr<RegistryStore> registry_;
   std::shared_ptr<GroupRegistry> groups_;
   net::ClientOptions client_;
   PoolSettings settings_;
-  std::vector<UntoldBinding> untold_;  // the keeper thread's alone once started
+  std::vector<UntoldBinding> untold_;
+  std::vector<std::pair<std::string, DealerRecord>>
+      unsent_aborts_;  // batch id, member  // the keeper thread's alone once started
   std::set<std::pair<std::string, std::string>> refilling_;
   std::map<std::pair<std::string, std::string>, std::chrono::steady_clock::time_point> paused_;
   std::mutex mu_;
