@@ -1,5 +1,7 @@
 #include "net/router.hpp"
 
+#include <algorithm>
+#include <boost/beast/core/string.hpp>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -58,6 +60,27 @@ std::optional<Error> refusal(const Roles& roles, const RequestContext& context,
           (context.peer_role.empty() ? std::string("no role") : "the role " + context.peer_role));
 }
 
+// One spelling per resource: "/v1/x/" and "/v1//x" are not aliases of "/v1/x" (issue 14
+// item 6), so that what the OpenAPI documents list is exactly what is served.
+bool canonical(std::string_view path) {
+  if (path == "/") return true;
+  return path.starts_with('/') && !path.ends_with('/') && path.find("//") == std::string_view::npos;
+}
+
+// A body is JSON or nothing: text/plain or a form is refused before any handler reads it.
+bool json_or_empty(const Request& request) {
+  if (request.body().empty()) return true;
+  const auto type = request[http::field::content_type];
+  const auto essence = type.substr(0, type.find(';'));
+  return boost::beast::iequals(essence, "application/json");
+}
+
+std::string allow_header(const std::vector<http::verb>& methods) {
+  std::string allow;
+  for (auto m : methods) allow += (allow.empty() ? "" : ", ") + std::string(http::to_string(m));
+  return allow;
+}
+
 }  // namespace
 
 void Router::add(http::verb method, std::string pattern, Roles roles, Handler handler) {
@@ -69,14 +92,51 @@ void Router::add(http::verb method, std::string pattern, Handler handler) {
 }
 
 Response Router::handle(const Request& request, RequestContext& context) const {
+  if (request.method() == http::verb::head) {
+    // GET without the body: health probes use HEAD. Content-Length stays that of the body.
+    Request get = request;
+    get.method(http::verb::get);
+    Response res = handle(get, context);
+    const auto length = res.body().size();
+    res.body().clear();
+    res.content_length(length);
+    return res;
+  }
   std::string_view target = request.target();
-  auto path = split_path(target.substr(0, target.find('?')));
-  bool path_known = false;
+  const auto path_text = target.substr(0, target.find('?'));
+  auto path = split_path(path_text);
+  if (!canonical(path_text)) {
+    // A browser's "/docs/" is sent to the one spelling; nothing else is served under an alias.
+    std::string spelled;
+    for (const auto& segment : path) spelled += "/" + segment;
+    if (spelled.empty()) spelled = "/";
+    const bool known = std::any_of(routes_.begin(), routes_.end(), [&](const Route& route) {
+      std::map<std::string, std::string> ignored;
+      return route.method == http::verb::get && match(route.segments, path, ignored);
+    });
+    if (known && request.method() == http::verb::get) {
+      Response res(http::status::permanent_redirect, request.version());
+      res.set(http::field::location, spelled + std::string(target.substr(path_text.size())));
+      res.keep_alive(request.keep_alive());
+      return res;
+    }
+    return problem_response(http::status::not_found, "Not Found",
+                            "no such resource (paths have no trailing or doubled slash)",
+                            "not_found", request.version());
+  }
+  std::vector<http::verb> allowed;
   for (const auto& route : routes_) {
     std::map<std::string, std::string> params;
     if (!match(route.segments, path, params)) continue;
-    path_known = true;
+    allowed.push_back(route.method);
+    if (route.method == http::verb::get) allowed.push_back(http::verb::head);
     if (route.method != request.method()) continue;
+    if (!json_or_empty(request)) {
+      return problem_response(http::status::unsupported_media_type, "Unsupported Media Type",
+                              "the request body must be application/json, not '" +
+                                  std::string(request[http::field::content_type]) + "'",
+                              "invalid_argument", request.version());
+    }
     context.path_params = std::move(params);
     if (auto refused = refusal(route.roles, context, request)) {
       log::warn("request_refused", {{"target", std::string(target)},
@@ -108,10 +168,21 @@ Response Router::handle(const Request& request, RequestContext& context) const {
       return problem_response(Error(Errc::internal, e.what()), request.version());
     }
   }
-  if (path_known) {
-    return problem_response(http::status::method_not_allowed, "Method Not Allowed",
-                            "this path does not accept " + std::string(request.method_string()),
-                            "invalid_argument", request.version());
+  if (!allowed.empty()) {
+    allowed.push_back(http::verb::options);
+    if (request.method() == http::verb::options) {
+      Response res(http::status::no_content, request.version());
+      res.set(http::field::allow, allow_header(allowed));
+      res.keep_alive(request.keep_alive());
+      return res;
+    }
+    Response res =
+        problem_response(http::status::method_not_allowed, "Method Not Allowed",
+                         "this path does not accept " + std::string(request.method_string()) +
+                             " (it accepts " + allow_header(allowed) + ")",
+                         "invalid_argument", request.version());
+    res.set(http::field::allow, allow_header(allowed));
+    return res;
   }
   return problem_response(http::status::not_found, "Not Found", "no such resource", "not_found",
                           request.version());
