@@ -309,7 +309,8 @@ OnlineResult run_session(ClientStore& store, const OnlineSettings& settings, con
   // A refused or broken stream ends with the model owner's status: that is the error to give.
   auto failed = [&]() -> Error {
     stream->WritesDone();
-    return grpcsvc::from_status(stream->Finish(), peer, settings.model_owner_identity);
+    return grpcsvc::from_status(stream->Finish(), peer, settings.model_owner_identity,
+                                settings.model_owner_endpoint);
   };
 
   auto ctx = std::make_shared<HeldContext>();
@@ -366,7 +367,9 @@ OnlineResult run_session(ClientStore& store, const OnlineSettings& settings, con
   }
   stream->WritesDone();
   const grpc::Status status = stream->Finish();
-  if (!status.ok()) throw grpcsvc::from_status(status, peer, settings.model_owner_identity);
+  if (!status.ok())
+    throw grpcsvc::from_status(status, peer, settings.model_owner_identity,
+                               settings.model_owner_endpoint);
 
   out.rounds = channel.rounds();
   out.bytes_sent = channel.bytes_sent();

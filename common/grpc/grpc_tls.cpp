@@ -14,10 +14,12 @@ namespace {
 
 namespace gx = grpc::experimental;
 
-// The last refusal per expected server identity, for handshake_refusal.
+// The last refusal per (expected server identity, target), for handshake_refusal. Keyed by
+// target too: a channel to a wrong endpoint keeps reconnecting in the background, and its
+// refusals must not be taken for those of a channel to the right one.
 std::mutex refusals_mu;
-std::map<std::string, std::string>& refusals() {
-  static std::map<std::string, std::string> map;
+std::map<std::pair<std::string, std::string>, std::string>& refusals() {
+  static std::map<std::pair<std::string, std::string>, std::string> map;
   return map;
 }
 
@@ -38,9 +40,9 @@ class PeerVerifier : public gx::ExternalCertificateVerifier {
     if (side_ == net::PeerSide::server) {
       std::lock_guard lock(refusals_mu);
       if (why.empty()) {
-        refusals().erase(expected_);
+        refusals().erase({expected_, where});
       } else {
-        refusals()[expected_] = why;
+        refusals()[{expected_, where}] = why;
       }
     }
     *sync_status =
@@ -104,9 +106,13 @@ std::shared_ptr<grpc::ChannelCredentials> channel_credentials(
   return grpc::experimental::TlsCredentials(options);
 }
 
-std::string handshake_refusal(const std::string& server_identity) {
+std::string handshake_refusal(const std::string& server_identity, const std::string& endpoint) {
   std::lock_guard lock(refusals_mu);
-  auto it = refusals().find(server_identity);
+  // gRPC names the target as the channel's host:port, or its host alone.
+  auto it = refusals().find({server_identity, endpoint});
+  if (it == refusals().end()) {
+    it = refusals().find({server_identity, endpoint.substr(0, endpoint.rfind(':'))});
+  }
   return it == refusals().end() ? std::string() : it->second;
 }
 
@@ -183,9 +189,9 @@ Error from_status(const grpc::Status& status, std::string_view peer) {
 }
 
 Error from_status(const grpc::Status& status, std::string_view peer,
-                  const std::string& server_identity) {
+                  const std::string& server_identity, const std::string& endpoint) {
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    const std::string why = handshake_refusal(server_identity);
+    const std::string why = handshake_refusal(server_identity, endpoint);
     if (!why.empty()) return Error(Errc::unavailable, std::string(peer) + ": " + why);
   }
   return from_status(status, peer);

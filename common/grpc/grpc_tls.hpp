@@ -31,10 +31,10 @@ std::shared_ptr<grpc::ServerCredentials> server_credentials(
 std::shared_ptr<grpc::ChannelCredentials> channel_credentials(
     const std::optional<net::TlsOptions>& tls, const std::string& server_identity);
 
-// Why the last handshake of a channel meant for `server_identity` was refused ("server at HOST
-// presented 'X', expected 'Y'"), or "" when the last one passed: gRPC reports a refused
-// handshake as UNAVAILABLE without the verifier's reason.
-std::string handshake_refusal(const std::string& server_identity);
+// Why the last handshake of a channel to `endpoint` meant for `server_identity` was refused
+// ("server at HOST:PORT presented 'X', expected 'Y'"), or "" when the last one passed: gRPC
+// reports a refused handshake as UNAVAILABLE without the verifier's reason.
+std::string handshake_refusal(const std::string& server_identity, const std::string& endpoint);
 
 // The CN of the caller's verified certificate, or "" when it presented none.
 std::string peer_identity(const grpc::ServerContext& context);
@@ -46,9 +46,9 @@ grpc::Status to_status(const Error& error);
 // `peer` names who answered (e.g. "dealer d1 (host:port)") and prefixes the message.
 // UNAVAILABLE, DEADLINE_EXCEEDED and CANCELLED become unavailable.
 Error from_status(const grpc::Status& status, std::string_view peer);
-// The same for a call on a channel meant for `server_identity`: an UNAVAILABLE that comes from
-// a refused handshake says why (handshake_refusal).
+// The same for a call on a channel to `endpoint` meant for `server_identity`: an UNAVAILABLE
+// that comes from a refused handshake says why (handshake_refusal).
 Error from_status(const grpc::Status& status, std::string_view peer,
-                  const std::string& server_identity);
+                  const std::string& server_identity, const std::string& endpoint);
 
 }  // namespace ppi::grpcsvc

@@ -16,9 +16,10 @@ using Clock = std::chrono::system_clock;
 
 // Worth another attempt: the peer is not up yet, or has not opened the session yet; not a
 // server that presented another member's certificate.
-bool retryable(const grpc::Status& status, const std::string& member) {
+bool retryable(const grpc::Status& status, const MeshMember& member) {
   if (status.error_code() == grpc::StatusCode::NOT_FOUND) return true;
-  return status.error_code() == grpc::StatusCode::UNAVAILABLE && handshake_refusal(member).empty();
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+         handshake_refusal(member.id, member.endpoint).empty();
 }
 
 }  // namespace
@@ -64,8 +65,8 @@ mesh::v1::KeyExchangeResponse MeshNetwork::exchange_keys(
     grpc::Status status = stub->ExchangeGroupKeys(&context, request, &response);
     if (status.ok()) return response;
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE || Clock::now() >= deadline ||
-        !handshake_refusal(peer.id).empty()) {
-      throw from_status(status, who, peer.id);
+        !handshake_refusal(peer.id, peer.endpoint).empty()) {
+      throw from_status(status, who, peer.id, peer.endpoint);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50 << std::min(attempt - 1, 4)));
   }
@@ -193,8 +194,8 @@ void GrpcMesh::deliver(std::size_t to, std::uint64_t tag, const Bytes& data) {
     }
     grpc::Status status = stream->Finish();
     if (status.ok()) return;
-    if (!retryable(status, member.id) || Clock::now() >= deadline) {
-      Error e = from_status(status, who, member.id);
+    if (!retryable(status, member) || Clock::now() >= deadline) {
+      Error e = from_status(status, who, member.id, member.endpoint);
       throw Error(Errc::unavailable,
                   std::string(e.what()) + " (after " + std::to_string(attempt) + " attempts)");
     }

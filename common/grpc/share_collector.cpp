@@ -227,8 +227,9 @@ class DealerReader {
       }
       // A server that presented another dealer's certificate is refused at once: retrying
       // reaches the same server.
-      if (!status.ok() && (!retryable(status) || !handshake_refusal(dealer_.dealer_id).empty())) {
-        throw from_status(status, who_, dealer_.dealer_id);
+      if (!status.ok() && (!retryable(status) ||
+                           !handshake_refusal(dealer_.dealer_id, dealer_.grpc_endpoint).empty())) {
+        throw from_status(status, who_, dealer_.dealer_id, dealer_.grpc_endpoint);
       }
       std::string reason = status.ok() ? "stream ended at element " + std::to_string(next_) +
                                              (total_ ? " of " + std::to_string(*total_) : "")
