@@ -17,6 +17,8 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
 #include <variant>
 
 #include "app/actor.hpp"
@@ -67,6 +69,10 @@ std::vector<ppi::config::KeySpec> client_keys() {
       "comma-separated token ids of a GPT-2's input, e.g. 464,2068 (infer, online); at most the "
       "model's length bucket"));
   keys.push_back(ppi::config::string_key("batch_id", "", "a converted batch (online)"));
+  keys.push_back(ppi::config::integer_key(
+      "wait", 0, 0, 24 * 3600,
+      "seconds to wait for material when the pool is empty (convert, infer, generate): retried "
+      "after the super dealer's Retry-After, or with backoff; 0 fails at once"));
   keys.push_back(ppi::config::string_key("prompt", "", "the text to continue (generate)"));
   keys.push_back(ppi::config::string_key(
       "temperature", "0",
@@ -154,8 +160,32 @@ ppi::client::Conversion convert(const ppi::config::Config& cfg, ppi::client::Cli
   auto started = std::chrono::steady_clock::now();
   std::cout << "converting: asking the model owner for a batch of " << cfg.get_string("model")
             << " (it collects its share from the dealers)..." << std::endl;
-  auto c = ppi::client::convert(store, rest_options(cfg), cfg.get_string("model_owner.url"),
+  // An empty pool is `unavailable`; with --wait the client asks again until material comes,
+  // after the super dealer's estimate (Retry-After, relayed by the model owner) or a backoff.
+  const auto deadline = started + std::chrono::seconds(cfg.get_int("wait"));
+  auto backoff = std::chrono::seconds(1);
+  auto attempt = [&] {
+    return ppi::client::convert(store, rest_options(cfg), cfg.get_string("model_owner.url"),
                                 cfg.get_string("model"), split_list(cfg.get_string("dealers")));
+  };
+  std::optional<ppi::client::Conversion> converted;
+  while (!converted) {
+    try {
+      converted = attempt();
+    } catch (const ppi::Error& e) {
+      const auto now = std::chrono::steady_clock::now();
+      if (e.code() != ppi::Errc::unavailable || now >= deadline) throw;
+      auto pause =
+          e.retry_after_seconds() > 0 ? std::chrono::seconds(e.retry_after_seconds()) : backoff;
+      backoff = std::min(backoff * 2, std::chrono::seconds(30));
+      const auto left = std::chrono::ceil<std::chrono::seconds>(deadline - now);
+      pause = std::min(pause, left);
+      std::cerr << "waiting for material: " << e.what() << "; asking again in " << pause.count()
+                << " s (" << left.count() << " s left of --wait)" << std::endl;
+      std::this_thread::sleep_for(pause);
+    }
+  }
+  auto c = std::move(*converted);
   std::cout << "batch_id=" << c.batch_id << " model=" << c.model_id
             << " elements=" << c.element_count << " dealers=" << c.seeds.size()
             << " seeds_stored=" << c.seeds.size() << " seconds=" << seconds_since(started)

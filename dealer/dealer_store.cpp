@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "core/clock.hpp"
 #include "db/chunks.hpp"
 #include "grpc/share_service.hpp"
 #include "obs/log.hpp"
@@ -11,12 +12,6 @@ namespace ppi::dealer {
 namespace {
 
 constexpr db::ChunkTable kChunks{"batch_chunks", "batch_id"};
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The batch row, locked for the rest of the transaction.
 struct LockedBatch {

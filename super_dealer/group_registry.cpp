@@ -1,5 +1,6 @@
 #include "super_dealer/group_registry.hpp"
 
+#include "core/clock.hpp"
 #include "obs/log.hpp"
 
 namespace ppi::super_dealer {
@@ -158,7 +159,40 @@ bool GroupRegistry::mark_generated(const Generation& g) {
       "UPDATE pools SET generated_total = generated_total + 1 WHERE model_id = ? AND group_id = ?",
       {g.model_id, g.group_id});
   tx.commit();
+  if (g.kind == "batch" && g.started_unix > 0) {
+    std::lock_guard lock(mutex_);
+    last_generation_seconds_[{g.model_id, g.group_id}] =
+        std::max<std::int64_t>(1, unix_now() - g.started_unix);
+  }
   return true;
+}
+
+std::optional<std::int64_t> GroupRegistry::refill_estimate(
+    const std::string& model_id, const std::string& group_id,
+    std::chrono::milliseconds keeper_interval) {
+  auto s = db_->acquire();
+  const bool pooled =
+      s.exec("SELECT COUNT(*) FROM pools WHERE model_id = ? AND group_id = ?", {model_id, group_id})
+          .rows.at(0)
+          .get_int(0) > 0;
+  if (!pooled) return std::nullopt;
+  const auto running = s.exec(
+                            "SELECT MIN(generation_started_unix) FROM batches WHERE model_id = ? "
+                            "AND dealer_group = ? AND state = 'generating' AND kind = 'batch'",
+                            {model_id, group_id})
+                           .rows.at(0);
+  std::int64_t takes = kUnknownGenerationSeconds;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = last_generation_seconds_.find({model_id, group_id});
+        it != last_generation_seconds_.end()) {
+      takes = it->second;
+    }
+  }
+  if (!running.is_null(0))
+    return std::max<std::int64_t>(1, takes - (unix_now() - running.get_int(0)));
+  const auto pass = std::chrono::ceil<std::chrono::seconds>(keeper_interval).count();
+  return std::max<std::int64_t>(1, pass + takes);
 }
 
 bool GroupRegistry::mark_generation_failed(const Generation& g, const std::string& error) {

@@ -3,8 +3,11 @@
 // 003_groups). It holds no key and no material: only who is in which group, which pools to
 // keep full, and the state of each generated batch.
 
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,8 +63,21 @@ class GroupRegistry {
   // One member failed or the deadline passed: failed, never bound.
   bool mark_generation_failed(const Generation& g, const std::string& error);
 
+  // For Retry-After on an empty pool (issue 14 item 5): seconds until (model, group) likely
+  // has a batch again. A running generation's remaining time, judged by how long the pool's
+  // last generation took (kUnknownGenerationSeconds before this process has seen one); when
+  // none runs, the keeper's next pass (`keeper_interval`) plus that time. nullopt when no pool
+  // of (model, group) exists: then nothing will come until the operator adds one.
+  std::optional<std::int64_t> refill_estimate(const std::string& model_id,
+                                              const std::string& group_id,
+                                              std::chrono::milliseconds keeper_interval);
+  static constexpr std::int64_t kUnknownGenerationSeconds = 10;
+
  private:
   std::shared_ptr<db::Database> db_;
+  std::mutex mutex_;
+  // (model, group) -> seconds its last generation took, as this process saw it finish.
+  std::map<std::pair<std::string, std::string>, std::int64_t> last_generation_seconds_;
 };
 
 }  // namespace ppi::super_dealer

@@ -34,7 +34,9 @@ void start(ppi::app::ServerActor& actor, const ppi::config::Config& cfg) {
   net::ClientOptions dealer_client;
   dealer_client.tls = app::tls_options(cfg);
   dealer_client.timeout = std::chrono::seconds(15);
-  super_dealer::add_super_dealer_routes(actor.router(), store, dealer_client);
+  const auto keeper_interval = std::chrono::milliseconds(cfg.get_int("triple_pool.interval_ms"));
+  super_dealer::add_super_dealer_routes(actor.router(), store, groups, keeper_interval,
+                                        dealer_client);
   // Forming a group waits for every member's key agreement, which waits for the others.
   net::ClientOptions formation_client = dealer_client;
   formation_client.timeout = std::chrono::seconds(120);

@@ -1,5 +1,6 @@
 #include "super_dealer/pool_keeper.hpp"
 
+#include "core/clock.hpp"
 #include "crypto/uuid.hpp"
 #include "net/json_call.hpp"
 #include "obs/log.hpp"
@@ -10,12 +11,6 @@ namespace {
 
 using net::http::verb;
 using nlohmann::json;
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 

@@ -119,6 +119,8 @@ void bind_on_dealers(RegistryStore& store, const net::ClientOptions& options,
 }  // namespace
 
 void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore> store,
+                             std::shared_ptr<GroupRegistry> groups,
+                             std::chrono::milliseconds keeper_interval,
                              net::ClientOptions dealer_client) {
   router.add(
       verb::post, "/v1/dealers", {role::kDealer},
@@ -185,7 +187,8 @@ void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore>
 
   router.add(
       verb::post, "/v1/batch_id", {role::kModelOwner},
-      [store, dealer_client](const net::Request& req, net::RequestContext& ctx) {
+      [store, groups, keeper_interval, dealer_client](const net::Request& req,
+                                                      net::RequestContext& ctx) {
         const std::string& caller = app::require_identity(ctx);
         JsonBody body(req.body(), {"model_id", "dealers", "client_identity"});
         std::string model_id = body.string("model_id");
@@ -201,7 +204,17 @@ void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore>
         std::vector<DealerRecord> dealers = store->dealers(requested);
         auto batch_id = store->bind_batch(model_id, group_key(group), caller, client);
         if (!batch_id) {
-          throw Error(Errc::unavailable, "no material available for this model and dealer group");
+          const auto wait = groups->refill_estimate(model_id, group_key(group), keeper_interval);
+          if (!wait) {
+            throw Error(Errc::unavailable,
+                        "no material available for this model and dealer group, and no pool "
+                        "generates it: the operator adds one (POST /v1/pools)");
+          }
+          throw Error(Errc::unavailable,
+                      "no material available for this model and dealer group yet; more is "
+                      "being generated (try again in about " +
+                          std::to_string(*wait) + " s)")
+              .retry_after(static_cast<int>(std::min<std::int64_t>(*wait, 3600)));
         }
         json binding = {
             {"batch_id", *batch_id}, {"model_owner_identity", caller}, {"client_identity", client}};

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace ppi {
 
@@ -36,10 +37,18 @@ class Error : public std::runtime_error {
   Errc code() const noexcept { return code_; }
   const char* served() const noexcept { return served_.empty() ? what() : served_.c_str(); }
   bool detail_withheld() const noexcept { return !served_.empty(); }
+  // For `unavailable`: when trying again makes sense, in seconds (0: no estimate). REST answers
+  // carry it as Retry-After and net::call_json reads it back, so it survives relays.
+  Error&& retry_after(int seconds) && noexcept {
+    retry_after_ = seconds;
+    return std::move(*this);
+  }
+  int retry_after_seconds() const noexcept { return retry_after_; }
 
  private:
   Errc code_;
   std::string served_;
+  int retry_after_ = 0;
 };
 
 }  // namespace ppi

@@ -56,9 +56,13 @@ Response problem_response(const Error& error, unsigned version) {
   http::status status = status_for(error.code());
   // Internal failures are logged by the caller with their detail; the peer gets no internals.
   bool internal = status == http::status::internal_server_error;
-  return problem_response(status, http::obsolete_reason(status),
-                          internal ? "internal error; see the server log" : error.served(),
-                          errc_name(error.code()), version);
+  Response res = problem_response(status, http::obsolete_reason(status),
+                                  internal ? "internal error; see the server log" : error.served(),
+                                  errc_name(error.code()), version);
+  if (error.retry_after_seconds() > 0) {
+    res.set(http::field::retry_after, std::to_string(error.retry_after_seconds()));
+  }
+  return res;
 }
 
 }  // namespace ppi::net

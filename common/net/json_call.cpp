@@ -1,5 +1,8 @@
 #include "net/json_call.hpp"
 
+#include <algorithm>
+#include <charconv>
+
 namespace ppi::net {
 
 Errc errc_for_status(unsigned status) noexcept {
@@ -41,7 +44,15 @@ nlohmann::json call_json(const ClientOptions& options, http::verb method, const 
   std::string detail = doc.is_object() && doc.contains("detail") && doc["detail"].is_string()
                            ? doc["detail"].get<std::string>()
                            : "HTTP " + std::to_string(status);
-  throw Error(errc_for_status(status), detail);
+  Error error(errc_for_status(status), detail);
+  // Retry-After in seconds (the HTTP-date form is not used by any actor).
+  const auto retry = res[http::field::retry_after];
+  int seconds = 0;
+  if (std::from_chars(retry.data(), retry.data() + retry.size(), seconds).ec == std::errc() &&
+      seconds > 0) {
+    throw std::move(error).retry_after(std::min(seconds, 3600));
+  }
+  throw error;
 }
 
 }  // namespace ppi::net
