@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "deployment.hpp"
+#include "digits_input.hpp"
 #include "flood.hpp"
 #include "inference/mlp_program.hpp"
 #include "model/mlp.hpp"
@@ -25,7 +26,7 @@ using ppi::test::Deployment;
 
 namespace {
 
-const std::filesystem::path kModelDir = std::filesystem::path(PPI_SOURCE_DIR) / "models/digits_mlp";
+using test::kDigitsDir;
 
 // Short server timeouts for the actors this test starts (they read PPI_* from the
 // environment they inherit), so that the timeouts fire many times during the flood.
@@ -82,19 +83,14 @@ void check_all_healthy(Deployment& d, const std::vector<Target>& targets) {
 void run_flood_case(db::Dialect dialect) {
   ShortTimeouts timeouts;
   Deployment d(dialect, 3);
-  const auto model_file = (kModelDir / "model.safetensors").string();
+  const auto model_file = (kDigitsDir / "model.safetensors").string();
   std::string out;
   REQUIRE_MESSAGE(d.run_model_owner({"register", "digits", model_file, "--model.rows=1"}, out) == 0,
                   out);
   const auto graph = model::load_mlp(std::filesystem::path(model_file));
   const auto plan = inference::mlp_plan(inference::MlpShape::of(graph), 1, false);
   d.load_batches("digits", plan, {"dealer-1", "dealer-2", "dealer-3"}, 2);
-  const auto split = model::read_safetensors(kModelDir / "test_inputs.safetensors");
-  const auto inputs = split.tensor("inputs").to_doubles();
-  const auto input_file = d.certs().dir() / "flood-input.json";
-  std::ofstream(input_file)
-      << nlohmann::json{{"inputs", {std::vector<double>(inputs.begin(), inputs.begin() + 64)}}}
-             .dump();
+  const auto input_file = test::write_digits_row(d.certs().dir() / "flood-input.json");
 
   const auto targets = targets_of(d);
   std::vector<std::unique_ptr<test::Flood>> floods;

@@ -9,14 +9,14 @@
 #include <nlohmann/json.hpp>
 
 #include "deployment.hpp"
-#include "model/safetensors.hpp"
+#include "digits_input.hpp"
 
 using namespace ppi;
 using namespace std::chrono_literals;
 
 namespace {
 
-const std::filesystem::path kModelDir = std::filesystem::path(PPI_SOURCE_DIR) / "models/digits_mlp";
+using test::kDigitsDir;
 
 net::Response ask_for_batch(test::Deployment& d, const std::vector<std::string>& group) {
   const nlohmann::json body = {
@@ -39,17 +39,12 @@ void run_wait_case(db::Dialect dialect) {
   test::Deployment d(dialect, 3, test::pool_env(1, 1));
   std::string out;
   REQUIRE_MESSAGE(d.run_model_owner({"register", "digits",
-                                     (kModelDir / "model.safetensors").string(), "--model.rows=1"},
+                                     (kDigitsDir / "model.safetensors").string(), "--model.rows=1"},
                                     out) == 0,
                   out);
   const auto group = d.dealer_ids();
   d.form_group(group);
-  const auto split = model::read_safetensors(kModelDir / "test_inputs.safetensors");
-  const auto inputs = split.tensor("inputs").to_doubles();
-  const auto input_file = d.certs().dir() / "wait-input.json";
-  std::ofstream(input_file)
-      << nlohmann::json{{"inputs", {std::vector<double>(inputs.begin(), inputs.begin() + 64)}}}
-             .dump();
+  const auto input_file = test::write_digits_row(d.certs().dir() / "wait-input.json");
   const std::vector<std::string> infer = {"infer", "--model=digits",
                                           "--dealers=dealer-1,dealer-2,dealer-3",
                                           "--input=" + input_file.string()};
