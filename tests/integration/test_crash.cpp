@@ -160,15 +160,7 @@ void super_dealer_after_bind_commit(db::Dialect dialect) {
 // Whatever path failed a batch and left its material (a crash between two steps), the dealer's
 // own sweep deletes it: chunks and secrets go, the row stays 'failed'.
 void dealer_sweep_deletes_failed_material(db::Dialect dialect) {
-  auto& server = test::test_databases().server(dialect);
-  std::map<std::string, std::shared_ptr<db::Database>> dealer_dbs;
-  for (const char* id : {"dealer-1", "dealer-2", "dealer-3"}) {
-    dealer_dbs[id] = db::Database::open({.url = server.create_database("dealer")});
-    db::migrate(*dealer_dbs[id], "dealer");
-  }
-  auto sd_db = db::Database::open({.url = server.create_database("super_dealer")});
-  db::migrate(*sd_db, "super_dealer");
-  sd_db->acquire().exec("INSERT INTO models (model_id) VALUES ('m')");
+  auto [sd_db, dealer_dbs] = test::fixture_databases(dialect, "m");
   const auto batches = test::load_fixture_batches(*sd_db, dealer_dbs, "m", crash_plan(), 2);
   dealer::DealerStore store(dealer_dbs["dealer-1"]);
   store.bind(batches[0].batch_id, "model_owner", "client", 3600);

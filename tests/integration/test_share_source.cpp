@@ -60,15 +60,7 @@ Bytes stored_share(db::Database& database, const std::string& batch_id) {
 TEST_CASE("dealer share stream: several chunks, straddling elements, resumes, store untouched") {
   for (auto dialect : {db::Dialect::postgresql, db::Dialect::mysql}) {
     CAPTURE(db::dialect_name(dialect));
-    auto& server = test::test_databases().server(dialect);
-    std::map<std::string, std::shared_ptr<db::Database>> dealer_dbs;  // a group has >= 3
-    for (const char* id : {"dealer-1", "dealer-2", "dealer-3"}) {
-      dealer_dbs[id] = db::Database::open({.url = server.create_database("dealer")});
-      db::migrate(*dealer_dbs[id], "dealer");
-    }
-    auto sd_db = db::Database::open({.url = server.create_database("super_dealer")});
-    db::migrate(*sd_db, "super_dealer");
-    sd_db->acquire().exec("INSERT INTO models (model_id) VALUES ('m')");
+    auto [sd_db, dealer_dbs] = test::fixture_databases(dialect, "m");  // a group has >= 3
 
     // Chunk boundaries split elements 131071 and 262143 (16 + 32 e = k * 4 MiB - 16): the
     // first lies among bit triples, the second among triples.

@@ -2,11 +2,26 @@
 
 #include "core/ids.hpp"
 #include "crypto/uuid.hpp"
+#include "db/migrate.hpp"
+#include "db_servers.hpp"
 #include "dealer/dealer_store.hpp"
 #include "material_fixture.hpp"
 #include "super_dealer/registry_store.hpp"
 
 namespace ppi::test {
+
+FixtureDatabases fixture_databases(db::Dialect dialect, const std::string& model_id) {
+  auto& server = test_databases().server(dialect);
+  FixtureDatabases out;
+  for (const char* id : {"dealer-1", "dealer-2", "dealer-3"}) {
+    out.dealers[id] = db::Database::open({.url = server.create_database("dealer")});
+    db::migrate(*out.dealers[id], "dealer");
+  }
+  out.super_dealer = db::Database::open({.url = server.create_database("super_dealer")});
+  db::migrate(*out.super_dealer, "super_dealer");
+  out.super_dealer->acquire().exec("INSERT INTO models (model_id) VALUES (?)", {model_id});
+  return out;
+}
 
 std::vector<LoadedBatch> load_fixture_batches(
     db::Database& super_dealer_db,

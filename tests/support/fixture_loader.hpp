@@ -19,6 +19,14 @@ struct LoadedBatch {
   u128 alpha = 0;  // the batch's MAC key, for tests that check the reconstruction
 };
 
+// Fresh, migrated databases of a super dealer (with `model_id` registered) and of dealer-1..3
+// on the test database server of `dialect`: what load_fixture_batches fills, without actors.
+struct FixtureDatabases {
+  std::shared_ptr<db::Database> super_dealer;
+  std::map<std::string, std::shared_ptr<db::Database>> dealers;
+};
+FixtureDatabases fixture_databases(db::Dialect dialect, const std::string& model_id);
+
 // `dealer_dbs`: dealer id -> that dealer's database. Every batch goes to all of them.
 std::vector<LoadedBatch> load_fixture_batches(
     db::Database& super_dealer_db,
