@@ -115,13 +115,17 @@ Flood::~Flood() {
   stop();
 }
 
+FloodReport Flood::report() const {
+  return {impl_->opened.load(), impl_->closed.load(), impl_->failures.load()};
+}
+
 FloodReport Flood::stop() {
   if (thread_.joinable()) {
     impl_->stopping = true;
     impl_->io.stop();
     thread_.join();
   }
-  return {impl_->opened.load(), impl_->closed.load(), impl_->failures.load()};
+  return report();
 }
 
 }  // namespace ppi::test

@@ -50,6 +50,8 @@ class Flood {
   Flood(const Flood&) = delete;
   Flood& operator=(const Flood&) = delete;
 
+  // What happened so far, while it runs.
+  FloodReport report() const;
   // Ends every connection and returns what happened.
   FloodReport stop();
   struct Impl;
