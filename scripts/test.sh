@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# The tools of the deployment check (ctest deploy_check): docker-compose, promtool, kubernetes-models.
+bash tests/deploy/install-tools.sh
 build_dir=${BUILD_DIR:-build}
 (cd "$build_dir" && ctest --output-on-failure --timeout 1200)
 
