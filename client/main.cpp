@@ -6,7 +6,7 @@
 //   client infer --model M --dealers ... --input F     convert, then the online phase: prints
 //                                                      the private classification of F's rows
 //   client infer --model M --dealers ... --tokens T    the same for a GPT-2: prints the next token
-//   client online --batch-id B (--input F | --tokens T)  the online phase of a converted batch
+//   client online --batch_id B (--input F | --tokens T)  the online phase of a converted batch
 //   client generate --model M --dealers ... --prompt P --max_tokens N
 //                                                      convert, then a private GPT-2 generation:
 //                                                      streams the text as it is generated
@@ -22,33 +22,22 @@
 #include <variant>
 
 #include "app/actor.hpp"
+#include "app/cli.hpp"
 #include "client/conversion.hpp"
 #include "client/gateway.hpp"
 #include "client/generation.hpp"
 #include "client/online.hpp"
+#include "core/ids.hpp"
 #include "inference/gpt2_program.hpp"
+#include "net/json_call.hpp"
 #include "obs/log.hpp"
 #include "text/gpt2_tokenizer.hpp"
 
 namespace {
 
 const char* kSummary =
-    "Client: requests private inferences.\n\n"
-    "Commands:\n"
-    "  status URL...   query GET URL/healthz of each actor and print its health\n"
-    "  convert         get a batch of material for --model from --dealers through the model "
-    "owner\n"
-    "                  (model_owner.url) and store this client's seeds\n"
-    "  infer           convert, then run the online phase with the model owner\n"
-    "                  (model_owner.online) on the rows of --input (an MLP; prints the\n"
-    "                  classes) or on --tokens (a GPT-2; prints the next token)\n"
-    "  online          the online phase only, for --batch-id (converted before)\n"
-    "  generate        convert, then generate text privately from --prompt with a GPT-2\n"
-    "                  (greedy, up to --max_tokens tokens, stopping at end-of-text); the text\n"
-    "                  is printed as it comes, with a progress line per token on stderr\n"
-    "  serve           a local HTTP gateway for applications (serve.address, serve.port):\n"
-    "                  OpenAI-style POST /v1/completions and GET /v1/models, each\n"
-    "                  completion a private generation with its own batch";
+    "Client: requests private inferences (convert: a batch of material through the model "
+    "owner; online: the private program with it).";
 
 std::vector<ppi::config::KeySpec> client_keys() {
   auto keys = ppi::app::common_keys();
@@ -57,7 +46,7 @@ std::vector<ppi::config::KeySpec> client_keys() {
       "model_owner.identity", "model_owner",
       "the CN the model owner's certificate must name (REST and gRPC online)"));
   keys.push_back(ppi::config::string_key("model", "", "model id (convert)"));
-  keys.push_back(ppi::config::string_key("dealers", "", "comma-separated dealer ids, 2 to 10"));
+  keys.push_back(ppi::config::string_key("dealers", "", "comma-separated dealer ids, 3 to 10"));
   keys.push_back(ppi::config::string_key(
       "model_owner.online", "127.0.0.1:8442",
       "host:port of the model owner's gRPC online service (infer, online)"));
@@ -158,7 +147,7 @@ ppi::text::Gpt2Tokenizer load_tokenizer(const ppi::config::Config& cfg) {
 
 ppi::client::Conversion convert(const ppi::config::Config& cfg, ppi::client::ClientStore& store) {
   auto started = std::chrono::steady_clock::now();
-  std::cout << "converting: asking the model owner for a batch of " << cfg.get_string("model")
+  std::cerr << "converting: asking the model owner for a batch of " << cfg.get_string("model")
             << " (it collects its share from the dealers)..." << std::endl;
   // An empty pool is `unavailable`; with --wait the client asks again until material comes,
   // after the super dealer's estimate (Retry-After, relayed by the model owner) or a backoff.
@@ -185,17 +174,20 @@ ppi::client::Conversion convert(const ppi::config::Config& cfg, ppi::client::Cli
       std::this_thread::sleep_for(pause);
     }
   }
-  auto c = std::move(*converted);
-  std::cout << "batch_id=" << c.batch_id << " model=" << c.model_id
-            << " elements=" << c.element_count << " dealers=" << c.seeds.size()
-            << " seeds_stored=" << c.seeds.size() << " seconds=" << seconds_since(started)
-            << std::endl;
-  return c;
+  return std::move(*converted);
 }
 
-int run_convert(const ppi::config::Config& cfg, std::shared_ptr<ppi::db::Database> database) {
-  ppi::client::ClientStore store(std::move(database));
-  convert(cfg, store);
+nlohmann::ordered_json conversion_fields(const ppi::client::Conversion& c, double seconds) {
+  return {{"batch_id", c.batch_id},         {"model", c.model_id},
+          {"elements", c.element_count},    {"dealers", c.seeds.size()},
+          {"seeds_stored", c.seeds.size()}, {"seconds", seconds}};
+}
+
+int run_convert(ppi::app::CommandContext& ctx) {
+  ppi::client::ClientStore store(ctx.db);
+  const auto started = std::chrono::steady_clock::now();
+  const auto c = convert(ctx.cfg, store);
+  ctx.out.record(conversion_fields(c, seconds_since(started)));
   return 0;
 }
 
@@ -215,6 +207,69 @@ ppi::client::OnlineInput read_input(const ppi::config::Config& cfg) {
     inputs = ppi::online::select_row(inputs, static_cast<std::size_t>(cfg.get_int("input.row")));
   }
   return inputs;
+}
+
+// Everything the client can check before a batch is bound to it (issue 14 item 4): the model
+// and dealer ids, the online address, and the input against the model's public limits, which
+// the model owner's GET /v1/models gives without binding anything.
+void check_before_batch(const ppi::config::Config& cfg, const ppi::client::OnlineInput& input) {
+  const std::string model = cfg.get_string("model");
+  ppi::check_name_id(model, "model id");
+  ppi::check_dealer_group(split_list(cfg.get_string("dealers")));
+  ppi::client::check_endpoint(cfg.get_string("model_owner.online"));
+  const auto answer = ppi::net::call_json(rest_options(cfg), ppi::net::http::verb::get,
+                                          cfg.get_string("model_owner.url") + "/v1/models");
+  std::string known;
+  for (const auto& m : answer.at("models")) {
+    if (m.value("model_id", "") == model) return ppi::client::check_input_fits(m, input);
+    known += (known.empty() ? "" : ", ") + m.value("model_id", "?");
+  }
+  throw ppi::Error(ppi::Errc::not_found,
+                   "the model owner has no model '" + model + "' that runs inferences (it has: " +
+                       (known.empty() ? "none" : known) + "); nothing was bound");
+}
+
+// How the user finishes a batch whose online phase did not start: the same input, later.
+std::string finish_hint(const ppi::config::Config& cfg, const std::string& batch_id) {
+  const std::string input = cfg.get_string("input").empty() ? "--tokens=" + cfg.get_string("tokens")
+                                                            : "--input=" + cfg.get_string("input");
+  return "; finish it with: client online --batch_id=" + batch_id + " " + input +
+         " (and the right --model_owner.online)";
+}
+
+nlohmann::ordered_json result_fields(const ppi::client::OnlineResult& result,
+                                     const ppi::client::OnlineInput& input) {
+  nlohmann::ordered_json doc = {{"model", result.model_id}, {"kind", result.model_kind}};
+  if (result.model_kind == "gpt2") {
+    doc["position"] = std::get<ppi::client::TokenInput>(input).ids.size() - 1;
+    doc["next_tokens"] = result.classes;
+    if (!result.logits.empty()) {
+      auto best = nlohmann::ordered_json::array();
+      for (const auto& [id, logit] :
+           ppi::client::best_logits(result, ppi::client::kPrintedLogits)) {
+        best.push_back({{"token", id}, {"logit", logit}});
+      }
+      doc["top_logits"] = best;
+    }
+    doc["bucket"] = result.bucket;
+  } else {
+    auto rows = nlohmann::ordered_json::array();
+    for (std::size_t r = 0; r < result.classes.size(); ++r) {
+      nlohmann::ordered_json row = {{"row", r}, {"class", result.classes[r]}};
+      if (!result.logits.empty()) {
+        row["logits"] = std::vector<double>(
+            result.logits.begin() + static_cast<long>(r * result.classes_per_row),
+            result.logits.begin() + static_cast<long>((r + 1) * result.classes_per_row));
+      }
+      rows.push_back(std::move(row));
+    }
+    doc["rows"] = rows;
+  }
+  doc["rounds"] = result.rounds;
+  doc["bytes_sent"] = result.bytes_sent;
+  doc["bytes_received"] = result.bytes_received;
+  doc["online_seconds"] = result.seconds;
+  return doc;
 }
 
 void print_result(const ppi::client::OnlineResult& result, const ppi::client::OnlineInput& input) {
@@ -254,11 +309,16 @@ void print_result(const ppi::client::OnlineResult& result, const ppi::client::On
 
 // The online phase of `batch_id`; prints the result (one line per row of an MLP, the next token
 // of a GPT-2), then a summary.
-int run_online(const ppi::config::Config& cfg, ppi::client::ClientStore& store,
+int run_online(ppi::app::CommandContext& ctx, ppi::client::ClientStore& store,
                const std::string& batch_id, const ppi::client::OnlineInput& input) {
   auto result = ppi::client::run_online(
-      store, online_settings(cfg), batch_id, input,
-      [](std::string_view step) { std::cout << "online: " << step << "..." << std::endl; });
+      store, online_settings(ctx.cfg), batch_id, input,
+      [](std::string_view step) { std::cerr << "online: " << step << "..." << std::endl; });
+  if (ctx.out.json()) {
+    ctx.out.record({{"batch_id", batch_id}});
+    ctx.out.record(result_fields(result, input));
+    return 0;
+  }
   print_result(result, input);
   std::cout << "batch_id=" << batch_id << " model=" << result.model_id;
   if (result.model_kind == "gpt2") {
@@ -273,26 +333,55 @@ int run_online(const ppi::config::Config& cfg, ppi::client::ClientStore& store,
   return 0;
 }
 
-int run_infer(const ppi::config::Config& cfg, std::shared_ptr<ppi::db::Database> database) {
-  ppi::client::ClientStore store(std::move(database));
-  const auto input = read_input(cfg);  // a malformed input must not use up a batch
-  const auto c = convert(cfg, store);
-  return run_online(cfg, store, c.batch_id, input);
+int run_online_command(ppi::app::CommandContext& ctx) {
+  const std::string batch_id = ctx.cfg.get_string("batch_id");
+  if (batch_id.empty()) throw ppi::Error(ppi::Errc::config, "online needs --batch_id");
+  ppi::client::ClientStore store(ctx.db);
+  return run_online(ctx, store, batch_id, read_input(ctx.cfg));
+}
+
+int run_infer(ppi::app::CommandContext& ctx) {
+  ppi::client::ClientStore store(ctx.db);
+  const auto input = read_input(ctx.cfg);  // a malformed input must not use up a batch
+  check_before_batch(ctx.cfg, input);
+  const auto started = std::chrono::steady_clock::now();
+  const auto c = convert(ctx.cfg, store);
+  const auto conversion = conversion_fields(c, seconds_since(started));
+  if (ctx.out.json()) {
+    ctx.out.doc()["conversion"] = conversion;
+  } else {
+    std::cout << ppi::app::key_values(conversion) << std::endl;
+  }
+  try {
+    return run_online(ctx, store, c.batch_id, input);
+  } catch (const ppi::client::OnlineNotStarted& e) {
+    throw ppi::Error(e.code(), std::string(e.what()) + finish_hint(ctx.cfg, c.batch_id));
+  }
 }
 
 // `generate`: the prompt is tokenized here (the model owner never sees text or ids), then one
 // conversion and one online session generate up to --max_tokens tokens; the text goes to
-// stdout as it comes (whole UTF-8 characters only), a progress line per token to stderr.
-int run_generate(const ppi::config::Config& cfg, std::shared_ptr<ppi::db::Database> database) {
+// stdout as it comes (whole UTF-8 characters only; with --json, in the document at the end),
+// a progress line per token to stderr.
+int run_generate(ppi::app::CommandContext& ctx) {
+  const auto& cfg = ctx.cfg;
   const auto tokenizer = load_tokenizer(cfg);
   const std::string prompt = cfg.get_string("prompt");
   if (prompt.empty()) throw ppi::Error(ppi::Errc::config, "generate needs a non-empty --prompt");
   auto prompt_ids = tokenizer.encode(prompt);
   const std::size_t prompt_tokens = prompt_ids.size();
-  ppi::client::ClientStore store(std::move(database));
+  const double temp = temperature(cfg);
+  ppi::client::GenerateInput planned;
+  planned.prompt = prompt_ids;
+  planned.max_tokens = static_cast<std::uint32_t>(cfg.get_int("max_tokens"));
+  check_before_batch(cfg, planned);
+  ppi::client::ClientStore store(ctx.db);
   const auto c = convert(cfg, store);
+  const bool stream_text = !ctx.out.json();
   ppi::client::TextCallbacks callbacks;
-  callbacks.on_text = [](std::string_view piece) { std::cout << piece << std::flush; };
+  callbacks.on_text = [stream_text](std::string_view piece) {
+    if (stream_text) std::cout << piece << std::flush;
+  };
   callbacks.on_token = [](const ppi::client::GeneratedToken& t) {
     std::cerr << "token=" << t.index + 1 << " id=" << t.token << " seconds=" << t.seconds
               << " tokens_per_second=" << (t.seconds > 0 ? (t.index + 1) / t.seconds : 0.0)
@@ -302,11 +391,32 @@ int run_generate(const ppi::config::Config& cfg, std::shared_ptr<ppi::db::Databa
   callbacks.progress = [](std::string_view step) {
     std::cerr << "online: " << step << "..." << std::endl;
   };
-  std::cout << prompt << std::flush;
-  const auto g = ppi::client::generate_text(
-      store, online_settings(cfg), c.batch_id, tokenizer, std::move(prompt_ids),
-      static_cast<std::uint32_t>(cfg.get_int("max_tokens")), temperature(cfg), callbacks);
-  const auto& result = g.result;
+  if (stream_text) std::cout << prompt << std::flush;
+  std::optional<ppi::client::TextGeneration> generated;
+  try {
+    generated =
+        ppi::client::generate_text(store, online_settings(cfg), c.batch_id, tokenizer,
+                                   std::move(prompt_ids), planned.max_tokens, temp, callbacks);
+  } catch (const ppi::client::OnlineNotStarted& e) {
+    throw ppi::Error(e.code(), std::string(e.what()) +
+                                   "; it stays converted for a later `client online --batch_id=" +
+                                   c.batch_id + " --tokens=...` pass");
+  }
+  const auto& result = generated->result;
+  nlohmann::ordered_json fields = {{"batch_id", c.batch_id},
+                                   {"model", result.model_id},
+                                   {"prompt_tokens", prompt_tokens},
+                                   {"generated_tokens", result.classes},
+                                   {"text", generated->text},
+                                   {"bucket", result.bucket},
+                                   {"rounds", result.rounds},
+                                   {"bytes_sent", result.bytes_sent},
+                                   {"bytes_received", result.bytes_received},
+                                   {"online_seconds", result.seconds}};
+  if (ctx.out.json()) {
+    ctx.out.record(fields);
+    return 0;
+  }
   std::cout << "\n";
   std::cout << "batch_id=" << c.batch_id << " model=" << result.model_id
             << " prompt_tokens=" << prompt_tokens << " generated_tokens=[";
@@ -314,7 +424,8 @@ int run_generate(const ppi::config::Config& cfg, std::shared_ptr<ppi::db::Databa
     std::cout << (i ? "," : "") << result.classes[i];
   }
   std::cout << "] text="
-            << nlohmann::json(g.text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+            << nlohmann::json(generated->text)
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
             << " bucket=" << result.bucket << " rounds=" << result.rounds
             << " bytes_sent=" << result.bytes_sent << " bytes_received=" << result.bytes_received
             << " online_seconds=" << result.seconds << "\n";
@@ -322,7 +433,8 @@ int run_generate(const ppi::config::Config& cfg, std::shared_ptr<ppi::db::Databa
 }
 
 // `serve`: the OpenAI-style gateway (client/gateway.hpp) until SIGTERM or SIGINT.
-int run_serve(const ppi::config::Config& cfg, std::shared_ptr<ppi::db::Database> database) {
+int run_serve(ppi::app::CommandContext& ctx) {
+  const auto& cfg = ctx.cfg;
   ppi::client::GatewaySettings s;
   s.address = cfg.get_string("serve.address");
   s.port = static_cast<std::uint16_t>(cfg.get_int("serve.port"));
@@ -338,7 +450,7 @@ int run_serve(const ppi::config::Config& cfg, std::shared_ptr<ppi::db::Database>
   signals.async_wait([](const boost::system::error_code&, int signal_number) {
     ppi::log::info("stopping", {{"signal", std::to_string(signal_number)}});
   });
-  ppi::client::Gateway gateway(std::move(s), std::move(database), std::move(tokenizer));
+  ppi::client::Gateway gateway(std::move(s), ctx.db, std::move(tokenizer));
   gateway.start();
   ppi::log::info("listening", {{"port", std::to_string(gateway.port())}, {"tls", "false"}});
   io.run();
@@ -347,14 +459,19 @@ int run_serve(const ppi::config::Config& cfg, std::shared_ptr<ppi::db::Database>
   return 0;
 }
 
-// Prints one line per actor; returns the number of actors that are not healthy.
-int print_status(const ppi::config::Config& cfg, const std::vector<std::string>& urls) {
+// `status URL...`: one line per actor; exits 1 when any is not healthy. Certificates are
+// optional (http:// URLs need none); given, they are checked before anything is called.
+int run_status(ppi::app::CommandContext& ctx) {
+  const auto& cfg = ctx.cfg;
   ppi::net::ClientOptions options;
-  options.tls = ppi::app::tls_options(cfg);
+  const bool identity = !cfg.get_string("tls.cert").empty() || !cfg.get_string("tls.key").empty() ||
+                        !cfg.get_string("tls.ca").empty();
+  if (identity || cfg.get_bool("tls.insecure")) options.tls = ppi::app::checked_tls(cfg);
   options.timeout = std::chrono::seconds(10);
   options.any_server = true;  // it reports who answers at each URL, and trusts nothing else
   int unhealthy = 0;
-  for (const auto& url : urls) {
+  auto rows = nlohmann::ordered_json::array();
+  for (const auto& url : ctx.args) {
     std::string base = url;
     while (!base.empty() && base.back() == '/') base.pop_back();
     try {
@@ -364,44 +481,83 @@ int print_status(const ppi::config::Config& cfg, const std::vector<std::string>&
         throw ppi::Error(ppi::Errc::unavailable,
                          "not a health document (HTTP " + std::to_string(res.result_int()) + ")");
       }
-      std::cout << "actor=" << doc.value("actor", "?") << " url=" << base
-                << " status=" << doc.value("status", "?")
-                << " database=" << doc["database"].value("dialect", "?") << "/"
-                << doc["database"].value("status", "?") << "\n";
+      rows.push_back({{"actor", doc.value("actor", "?")},
+                      {"url", base},
+                      {"status", doc.value("status", "?")},
+                      {"database", doc["database"].value("dialect", "?") + "/" +
+                                       doc["database"].value("status", "?")}});
       if (res.result() != ppi::net::http::status::ok) ++unhealthy;
     } catch (const ppi::Error& e) {
-      std::cout << "actor=? url=" << base << " status=unreachable detail=\"" << e.what() << "\"\n";
+      rows.push_back(
+          {{"actor", "?"}, {"url", base}, {"status", "unreachable"}, {"detail", e.what()}});
       ++unhealthy;
     }
   }
-  return unhealthy;
+  ctx.out.records("actors", rows);
+  return unhealthy == 0 ? 0 : 1;
+}
+
+ppi::app::Command command(std::string name, std::string arguments, std::string summary,
+                          std::vector<std::string> keys, bool database,
+                          int (*run)(ppi::app::CommandContext&)) {
+  ppi::app::Command c;
+  c.name = std::move(name);
+  c.arguments = std::move(arguments);
+  c.summary = std::move(summary);
+  c.keys = std::move(keys);
+  c.database = database;
+  c.tls = database;  // every command with a database calls the model owner or the dealers
+  c.max_args = 0;
+  c.run = run;
+  return c;
+}
+
+std::vector<ppi::app::Command> client_commands() {
+  const std::vector<std::string> conversion = {"model_owner.url", "model_owner.identity", "model",
+                                               "dealers", "wait"};
+  auto with = [](std::vector<std::string> keys, std::initializer_list<const char*> more) {
+    for (const char* k : more) keys.emplace_back(k);
+    return keys;
+  };
+  auto status = command("status", "URL...",
+                        "GET URL/healthz of each actor: one line each (certificates optional)",
+                        {"tls.cert", "tls.key", "tls.ca", "tls.insecure"}, false, run_status);
+  status.min_args = 1;
+  status.max_args = std::numeric_limits<std::size_t>::max();
+  auto serve = command("serve", "",
+                       "a local OpenAI-style HTTP gateway (serve.address, serve.port): each "
+                       "completion a private generation with its own batch",
+                       {"model_owner.url", "model_owner.identity", "model_owner.online", "dealers",
+                        "tokenizer.dir", "serve.address", "serve.port", "docs.swagger_ui_dir"},
+                       true, run_serve);
+  serve.serves = true;
+  return {
+      std::move(status),
+      command("convert", "",
+              "get a batch of --model from --dealers through the model owner; store this "
+              "client's seeds",
+              conversion, true, run_convert),
+      command("infer", "",
+              "check the input, convert, then the online phase on --input rows (an MLP) or "
+              "--tokens (a GPT-2's next token)",
+              with(conversion, {"model_owner.online", "input", "tokens", "input.row"}), true,
+              run_infer),
+      command("online", "", "the online phase only, of --batch_id (converted before)",
+              {"batch_id", "model_owner.online", "model_owner.identity", "input", "tokens",
+               "input.row"},
+              true, run_online_command),
+      command("generate", "",
+              "convert, then generate text privately from --prompt with a GPT-2 (up to "
+              "--max_tokens), printed as it comes",
+              with(conversion,
+                   {"model_owner.online", "prompt", "temperature", "max_tokens", "tokenizer.dir"}),
+              true, run_generate),
+      std::move(serve),
+  };
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  return ppi::app::run_main("client", [&] {
-    auto cfg = ppi::config::Config::load("client", kSummary, client_keys(), argc, argv);
-    if (cfg.help_requested()) {
-      std::cout << cfg.help_text();
-      return 0;
-    }
-    ppi::log::set_actor("client");
-    const auto& args = cfg.positional();
-    if (args.empty()) throw ppi::Error(ppi::Errc::config, "no command given (see --help)");
-    auto database = ppi::app::open_database(cfg, "client");
-    if (args[0] == "status") {
-      if (args.size() < 2) throw ppi::Error(ppi::Errc::config, "status needs at least one URL");
-      return print_status(cfg, {args.begin() + 1, args.end()}) == 0 ? 0 : 1;
-    }
-    if (args[0] == "convert") return run_convert(cfg, std::move(database));
-    if (args[0] == "infer") return run_infer(cfg, std::move(database));
-    if (args[0] == "generate") return run_generate(cfg, std::move(database));
-    if (args[0] == "serve") return run_serve(cfg, std::move(database));
-    if (args[0] == "online") {
-      ppi::client::ClientStore store(std::move(database));
-      return run_online(cfg, store, cfg.get_string("batch_id"), read_input(cfg));
-    }
-    throw ppi::Error(ppi::Errc::config, "unknown command '" + args[0] + "' (see --help)");
-  });
+  return ppi::app::run_cli({"client", kSummary, client_keys(), client_commands(), ""}, argc, argv);
 }

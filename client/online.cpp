@@ -44,6 +44,27 @@ mpc::BatchShare expand_share(const Conversion& c, const material::MaterialPlan& 
   return mpc::BatchShare(plan, expander.mac_key_share(), std::move(elements));
 }
 
+Error not_for_mlp(const std::string& model_id) {
+  return Error(Errc::invalid_argument,
+               "model " + model_id + " is an MLP: it takes --input rows, not tokens");
+}
+
+Error not_for_gpt2(const std::string& model_id) {
+  return Error(Errc::invalid_argument,
+               "model " + model_id + " is a GPT-2: it takes --tokens, not --input rows");
+}
+
+Error too_many(const std::string& model_id, std::uint64_t most, std::size_t got, const char* what) {
+  return Error(Errc::invalid_argument, "model " + model_id + " takes 1 to " + std::to_string(most) +
+                                           " " + what + ", got " + std::to_string(got));
+}
+
+Error too_many_new(const std::string& model_id, std::uint64_t most, std::uint64_t got) {
+  return Error(Errc::invalid_argument,
+               "model " + model_id + " generates at most " + std::to_string(most) +
+                   " tokens per inference (its model.max_new_tokens), not " + std::to_string(got));
+}
+
 // What the model owner announces must be the batch this client converted.
 void check_batch(const ppi::online::v1::Accept& a, const Conversion& c,
                  const material::MaterialPlan& plan) {
@@ -76,9 +97,7 @@ Program mlp_program(const ppi::online::v1::Accept& a, const std::string& model_i
                     const online::InputRows& inputs) {
   const auto shape = inference::MlpShape::from_json(parse_shape(a));
   if (inputs.count == 0 || inputs.count > a.rows()) {
-    throw Error(Errc::invalid_argument, "model " + model_id + " takes 1 to " +
-                                            std::to_string(a.rows()) + " input rows, got " +
-                                            std::to_string(inputs.count));
+    throw too_many(model_id, a.rows(), inputs.count, "input rows");
   }
   if (inputs.values.size() != inputs.count * shape.input_dim) {
     throw Error(Errc::invalid_argument,
@@ -171,10 +190,7 @@ Program gpt2_program(const ppi::online::v1::Accept& a, const std::string& model_
     inference::gumbel_noise(tokens.generate->temperature);  // checks it before the session runs
   }
   if (tokens.generate && tokens.generate->max_tokens > options.steps + 1) {
-    throw Error(Errc::invalid_argument,
-                "model " + model_id + " generates at most " + std::to_string(options.steps + 1) +
-                    " tokens per inference (its model.max_new_tokens), not " +
-                    std::to_string(tokens.generate->max_tokens));
+    throw too_many_new(model_id, options.steps + 1, tokens.generate->max_tokens);
   }
   if (ctx->mask_plan && a.weights_id().empty()) {
     throw Error(Errc::invalid_argument, "the model owner names no weights_id for its mask set");
@@ -268,8 +284,7 @@ Program prepare(const ppi::online::v1::Accept& a, const Conversion& c,
     if (const auto* rows = std::get_if<online::InputRows>(&input)) {
       return mlp_program(a, c.model_id, *rows);
     }
-    throw Error(Errc::invalid_argument,
-                "model " + c.model_id + " is an MLP: it takes --input rows, not tokens");
+    throw not_for_mlp(c.model_id);
   }
   if (kind == "gpt2") {
     if (const auto* tokens = std::get_if<TokenInput>(&input)) {
@@ -278,8 +293,7 @@ Program prepare(const ppi::online::v1::Accept& a, const Conversion& c,
     if (const auto* g = std::get_if<GenerateInput>(&input)) {
       return gpt2_program(a, c.model_id, {g->prompt, *g}, std::move(ctx));
     }
-    throw Error(Errc::invalid_argument,
-                "model " + c.model_id + " is a GPT-2: it takes --tokens, not --input rows");
+    throw not_for_gpt2(c.model_id);
   }
   throw Error(Errc::invalid_argument, "the model owner runs a program of unknown kind '" + kind +
                                           "' (this client knows mlp and gpt2)");
@@ -293,15 +307,42 @@ std::string group_of(const Conversion& c) {
   return group_key(ids);
 }
 
-OnlineResult run_session(ClientStore& store, const OnlineSettings& settings, const Conversion& c,
+std::shared_ptr<grpc::Channel> online_channel(const OnlineSettings& settings) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(static_cast<int>(8 * online::kMaxWords + 1024));
+  return grpc::CreateCustomChannel(
+      settings.model_owner_endpoint,
+      grpcsvc::channel_credentials(settings.tls, settings.model_owner_identity), args);
+}
+
+// Connects before the batch is claimed, so that an online service that cannot be reached (a
+// wrong model_owner.online, the model owner down, not its certificate) leaves the batch
+// converted for a later `client online`. The first failure ends the wait: a refused port
+// fails at once rather than after gRPC's reconnect backoff.
+void connect(grpc::Channel& channel, const OnlineSettings& settings, const std::string& batch_id) {
+  const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(20);
+  auto state = channel.GetState(true);
+  while (state != GRPC_CHANNEL_READY) {
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN ||
+        !channel.WaitForStateChange(state, deadline)) {
+      throw OnlineNotStarted(
+          Errc::unavailable,
+          "cannot reach the model owner's online service at " + settings.model_owner_endpoint +
+              " (model_owner.online: its gRPC host:port, serving the certificate of '" +
+              settings.model_owner_identity + "'); batch " + batch_id +
+              " is converted and unused, its online phase did not start",
+          batch_id);
+    }
+    state = channel.GetState(true);
+  }
+}
+
+OnlineResult run_session(ClientStore& store, const std::shared_ptr<grpc::Channel>& channel_ptr,
+                         const OnlineSettings& settings, const Conversion& c,
                          const OnlineInput& input,
                          const std::function<void(std::string_view)>& progress) {
   const auto started = std::chrono::steady_clock::now();
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(static_cast<int>(8 * online::kMaxWords + 1024));
-  auto stub = ppi::online::v1::OnlineInference::NewStub(grpc::CreateCustomChannel(
-      settings.model_owner_endpoint,
-      grpcsvc::channel_credentials(settings.tls, settings.model_owner_identity), args));
+  auto stub = ppi::online::v1::OnlineInference::NewStub(channel_ptr);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + settings.timeout);
   auto stream = stub->Run(&context);
@@ -432,12 +473,52 @@ std::vector<std::pair<std::uint32_t, double>> best_logits(const OnlineResult& r,
   return all;
 }
 
+void check_endpoint(const std::string& endpoint) {
+  const auto colon = endpoint.rfind(':');
+  const std::string host = colon == std::string::npos ? "" : endpoint.substr(0, colon);
+  const std::string port = colon == std::string::npos ? "" : endpoint.substr(colon + 1);
+  const bool digits =
+      !port.empty() && port.size() <= 5 &&
+      std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+  if (host.empty() || !digits || std::stoul(port) == 0 || std::stoul(port) > 65535 ||
+      endpoint.find("://") != std::string::npos || host.find('/') != std::string::npos) {
+    throw Error(Errc::config, "config model_owner.online: '" + endpoint +
+                                  "' is not HOST:PORT (the model owner's gRPC online service, "
+                                  "e.g. 127.0.0.1:8442; no scheme)");
+  }
+}
+
+void check_input_fits(const nlohmann::json& model, const OnlineInput& input) {
+  const std::string id = model.value("model_id", "");
+  const std::string kind = model.value("kind", "");
+  if (kind == "mlp") {
+    const auto* rows = std::get_if<online::InputRows>(&input);
+    if (!rows) throw not_for_mlp(id);
+    const auto most = model.value("rows", std::uint64_t{0});
+    if (rows->count == 0 || rows->count > most) throw too_many(id, most, rows->count, "input rows");
+    return;
+  }
+  if (kind != "gpt2") return;  // the session says what an unknown kind is
+  if (std::holds_alternative<online::InputRows>(input)) throw not_for_gpt2(id);
+  const auto context = model.value("max_context", std::uint64_t{0});
+  const auto* tokens = std::get_if<TokenInput>(&input);
+  const auto& ids = tokens ? tokens->ids : std::get<GenerateInput>(input).prompt;
+  if (ids.empty() || ids.size() > context) throw too_many(id, context, ids.size(), "tokens");
+  if (const auto* g = std::get_if<GenerateInput>(&input)) {
+    const auto most = model.value("max_new_tokens", std::uint64_t{0});
+    if (g->max_tokens > most) throw too_many_new(id, most, g->max_tokens);
+  }
+}
+
 OnlineResult run_online(ClientStore& store, const OnlineSettings& settings,
                         const std::string& batch_id, const OnlineInput& input,
                         const std::function<void(std::string_view)>& progress) {
+  check_endpoint(settings.model_owner_endpoint);
+  const auto channel = online_channel(settings);
+  connect(*channel, settings, batch_id);
   const Conversion c = store.begin_online(batch_id);
   try {
-    OnlineResult out = run_session(store, settings, c, input, progress);
+    OnlineResult out = run_session(store, channel, settings, c, input, progress);
     store.finish_online(batch_id, result_json(out).dump());
     return out;
   } catch (const std::exception& e) {

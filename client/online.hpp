@@ -15,7 +15,10 @@
 #include <variant>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "client/client_store.hpp"
+#include "core/error.hpp"
 #include "net/tls.hpp"
 #include "online/input_file.hpp"
 
@@ -80,7 +83,29 @@ struct OnlineResult {
 inline constexpr std::size_t kPrintedLogits = 5;
 std::vector<std::pair<std::uint32_t, double>> best_logits(const OnlineResult& r, std::size_t n);
 
-// `progress` gets one line per step. Errors: the client's own refusals (unknown or used
+// The online service could not be reached, so the batch was not claimed: it stays converted,
+// and `client online --batch_id` can run it once model_owner.online is right.
+class OnlineNotStarted : public Error {
+ public:
+  OnlineNotStarted(Errc code, const std::string& message, std::string batch_id)
+      : Error(code, message), batch_id_(std::move(batch_id)) {}
+  const std::string& batch_id() const { return batch_id_; }
+
+ private:
+  std::string batch_id_;
+};
+
+// Error(config) unless `endpoint` is HOST:PORT (what model_owner.online takes).
+void check_endpoint(const std::string& endpoint);
+
+// The input against a model's public limits, one item of the model owner's GET /v1/models
+// (kind; an MLP's rows; a GPT-2's max_context and max_new_tokens), so that an input that
+// cannot run is refused before a batch is bound to it. The session checks it again on
+// Accept, with what only Accept says (input width, vocabulary).
+void check_input_fits(const nlohmann::json& model, const OnlineInput& input);
+
+// `progress` gets one line per step. Errors: OnlineNotStarted before the batch is claimed;
+// the client's own refusals (unknown or used
 // batch: not_found, conflict), the model owner's (mapped from its gRPC status), inputs that do
 // not fit the model (invalid_argument, saying that the batch is used up without its online
 // phase). The batch is marked failed on any error after it was claimed, and its seeds are

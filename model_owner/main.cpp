@@ -5,6 +5,8 @@
 //   model_owner register MODEL_ID MODEL.safetensors ...   register a model: weights, rows, plan
 //   model_owner register MODEL_ID GPT2_DIR ...            a GPT-2 (config.json, model.safetensors)
 //   model_owner plaintext MODEL.safetensors INPUT.json    the model's own answer, in the clear
+//   model_owner plan (MODEL.safetensors | GPT2_DIR)       the plan of one inference, offline
+//   model_owner models                                    the models it can run, from its database
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -43,6 +45,12 @@ std::vector<config::KeySpec> model_owner_keys() {
                           "elements per GetShares message (0: the dealer's default)"),
       config::integer_key("online.port", 8442, 0, 65535,
                           "TCP port of the gRPC OnlineInference service (clients connect here)"),
+  };
+}
+
+// What register and plan read to make a model's plan.
+std::vector<config::KeySpec> registration_keys() {
+  return {
       config::integer_key(
           "model.rows", 1, 1, 4096,
           "register: inputs per inference (the material plan is made for this many)"),
@@ -60,13 +68,20 @@ std::vector<config::KeySpec> model_owner_keys() {
                           "exceed the model's n_positions"),
       config::integer_key("model.top_k", 1, 1, inference::kMaxTopK,
                           "register, GPT-2: how many next tokens (best first) the client learns"),
-      config::boolean_key("replace", false,
-                          "register: a model registered before with other settings or weights "
-                          "takes the new ones (recorded in model_changes); without it that is "
-                          "refused"),
-      config::integer_key("input.row", -1, -1, 1 << 20,
-                          "plaintext: only this row of the input file (-1: every row)"),
   };
+}
+
+// A runnable model's public limits, as GET /v1/models and `models` give them.
+nlohmann::ordered_json model_item(const model_owner::ModelSummary& m) {
+  nlohmann::ordered_json item = {{"model_id", m.model_id},
+                                 {"kind", model_owner::kind_name(m.kind)}};
+  if (m.kind == model_owner::ModelKind::gpt2) {
+    item["max_context"] = m.bucket;
+    item["max_new_tokens"] = m.max_new_tokens;
+  } else {
+    item["rows"] = m.input_rows;
+  }
+  return item;
 }
 
 model_owner::ConverterSettings converter_settings(const config::Config& cfg) {
@@ -96,24 +111,15 @@ void start(app::ServerActor& actor, const config::Config& cfg) {
                            model_owner::convert(*store, settings, client, model_id, dealers);
                        return net::json_response(net::http::status::ok, answer.dump());
                      });
-  actor.router().add(
-      net::http::verb::get, "/v1/models", {net::role::kClient, net::role::kOperator},
-      [store](const net::Request&, net::RequestContext& ctx) {
-        app::require_identity(ctx);
-        auto models = nlohmann::json::array();
-        for (const auto& m : store->runnable_models()) {
-          nlohmann::json item = {{"model_id", m.model_id},
-                                 {"kind", model_owner::kind_name(m.kind)}};
-          if (m.kind == model_owner::ModelKind::gpt2) {
-            item["max_context"] = m.bucket;
-            item["max_new_tokens"] = m.max_new_tokens;
-          } else {
-            item["rows"] = m.input_rows;
-          }
-          models.push_back(std::move(item));
-        }
-        return net::json_response(net::http::status::ok, nlohmann::json{{"models", models}}.dump());
-      });
+  actor.router().add(net::http::verb::get, "/v1/models", {net::role::kClient, net::role::kOperator},
+                     [store](const net::Request&, net::RequestContext& ctx) {
+                       app::require_identity(ctx);
+                       auto models = nlohmann::ordered_json::array();
+                       for (const auto& m : store->runnable_models())
+                         models.push_back(model_item(m));
+                       return net::json_response(net::http::status::ok,
+                                                 nlohmann::ordered_json{{"models", models}}.dump());
+                     });
   actor.keep(store);
 
   auto online = std::make_shared<model_owner::OnlineService>(store);
@@ -216,24 +222,35 @@ Registration registration(const config::Config& cfg, const std::string& path) {
 
 // `register MODEL_ID (PLAN_FILE | MODEL.safetensors | GPT2_DIR)`: the super dealer learns the
 // plan; the model owner keeps it, with the model's files and settings.
-int register_model(const config::Config& cfg, std::shared_ptr<db::Database> database) {
-  const auto& args = cfg.positional();
-  if (args.size() != 3 || args[0] != "register") {
-    throw Error(Errc::config,
-                "usage: model_owner register MODEL_ID (PLAN_FILE | MODEL.safetensors | GPT2_DIR) "
-                "or model_owner plaintext MODEL.safetensors INPUT.json");
-  }
-  check_name_id(args[1], "model id");
-  const Registration r = registration(cfg, args[2]);
+int register_model(app::CommandContext& ctx) {
+  const auto& cfg = ctx.cfg;
+  const std::string& model_id = ctx.args[0];
+  check_name_id(model_id, "model id");
+  const Registration r = registration(cfg, ctx.args[1]);
   auto settings = converter_settings(cfg);
-  nlohmann::json request = {{"model_id", args[1]}, {"plan", r.plan.to_json()}};
+  nlohmann::json request = {{"model_id", model_id}, {"plan", r.plan.to_json()}};
   if (r.mask_plan) request["mask_plan"] = r.mask_plan->to_json();
   auto answer = net::call_json(settings.rest, net::http::verb::post,
                                settings.super_dealer_url + "/v1/models", request);
-  model_owner::ModelOwnerStore(std::move(database))
-      .save_model(args[1], r.plan.to_json().dump(), r.weights, r.settings,
-                  r.mask_plan ? r.mask_plan->canonical() : "", cfg.get_bool("replace"));
-  std::cout << "registered model " << args[1] << ": " << answer.at("element_count")
+  model_owner::ModelOwnerStore(ctx.db).save_model(
+      model_id, r.plan.to_json().dump(), r.weights, r.settings,
+      r.mask_plan ? r.mask_plan->canonical() : "", cfg.get_bool("replace"));
+  nlohmann::ordered_json doc = {{"registered", model_id},
+                                {"kind", model_owner::kind_name(r.settings.kind)},
+                                {"elements_per_batch", answer.at("element_count")}};
+  if (r.mask_plan) doc["mask_elements_per_group"] = r.mask_plan->element_count();
+  if (r.settings.kind == model_owner::ModelKind::gpt2) {
+    doc["max_context"] = r.settings.bucket;
+    doc["max_new_tokens"] = r.settings.max_new_tokens;
+    doc["top_k"] = r.settings.top_k;
+  } else if (r.settings.input_rows != 0) {
+    doc["rows"] = r.settings.input_rows;
+  }
+  if (ctx.out.json()) {
+    ctx.out.record(doc);
+    return 0;
+  }
+  std::cout << "registered model " << model_id << ": " << answer.at("element_count")
             << " elements per batch";
   if (r.mask_plan) {
     std::cout << ", " << r.mask_plan->element_count() << " weight-mask elements per dealer group";
@@ -251,40 +268,103 @@ int register_model(const config::Config& cfg, std::shared_ptr<db::Database> data
 
 // `plaintext MODEL.safetensors INPUT.json`: what the model answers in the clear (fixed point,
 // the same encoding as the private program, and float), for comparison with a private result.
-int plaintext(const config::Config& cfg) {
-  const auto& args = cfg.positional();
-  if (args.size() != 3) throw Error(Errc::config, "usage: model_owner plaintext MODEL INPUT.json");
-  auto graph = model::load_mlp(std::filesystem::path(args[1]));
-  auto rows = online::read_input_rows(args[2], graph.input_dim);
-  if (cfg.get_int("input.row") >= 0) {
-    rows = online::select_row(rows, static_cast<std::size_t>(cfg.get_int("input.row")));
+int plaintext(app::CommandContext& ctx) {
+  model::MlpGraph graph;
+  try {
+    graph = model::load_mlp(std::filesystem::path(ctx.args[0]));
+  } catch (const Error& e) {
+    // The arguments swapped give "INPUT.json: ... not a safetensors file": say the order.
+    throw Error(e.code(), std::string(e.what()) +
+                              " (plaintext takes the model first: MODEL.safetensors INPUT.json)");
+  }
+  auto rows = online::read_input_rows(ctx.args[1], graph.input_dim);
+  if (ctx.cfg.get_int("input.row") >= 0) {
+    rows = online::select_row(rows, static_cast<std::size_t>(ctx.cfg.get_int("input.row")));
   }
   const auto fixed =
       model::fixed_point_forward(graph, model::encode_inputs(graph, rows.values), rows.count);
   const auto floats = model::float_forward(graph, rows.values, rows.count);
+  auto out = nlohmann::ordered_json::array();
   for (std::size_t r = 0; r < rows.count; ++r) {
-    std::cout << "row=" << r << " plaintext_class=" << fixed.predictions[r]
-              << " plaintext_float_class=" << floats.predictions[r] << "\n";
+    out.push_back({{"row", r},
+                   {"plaintext_class", fixed.predictions[r]},
+                   {"plaintext_float_class", floats.predictions[r]}});
   }
+  ctx.out.records("rows", out);
   return 0;
 }
 
 // `plan (MODEL.safetensors | GPT2_DIR)`: the material plan of one inference with the register
 // settings (model.rows; model.max_context, model.top_k; model.reveal_logits).
-int print_plan(const config::Config& cfg) {
-  const auto& args = cfg.positional();
-  if (args.size() != 2 || (!is_gpt2_dir(args[1]) && !ends_with(args[1], ".safetensors"))) {
-    throw Error(Errc::config, "usage: model_owner plan (MODEL.safetensors | GPT2_DIR)");
+int print_plan(app::CommandContext& ctx) {
+  const std::string& path = ctx.args[0];
+  if (!is_gpt2_dir(path) && !ends_with(path, ".safetensors")) {
+    throw Error(Errc::config,
+                "plan takes a MODEL.safetensors file or a GPT-2 directory (with "
+                "config.json), not '" +
+                    path + "'");
   }
-  std::cout << registration(cfg, args[1]).plan.canonical() << "\n";
+  const auto plan = registration(ctx.cfg, path).plan;
+  if (ctx.out.json()) {
+    ctx.out.record({{"plan", nlohmann::ordered_json::parse(plan.canonical())}});
+  } else {
+    std::cout << plan.canonical() << "\n";
+  }
   return 0;
 }
 
-int command(const config::Config& cfg, std::shared_ptr<db::Database> database) {
-  const auto& args = cfg.positional();
-  if (!args.empty() && args[0] == "plaintext") return plaintext(cfg);
-  if (!args.empty() && args[0] == "plan") return print_plan(cfg);
-  return register_model(cfg, std::move(database));
+// `models`: the models this model owner can run, from its own database.
+int list_models(app::CommandContext& ctx) {
+  auto rows = nlohmann::ordered_json::array();
+  for (const auto& m : model_owner::ModelOwnerStore(ctx.db).runnable_models()) {
+    rows.push_back(model_item(m));
+  }
+  ctx.out.table("models", {"model_id", "kind", "rows", "max_context", "max_new_tokens"}, rows);
+  return 0;
+}
+
+std::vector<app::Command> commands() {
+  app::Command reg{.name = "register",
+                   .arguments = "MODEL_ID PATH",
+                   .summary =
+                       "register a model with the super dealer: PATH is its "
+                       "MODEL.safetensors, a GPT-2 directory, or a plan file",
+                   .keys = {"super_dealer.url", "super_dealer.identity"},
+                   .own_keys = registration_keys(),
+                   .database = true,
+                   .tls = true,
+                   .min_args = 2,
+                   .max_args = 2,
+                   .run = register_model};
+  reg.own_keys.push_back(config::boolean_key(
+      "replace", false,
+      "register: a model registered before with other settings or weights takes the new ones "
+      "(recorded in model_changes); without it that is refused"));
+  app::Command plain{.name = "plaintext",
+                     .arguments = "MODEL.safetensors INPUT.json",
+                     .summary = "the model's answer in the clear, for comparison (offline)",
+                     .own_keys = {config::integer_key(
+                         "input.row", -1, -1, 1 << 20,
+                         "plaintext: only this row of the input file (-1: every row)")},
+                     .min_args = 2,
+                     .max_args = 2,
+                     .run = plaintext};
+  app::Command plan{.name = "plan",
+                    .arguments = "PATH",
+                    .summary =
+                        "the material plan of one inference of a MODEL.safetensors or "
+                        "GPT-2 directory, as register makes it (offline)",
+                    .own_keys = registration_keys(),
+                    .min_args = 1,
+                    .max_args = 1,
+                    .run = print_plan};
+  app::Command models{.name = "models",
+                      .summary = "the models this model owner can run (from its database)",
+                      .database = true,
+                      .tls = true,  // its audit entries name it by its certificate
+                      .max_args = 0,
+                      .run = list_models};
+  return {std::move(reg), std::move(plain), std::move(plan), std::move(models)};
 }
 
 }  // namespace
@@ -293,16 +373,7 @@ int main(int argc, char** argv) {
   ppi::app::tune_malloc_for_streaming();
   return app::run_server_actor(
       "model_owner",
-      "Model owner: serves model_inference and collects its 2PC share from the dealers.\n\n"
-      "Commands:\n"
-      "  register MODEL_ID MODEL.safetensors   register a model (weights, model.rows inputs per\n"
-      "                                        inference, its plan) with the super dealer\n"
-      "  register MODEL_ID GPT2_DIR            register a GPT-2 (a Hugging Face directory:\n"
-      "                                        config.json, model.safetensors), padded to\n"
-      "                                        model.max_context tokens, with the super dealer\n"
-      "  register MODEL_ID PLAN_FILE           register a material plan only (no inferences)\n"
-      "  plaintext MODEL.safetensors IN.json   the model's answer in the clear, for comparison\n"
-      "  plan (MODEL.safetensors | GPT2_DIR)   the material plan of one inference, as register\n"
-      "                                        makes it",
-      8441, model_owner_keys(), argc, argv, start, command);
+      "Model owner: serves model_inference, collects its 2PC share from the dealers, and runs "
+      "the online phase with the client.",
+      8441, model_owner_keys(), argc, argv, start, commands());
 }

@@ -66,5 +66,5 @@ int main(int argc, char** argv) {
       "super_dealer",
       "Super dealer: registry of models, dealer groups and batch pools; keeps pools filled by "
       "generation and binds each batch once.",
-      8440, super_dealer_keys(), argc, argv, start, ppi::super_dealer::run_admin_command);
+      8440, super_dealer_keys(), argc, argv, start, ppi::super_dealer::admin_commands());
 }

@@ -72,7 +72,6 @@ std::optional<net::TlsOptions> tls_options(const config::Config& cfg) {
 }
 
 std::shared_ptr<db::Database> open_database(const config::Config& cfg, std::string_view actor) {
-  log::set_min_level(log::parse_level(cfg.get_string("log.level")));
   db::DbConfig dbc;
   dbc.url = cfg.get_string("db.url");
   dbc.pool_size = static_cast<std::size_t>(cfg.get_int("db.pool_size"));
@@ -181,34 +180,31 @@ const std::string& require_identity(const net::RequestContext& ctx) {
   return ctx.peer_identity;
 }
 
-int run_server_actor(
-    const std::string& actor, const std::string& summary, std::uint16_t default_port,
-    std::vector<config::KeySpec> extra_keys, int argc, const char* const* argv,
-    const std::function<void(ServerActor&, const config::Config&)>& add_routes,
-    const std::function<int(const config::Config&, std::shared_ptr<db::Database>)>& command) {
-  return run_main(actor, [&] {
-    auto keys = common_keys();
-    for (auto& k : server_keys(default_port)) keys.push_back(std::move(k));
-    for (auto& k : extra_keys) keys.push_back(std::move(k));
-    auto cfg = config::Config::load(actor, summary, std::move(keys), argc, argv);
-    if (cfg.help_requested()) {
-      std::cout << cfg.help_text();
-      return 0;
-    }
-    log::set_actor(actor);
-    // A missing certificate is a configuration error before anything starts.
-    if (const auto tls = tls_options(cfg)) {
-      log::set_identity(net::certificate_common_name(tls->cert_file));
-    }
-    if (!cfg.positional().empty()) {
-      if (!command) throw Error(Errc::config, "unexpected argument '" + cfg.positional()[0] + "'");
-      return command(cfg, open_database(cfg, actor));
-    }
-    ServerActor server(actor, cfg, open_database(cfg, actor));
-    if (add_routes) add_routes(server, cfg);
+int run_server_actor(const std::string& actor, const std::string& summary,
+                     std::uint16_t default_port, std::vector<config::KeySpec> extra_keys, int argc,
+                     const char* const* argv,
+                     const std::function<void(ServerActor&, const config::Config&)>& add_routes,
+                     std::vector<Command> commands) {
+  Program program{actor, summary, common_keys(), {}, "serve"};
+  for (auto& k : server_keys(default_port)) program.keys.push_back(std::move(k));
+  for (auto& k : extra_keys) program.keys.push_back(std::move(k));
+  // Serving reads every key but those only the other commands have.
+  Command serve{.name = "serve",
+                .summary = "serve the REST API (and gRPC) until SIGTERM or SIGINT",
+                .database = true,
+                .tls = true,
+                .serves = true,
+                .max_args = 0};
+  for (const auto& k : program.keys) serve.keys.push_back(k.name);
+  serve.run = [&](CommandContext& ctx) {
+    ServerActor server(actor, ctx.cfg, ctx.db);
+    if (add_routes) add_routes(server, ctx.cfg);
     server.run();
     return 0;
-  });
+  };
+  program.commands.push_back(std::move(serve));
+  for (auto& c : commands) program.commands.push_back(std::move(c));
+  return run_cli(program, argc, argv);
 }
 
 int run_main(std::string_view program, const std::function<int()>& body) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "app/cli.hpp"
 #include "config/config.hpp"
 #include "db/database.hpp"
 #include "net/http_client.hpp"
@@ -25,7 +26,7 @@ std::vector<config::KeySpec> server_keys(std::uint16_t default_port);
 // TLS identity from tls.cert / tls.key / tls.ca, or nullopt when tls.insecure is true.
 std::optional<net::TlsOptions> tls_options(const config::Config& cfg);
 
-// Applies log.level, opens the database of db.url and applies the actor's migrations.
+// Opens the database of db.url and applies the actor's migrations.
 std::shared_ptr<db::Database> open_database(const config::Config& cfg, std::string_view actor);
 
 // A REST actor: routes are added before run(); run() blocks until SIGTERM/SIGINT.
@@ -61,16 +62,15 @@ class ServerActor {
 // The caller's mTLS identity (certificate CN); Error(unauthenticated) when there is none.
 const std::string& require_identity(const net::RequestContext& ctx);
 
-// The whole main() of a REST actor: loads the configuration (common, server and extra keys),
-// prints --help, opens and migrates the database, lets `add_routes` add the actor's own
-// routes, and serves until a signal. With words on the command line and a `command`, runs
-// that instead of serving (e.g. `model_owner register ...`) and returns its status.
+// The whole main() of a REST actor (app::run_cli): the command `serve`, the default, loads the
+// configuration (common, server and extra keys), opens and migrates the database, lets
+// `add_routes` add the actor's own routes, and serves until a signal; `commands` are the
+// actor's others (e.g. `model_owner register ...`), listed by --help after serve.
 int run_server_actor(const std::string& actor, const std::string& summary,
                      std::uint16_t default_port, std::vector<config::KeySpec> extra_keys, int argc,
                      const char* const* argv,
                      const std::function<void(ServerActor&, const config::Config&)>& add_routes,
-                     const std::function<int(const config::Config&, std::shared_ptr<db::Database>)>&
-                         command = nullptr);
+                     std::vector<Command> commands = {});
 
 // Runs an executable's body: --help prints the help and exits 0; an Error prints
 // "<program>: error: <message>" and exits 2 for configuration errors, 1 otherwise.

@@ -125,6 +125,14 @@ void Config::set(const std::string& key, std::string text, std::string source) {
 
 Config Config::load(std::string program, std::string summary, std::vector<KeySpec> specs, int argc,
                     const char* const* argv) {
+  Config cfg = parse(std::move(program), std::move(summary), std::move(specs), argc, argv);
+  if (cfg.help_requested_ || cfg.version_requested_) return cfg;
+  for (const auto& s : cfg.specs_) cfg.validate_spec(s);
+  return cfg;
+}
+
+Config Config::parse(std::string program, std::string summary, std::vector<KeySpec> specs, int argc,
+                     const char* const* argv) {
   Config cfg;
   cfg.program_ = std::move(program);
   cfg.summary_ = std::move(summary);
@@ -141,20 +149,27 @@ Config Config::load(std::string program, std::string summary, std::vector<KeySpe
       cfg.help_requested_ = true;
       continue;
     }
+    if (arg == "--version") {
+      cfg.version_requested_ = true;
+      continue;
+    }
     if (arg.rfind("--", 0) != 0) {
       cfg.positional_.push_back(arg);
       continue;
     }
     std::string key = arg.substr(2);
-    std::string value;
-    if (auto eq = key.find('='); eq != std::string::npos) {
-      value = key.substr(eq + 1);
-      key.resize(eq);
-    } else if (is_boolean(cfg.specs_, key) || i + 1 == argc ||
-               std::string_view(argv[i + 1]).rfind("--", 0) == 0) {
-      value = "true";  // a bare flag: booleans never take the next word, so sub-commands stay
-    } else {
-      value = argv[++i];
+    const auto eq = key.find('=');
+    std::string value = eq == std::string::npos ? "" : key.substr(eq + 1);
+    if (eq != std::string::npos) key.resize(eq);
+    // --batch-id is --batch_id: no declared key has a dash, so the spellings cannot collide.
+    std::replace(key.begin(), key.end(), '-', '_');
+    if (eq == std::string::npos) {
+      if (is_boolean(cfg.specs_, key) || i + 1 == argc ||
+          std::string_view(argv[i + 1]).rfind("--", 0) == 0) {
+        value = "true";  // a bare flag: booleans never take the next word, so sub-commands stay
+      } else {
+        value = argv[++i];
+      }
     }
     if (key == "config") {
       config_path = value;
@@ -162,7 +177,7 @@ Config Config::load(std::string program, std::string summary, std::vector<KeySpe
     }
     flags.emplace_back(std::move(key), std::move(value));
   }
-  if (cfg.help_requested_) return cfg;
+  if (cfg.help_requested_ || cfg.version_requested_) return cfg;
 
   auto known = [&](const std::string& key) {
     return std::any_of(cfg.specs_.begin(), cfg.specs_.end(),
@@ -192,43 +207,44 @@ Config Config::load(std::string program, std::string summary, std::vector<KeySpe
     if (!known(key)) throw Error(Errc::config, "unknown flag '--" + key + "' (see --help)");
     cfg.set(key, value, "flag");
   }
-  cfg.validate();
   return cfg;
 }
 
-void Config::validate() const {
-  for (const auto& s : specs_) {
-    const Value& v = values_.at(s.name);
-    auto fail = [&](const std::string& why) {
-      std::string where = v.source == "environment" ? "environment " + env_name(s.name) : v.source;
-      throw Error(Errc::config, "config " + s.name + ": " + why + " (from " + where + ")");
-    };
-    if (v.text.empty()) {
-      if (s.required) fail("a value is required");
-      if (s.type == Type::string) continue;
-    }
-    switch (s.type) {
-      case Type::integer: {
-        auto n = parse_int(v.text);
-        if (!n) fail("expected an integer, got '" + v.text + "'");
-        if (*n < s.min || *n > s.max) {
-          fail("must be between " + std::to_string(s.min) + " and " + std::to_string(s.max) +
-               ", got " + v.text);
-        }
-        break;
+void Config::validate(const std::vector<std::string>& keys) const {
+  for (const auto& key : keys) validate_spec(spec(key));
+}
+
+void Config::validate_spec(const KeySpec& s) const {
+  const Value& v = values_.at(s.name);
+  auto fail = [&](const std::string& why) {
+    std::string where = v.source == "environment" ? "environment " + env_name(s.name) : v.source;
+    throw Error(Errc::config, "config " + s.name + ": " + why + " (from " + where + ")");
+  };
+  if (v.text.empty()) {
+    if (s.required) fail("a value is required");
+    if (s.type == Type::string) return;
+  }
+  switch (s.type) {
+    case Type::integer: {
+      auto n = parse_int(v.text);
+      if (!n) fail("expected an integer, got '" + v.text + "'");
+      if (*n < s.min || *n > s.max) {
+        fail("must be between " + std::to_string(s.min) + " and " + std::to_string(s.max) +
+             ", got " + v.text);
       }
-      case Type::boolean:
-        if (!parse_bool(v.text)) fail("expected true or false, got '" + v.text + "'");
-        break;
-      case Type::string:
-        if (!s.choices.empty() &&
-            std::find(s.choices.begin(), s.choices.end(), v.text) == s.choices.end()) {
-          std::string list;
-          for (const auto& c : s.choices) list += (list.empty() ? "" : ", ") + c;
-          fail("must be one of " + list + ", got '" + v.text + "'");
-        }
-        break;
+      break;
     }
+    case Type::boolean:
+      if (!parse_bool(v.text)) fail("expected true or false, got '" + v.text + "'");
+      break;
+    case Type::string:
+      if (!s.choices.empty() &&
+          std::find(s.choices.begin(), s.choices.end(), v.text) == s.choices.end()) {
+        std::string list;
+        for (const auto& c : s.choices) list += (list.empty() ? "" : ", ") + c;
+        fail("must be one of " + list + ", got '" + v.text + "'");
+      }
+      break;
   }
 }
 
@@ -237,13 +253,18 @@ const std::string& Config::get_string(const std::string& key) const {
   return values_.at(key).text;
 }
 
+// A key no command validated (parse() without validate()) is validated when it is read.
 std::int64_t Config::get_int(const std::string& key) const {
-  if (spec(key).type != Type::integer) throw Error(Errc::internal, key + " is not an integer");
+  const KeySpec& s = spec(key);
+  if (s.type != Type::integer) throw Error(Errc::internal, key + " is not an integer");
+  validate_spec(s);
   return *parse_int(values_.at(key).text);
 }
 
 bool Config::get_bool(const std::string& key) const {
-  if (spec(key).type != Type::boolean) throw Error(Errc::internal, key + " is not a boolean");
+  const KeySpec& s = spec(key);
+  if (s.type != Type::boolean) throw Error(Errc::internal, key + " is not a boolean");
+  validate_spec(s);
   return *parse_bool(values_.at(key).text);
 }
 
@@ -253,12 +274,24 @@ const std::string& Config::source(const std::string& key) const {
 }
 
 std::string Config::help_text() const {
+  std::vector<std::string> all;
+  for (const auto& s : specs_) all.push_back(s.name);
   std::ostringstream out;
   out << "Usage: " << program_ << " [--config FILE] [--KEY=VALUE ...]\n\n" << summary_ << "\n\n";
   out << "Every key can be set in the JSON config file (nested objects for the dots), by the\n"
          "environment variable shown, or by a flag; flags win over the environment, which wins\n"
-         "over the file.\n\nKeys:\n";
-  for (const auto& s : specs_) {
+         "over the file. In flag names a dash is an underscore (--batch-id is --batch_id).\n\n"
+         "Keys:\n"
+      << keys_help(all);
+  out << "  --config <path>   env PPI_CONFIG\n      JSON configuration file\n";
+  out << "  --help\n      print this text and exit\n";
+  return out.str();
+}
+
+std::string Config::keys_help(const std::vector<std::string>& keys) const {
+  std::ostringstream out;
+  for (const auto& key : keys) {
+    const KeySpec& s = spec(key);
     out << "  --" << s.name << " <" << type_name(s.type) << ">   env " << env_name(s.name) << "\n";
     out << "      " << s.help;
     if (s.required)
@@ -272,8 +305,6 @@ std::string Config::help_text() const {
     }
     out << "\n";
   }
-  out << "  --config <path>   env PPI_CONFIG\n      JSON configuration file\n";
-  out << "  --help\n      print this text and exit\n";
   return out.str();
 }
 

@@ -3,7 +3,8 @@
 // PPI_CONFIG), then environment variables (PPI_<KEY>, dots and dashes as underscores), then
 // command-line flags (--key=value). Every key is declared with a type, a default and a help
 // text; `--help` lists them all. Every value is validated once, here, with an error that names
-// the key and where the bad value came from.
+// the key and where the bad value came from. In flag names a dash is an underscore
+// (--batch-id is --batch_id): people type both, and no key differs from another only there.
 
 #include <cstdint>
 #include <map>
@@ -44,9 +45,19 @@ class Config {
   // Sets help_requested() instead of validating when --help is given.
   static Config load(std::string program, std::string summary, std::vector<KeySpec> specs, int argc,
                      const char* const* argv);
+  // The same without validating values: the caller validates the keys it will read with
+  // validate(keys) (an offline command need not be given a database URL it never uses).
+  static Config parse(std::string program, std::string summary, std::vector<KeySpec> specs,
+                      int argc, const char* const* argv);
+  // Error(config) naming the key and the value's source unless each of `keys` has a valid value.
+  void validate(const std::vector<std::string>& keys) const;
 
   bool help_requested() const { return help_requested_; }
+  bool version_requested() const { return version_requested_; }
   std::string help_text() const;
+  // The help lines of these keys (each with its type, environment variable, default).
+  std::string keys_help(const std::vector<std::string>& keys) const;
+  const std::vector<KeySpec>& specs() const { return specs_; }
 
   const std::string& get_string(const std::string& key) const;
   std::int64_t get_int(const std::string& key) const;
@@ -63,7 +74,7 @@ class Config {
   };
   const KeySpec& spec(const std::string& key) const;
   void set(const std::string& key, std::string text, std::string source);
-  void validate() const;
+  void validate_spec(const KeySpec& s) const;
 
   std::string program_;
   std::string summary_;
@@ -71,6 +82,7 @@ class Config {
   std::map<std::string, Value> values_;
   std::vector<std::string> positional_;
   bool help_requested_ = false;
+  bool version_requested_ = false;
 };
 
 }  // namespace ppi::config

@@ -1,6 +1,7 @@
 #include "net/tls.hpp"
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -31,17 +32,29 @@ void load_identity(ssl::context& ctx, const TlsOptions& o) {
   ctx.use_certificate_chain_file(o.cert_file, ec);
   if (ec) throw Error(Errc::config, "TLS certificate '" + o.cert_file + "': " + ec.message());
   ctx.use_private_key_file(o.key_file, ssl::context::pem, ec);
-  if (ec) throw Error(Errc::config, "TLS private key '" + o.key_file + "': " + ec.message());
-  if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
-    throw Error(Errc::config,
-                "TLS private key '" + o.key_file + "' does not match the certificate");
+  // OpenSSL refuses a key that is not the certificate's here ("key values mismatch"): say
+  // which two files do not belong together, not only that a key failed.
+  const bool mismatch =
+      ec && ec.category() == boost::asio::error::get_ssl_category() &&
+      ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH;
+  if (mismatch || (!ec && SSL_CTX_check_private_key(ctx.native_handle()) != 1)) {
+    throw Error(Errc::config, "TLS certificate '" + o.cert_file + "' and private key '" +
+                                  o.key_file +
+                                  "' do not match: the key is not the certificate's (tls.cert "
+                                  "and tls.key must be one identity's pair)");
   }
+  if (ec) throw Error(Errc::config, "TLS private key '" + o.key_file + "': " + ec.message());
   ctx.load_verify_file(o.ca_file, ec);
   if (ec) throw Error(Errc::config, "TLS CA '" + o.ca_file + "': " + ec.message());
   SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
 }
 
 }  // namespace
+
+void check_identity(const TlsOptions& options) {
+  ssl::context ctx(ssl::context::tls_client);
+  load_identity(ctx, options);
+}
 
 ssl::context make_server_context(const TlsOptions& options) {
   ssl::context ctx(ssl::context::tls_server);

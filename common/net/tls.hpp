@@ -23,6 +23,9 @@ struct TlsOptions {
 // Throws Error(config) naming the file when a certificate, key or CA cannot be loaded.
 boost::asio::ssl::context make_server_context(const TlsOptions& options);
 boost::asio::ssl::context make_client_context(const TlsOptions& options);
+// Loads the certificate, key and CA as the contexts do, to refuse a bad identity at start-up
+// (Error(config) naming the files, e.g. a key that is not the certificate's).
+void check_identity(const TlsOptions& options);
 
 // The roles a certificate can hold (its subject OU). An operator runs the deployment (groups,
 // pools, registry reads); the others are the actors of the same names.
