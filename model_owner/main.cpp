@@ -14,8 +14,10 @@
 
 #include "app/actor.hpp"
 #include "app/malloc_tuning.hpp"
+#include "config/batch_keys.hpp"
 #include "core/ids.hpp"
 #include "core/json_body.hpp"
+#include "core/periodic.hpp"
 #include "grpc/share_service.hpp"
 #include "inference/gpt2_program.hpp"
 #include "inference/mlp_program.hpp"
@@ -96,7 +98,14 @@ model_owner::ConverterSettings converter_settings(const config::Config& cfg) {
 }
 
 void start(app::ServerActor& actor, const config::Config& cfg) {
-  auto store = std::make_shared<model_owner::ModelOwnerStore>(actor.database_ptr());
+  auto store = std::make_shared<model_owner::ModelOwnerStore>(actor.database_ptr(),
+                                                              cfg.get_int("batch.ttl_seconds"));
+  // Unused shares expire on time, not when someone next asks (issue 14 item 4).
+  auto sweeper = std::make_shared<Periodic>(
+      "inference_expiry", std::chrono::seconds(cfg.get_int("batch.expiry_interval_seconds")),
+      [store] { store->expire_due(); });
+  actor.keep(sweeper);
+  actor.on_stop([sweeper] { sweeper->stop(); });
   store->fail_unfinished();  // before serving: nothing of this run is unfinished yet
   auto settings = converter_settings(cfg);
   actor.router().add(net::http::verb::post, "/v1/model_inference", {net::role::kClient},
@@ -375,5 +384,5 @@ int main(int argc, char** argv) {
       "model_owner",
       "Model owner: serves model_inference, collects its 2PC share from the dealers, and runs "
       "the online phase with the client.",
-      8441, model_owner_keys(), argc, argv, start, commands());
+      8441, ppi::config::with_batch_expiry_keys(model_owner_keys()), argc, argv, start, commands());
 }
