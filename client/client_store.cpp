@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "client/inference_state.hpp"
 #include "db/chunks.hpp"
 
 namespace ppi::client {
@@ -13,9 +14,12 @@ void ClientStore::save(const Conversion& c) {
   for (const auto& d : c.seeds) dealers += (dealers.empty() ? "" : ",") + d.dealer_id;
   s.exec(
       "INSERT INTO inferences (batch_id, model_id, model_owner_url, state, element_count, "
-      "dealers) VALUES (?, ?, ?, 'ready', ?, ?)",
-      {c.batch_id, c.model_id, c.model_owner_url, static_cast<std::int64_t>(c.element_count),
-       dealers});
+      "dealers) VALUES (?, ?, ?, ?, ?, ?)",
+      {c.batch_id, c.model_id, c.model_owner_url, kInferences.name(InferenceState::ready),
+       static_cast<std::int64_t>(c.element_count), dealers});
+  ledger::append(
+      s, c.batch_id, ledger::Event::converted, "",
+      {{"model_id", c.model_id}, {"model_owner_url", c.model_owner_url}, {"dealers", dealers}});
   for (const auto& d : c.seeds) {
     Bytes seed(d.shares_seed.bytes.begin(), d.shares_seed.bytes.end());
     Bytes mask(16);
@@ -31,13 +35,24 @@ void ClientStore::save(const Conversion& c) {
 void ClientStore::save_failed(const std::string& batch_id, const std::string& model_id,
                               const std::string& model_owner_url) {
   auto s = db_->acquire();
+  db::Transaction tx(s);
   s.exec(
       "INSERT INTO inferences (batch_id, model_id, model_owner_url, state) "
-      "VALUES (?, ?, ?, 'failed')",
-      {batch_id, model_id, model_owner_url});
+      "VALUES (?, ?, ?, ?)",
+      {batch_id, model_id, model_owner_url, kInferences.name(InferenceState::failed)});
+  ledger::append(s, batch_id, ledger::Event::failed, "",
+                 {{"model_id", model_id}, {"reason", "the conversion did not complete"}});
+  tx.commit();
 }
 
 namespace {
+
+// The batch's seeds are one-time material: deleted when it ends, recorded as material_deleted.
+void delete_seeds(db::Session& s, const std::string& batch_id) {
+  if (s.exec("DELETE FROM seeds WHERE batch_id = ?", {batch_id}).affected > 0) {
+    ledger::append(s, batch_id, ledger::Event::material_deleted, "");
+  }
+}
 
 std::vector<DealerSeed> load_seeds(db::Session& s, const std::string& batch_id) {
   std::vector<DealerSeed> seeds;
@@ -59,7 +74,7 @@ std::vector<DealerSeed> load_seeds(db::Session& s, const std::string& batch_id) 
 }
 
 // The inference in `state` with its seeds; Error(not_found) when there is none.
-Conversion read_conversion(db::Session& s, const std::string& batch_id, const char* state) {
+Conversion read_conversion(db::Session& s, const std::string& batch_id, const std::string& state) {
   auto r = s.exec(
       "SELECT model_id, model_owner_url, element_count FROM inferences "
       "WHERE batch_id = ? AND state = ?",
@@ -80,7 +95,7 @@ Conversion read_conversion(db::Session& s, const std::string& batch_id, const ch
 
 Conversion ClientStore::load(const std::string& batch_id) {
   auto s = db_->acquire();
-  return read_conversion(s, batch_id, "ready");
+  return read_conversion(s, batch_id, kInferences.name(InferenceState::ready));
 }
 
 Conversion ClientStore::begin_online(const std::string& batch_id) {
@@ -91,27 +106,29 @@ Conversion ClientStore::begin_online(const std::string& batch_id) {
     if (r.rows.empty()) {
       throw Error(Errc::not_found, "this client holds no batch " + batch_id);
     }
-    const std::string state = r.rows[0].get_string(0);
-    if (state != "ready") {
+    const InferenceState state = kInferences.parse(r.rows[0].get_string(0));
+    if (state != InferenceState::ready) {
       throw Error(Errc::conflict,
                   "batch " + batch_id + " cannot run an online phase: it is " +
-                      (state == "online" || state == "done" ? "already used" : state));
+                      (state == InferenceState::online || state == InferenceState::done
+                           ? std::string("already used")
+                           : kInferences.name(state)));
     }
-    s.exec("UPDATE inferences SET state = 'online' WHERE batch_id = ?", {batch_id});
+    kInferences.move(s, batch_id, InferenceState::online, ledger::Event::online_started, "");
     tx.commit();
   }
   auto s = db_->acquire();
-  return read_conversion(s, batch_id, "online");
+  return read_conversion(s, batch_id, kInferences.name(InferenceState::online));
 }
 
 void ClientStore::finish_online(const std::string& batch_id, const std::string& result_json) {
   auto s = db_->acquire();
   db::Transaction tx(s);
   s.exec(
-      "UPDATE inferences SET state = 'done', result = ?, online_finished_at = CURRENT_TIMESTAMP "
-      "WHERE batch_id = ?",
+      "UPDATE inferences SET result = ?, online_finished_at = CURRENT_TIMESTAMP WHERE batch_id = ?",
       {result_json, batch_id});
-  s.exec("DELETE FROM seeds WHERE batch_id = ?", {batch_id});
+  kInferences.move(s, batch_id, InferenceState::done, ledger::Event::consumed, "");
+  delete_seeds(s, batch_id);
   tx.commit();
 }
 
@@ -119,10 +136,12 @@ void ClientStore::fail_online(const std::string& batch_id, const std::string& re
   auto s = db_->acquire();
   db::Transaction tx(s);
   s.exec(
-      "UPDATE inferences SET state = 'failed', failure = ?, online_finished_at = "
-      "CURRENT_TIMESTAMP WHERE batch_id = ?",
+      "UPDATE inferences SET failure = ?, online_finished_at = CURRENT_TIMESTAMP WHERE "
+      "batch_id = ?",
       {reason.substr(0, 1000), batch_id});
-  s.exec("DELETE FROM seeds WHERE batch_id = ?", {batch_id});
+  kInferences.move(s, batch_id, InferenceState::failed, ledger::Event::failed, "",
+                   {{"reason", reason.substr(0, 1000)}});
+  delete_seeds(s, batch_id);
   tx.commit();
 }
 

@@ -2,6 +2,7 @@
 
 #include "core/ids.hpp"
 #include "core/json_body.hpp"
+#include "ledger/events_route.hpp"
 #include "net/tls.hpp"
 #include "obs/log.hpp"
 
@@ -48,10 +49,13 @@ void add_dealer_routes(net::Router& router, std::shared_ptr<DealerStore> store,
                         "model_owner_identity and client_identity must differ");
           }
         }
-        store->bind(batch_id, model_owner, client, settings.batch_ttl_seconds, kind);
+        store->bind(batch_id, model_owner, client, settings.batch_ttl_seconds, kind, caller);
         return net::json_response(net::http::status::ok,
                                   nlohmann::json{{"batch_id", batch_id}}.dump());
       });
+
+  // This dealer's audit events, to the super dealer's audit (docs/audit.md).
+  ledger::add_events_route(router, store->database(), settings.super_dealer_identity);
 
   router.add(verb::post, "/v1/seed", {role::kClient},
              [store](const net::Request& req, net::RequestContext& ctx) {

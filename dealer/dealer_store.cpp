@@ -5,6 +5,7 @@
 
 #include "core/clock.hpp"
 #include "db/chunks.hpp"
+#include "dealer/batch_state.hpp"
 #include "grpc/share_service.hpp"
 #include "obs/log.hpp"
 
@@ -15,7 +16,8 @@ constexpr db::ChunkTable kChunks{"batch_chunks", "batch_id"};
 
 // The batch row, locked for the rest of the transaction.
 struct LockedBatch {
-  std::string state, model_owner, client;
+  BatchState state = BatchState::generating;
+  std::string model_owner, client;
   std::optional<std::int64_t> expires_at;
   bool shares_completed = false, seed_released = false;
   std::uint64_t element_count = 0, sent_through = 0;
@@ -35,7 +37,7 @@ LockedBatch lock_batch(db::Session& s, const std::string& batch_id) {
   if (r.rows.empty()) throw Error(Errc::not_found, "unknown batch " + batch_id);
   const auto& row = r.rows[0];
   LockedBatch b;
-  b.state = row.get_string(0);
+  b.state = kBatches.parse(row.get_string(0));
   if (!row.is_null(1)) b.model_owner = row.get_string(1);
   if (!row.is_null(2)) b.client = row.get_string(2);
   if (!row.is_null(3)) b.expires_at = row.get_int(3);
@@ -52,11 +54,19 @@ LockedBatch lock_batch(db::Session& s, const std::string& batch_id) {
   return b;
 }
 
-// Ends a batch for good: state, secrets and material go; the row and its releases stay.
-void retire(db::Session& s, const std::string& batch_id, const char* state) {
-  s.exec("UPDATE batches SET state = ?, shares_seed = NULL, mac_key_mask = NULL WHERE batch_id = ?",
-         {std::string(state), batch_id});
+// Deletes a finished batch's secrets and material, recorded as material_deleted; the row, its
+// releases and its events stay.
+void delete_material(db::Session& s, const std::string& batch_id) {
+  s.exec("UPDATE batches SET shares_seed = NULL, mac_key_mask = NULL WHERE batch_id = ?",
+         {batch_id});
   db::delete_chunks(s, kChunks, batch_id);
+  ledger::append(s, batch_id, ledger::Event::material_deleted, "");
+}
+
+// Ends a batch for good (consumed or expired): its state, then its secrets and material go.
+void retire(db::Session& s, const std::string& batch_id, BatchState state, ledger::Event event) {
+  kBatches.move(s, batch_id, state, event, "");
+  delete_material(s, batch_id);
 }
 
 // Checks that `caller` may receive `what` of batch `b` now; an expired batch is retired
@@ -66,7 +76,8 @@ void check_release(db::Session& s, db::Transaction& tx, LockedBatch& b, const st
   if (caller.empty()) {
     throw Error(Errc::unauthenticated, std::string(what) + " need an mTLS client certificate");
   }
-  if (b.state == "available" || b.state == "generating" || b.state == "prepared") {
+  if (b.state == BatchState::available || b.state == BatchState::generating ||
+      b.state == BatchState::prepared) {
     throw Error(Errc::conflict, "batch " + batch_id + " is not bound");
   }
   if (caller != party) {
@@ -74,15 +85,15 @@ void check_release(db::Session& s, db::Transaction& tx, LockedBatch& b, const st
     throw Error(Errc::permission_denied,
                 std::string(what) + " of batch " + batch_id + " are not for '" + caller + "'");
   }
-  if (b.state == "bound" && b.expires_at && unix_now() > *b.expires_at) {
-    retire(s, batch_id, "expired");
+  if (b.state == BatchState::bound && b.expires_at && unix_now() > *b.expires_at) {
+    retire(s, batch_id, BatchState::expired, ledger::Event::expired);
     tx.commit();
-    b.state = "expired";
+    b.state = BatchState::expired;
   }
-  if (b.state == "expired") throw Error(Errc::gone, "batch " + batch_id + " has expired");
-  if (b.state != "bound") {
+  if (b.state == BatchState::expired) throw Error(Errc::gone, "batch " + batch_id + " has expired");
+  if (b.state != BatchState::bound) {
     throw Error(Errc::conflict,
-                "batch " + batch_id + " is " + b.state + " and is not served again");
+                "batch " + batch_id + " is " + kBatches.name(b.state) + " and is not served again");
   }
 }
 
@@ -104,9 +115,14 @@ BoundBatch bound_batch(const std::string& batch_id, const LockedBatch& b) {
 constexpr std::int64_t kShareLeaseSeconds = 60;
 
 void record_release(db::Session& s, const std::string& batch_id, const char* kind,
-                    const std::string& caller, std::uint64_t bytes) {
+                    const std::string& caller, std::uint64_t bytes, nlohmann::json details) {
   s.exec("INSERT INTO releases (batch_id, kind, recipient_identity, bytes) VALUES (?, ?, ?, ?)",
          {batch_id, std::string(kind), caller, static_cast<std::int64_t>(bytes)});
+  details["bytes"] = bytes;
+  ledger::append(s, batch_id,
+                 std::string_view(kind) == "seed" ? ledger::Event::seeds_released
+                                                  : ledger::Event::shares_released,
+                 caller, details);
 }
 
 }  // namespace
@@ -126,23 +142,24 @@ std::int64_t DealerStore::expire_due() {
   // SKIP LOCKED: a batch being released right now is left to its own transaction, which retires
   // it itself when its time is up.
   auto r = s.exec(
-      "SELECT batch_id FROM batches WHERE state = 'bound' AND expires_at_unix IS NOT NULL AND "
+      "SELECT batch_id FROM batches WHERE state = ? AND expires_at_unix IS NOT NULL AND "
       "expires_at_unix < ? FOR UPDATE SKIP LOCKED",
-      {unix_now()});
+      {kBatches.name(BatchState::bound), unix_now()});
   for (const auto& row : r.rows) {
     const std::string batch_id = row.get_string(0);
-    retire(s, batch_id, "expired");
+    retire(s, batch_id, BatchState::expired, ledger::Event::expired);
     log::info("batch_expired", {{"batch_id", batch_id}});
   }
   // A batch failed by whatever path (a generation aborted half-way, a crash) keeps no material
   // or secrets (issue 15 item 3): whatever a path left behind goes on this sweep.
   auto failed = s.exec(
-      "SELECT batch_id FROM batches WHERE state = 'failed' AND (shares_seed IS NOT NULL OR "
+      "SELECT batch_id FROM batches WHERE state = ? AND (shares_seed IS NOT NULL OR "
       "mac_key_mask IS NOT NULL OR batch_id IN (SELECT batch_id FROM batch_chunks)) "
-      "FOR UPDATE SKIP LOCKED");
+      "FOR UPDATE SKIP LOCKED",
+      {kBatches.name(BatchState::failed)});
   for (const auto& row : failed.rows) {
     const std::string batch_id = row.get_string(0);
-    retire(s, batch_id, "failed");
+    delete_material(s, batch_id);
     log::info("failed_batch_material_deleted", {{"batch_id", batch_id}});
   }
   tx.commit();
@@ -160,17 +177,18 @@ void DealerStore::store_batch(const std::string& batch_id, const std::string& mo
   db::Transaction tx(s);
   s.exec(
       "INSERT INTO batches (batch_id, model_id, dealer_group, state, element_count, plan) "
-      "VALUES (?, ?, ?, 'generating', ?, ?)",
-      {batch_id, model_id, dealer_group, static_cast<std::int64_t>(element_count),
-       plan.canonical()});
+      "VALUES (?, ?, ?, ?, ?, ?)",
+      {batch_id, model_id, dealer_group, kBatches.name(BatchState::available),
+       static_cast<std::int64_t>(element_count), plan.canonical()});
   db::write_chunks(s, kChunks, batch_id, share, chunk_size_);
-  s.exec("UPDATE batches SET state = 'available' WHERE batch_id = ?", {batch_id});
+  ledger::append(s, batch_id, ledger::Event::available, "",
+                 {{"model_id", model_id}, {"group", dealer_group}, {"source", "fixture"}});
   tx.commit();
 }
 
 void DealerStore::bind(const std::string& batch_id, const std::string& model_owner,
-                       const std::string& client, std::int64_t ttl_seconds,
-                       const std::string& kind) {
+                       const std::string& client, std::int64_t ttl_seconds, const std::string& kind,
+                       const std::string& peer) {
   check_batch_kind(kind);
   auto s = db_->acquire();
   db::Transaction tx(s);
@@ -178,13 +196,14 @@ void DealerStore::bind(const std::string& batch_id, const std::string& model_own
   if (b.kind != kind) {
     throw Error(Errc::conflict, "batch " + batch_id + " is a " + b.kind + ", not a " + kind);
   }
-  if (b.state == "bound" && b.model_owner == model_owner && b.client == client) {
+  if (b.state == BatchState::bound && b.model_owner == model_owner && b.client == client) {
     return;  // the super dealer's retry of the same binding
   }
   // 'prepared' is a generated batch whose every share is stored: the super dealer, which
   // coordinates the two phases, binds only batches it has seen prepared on every member.
-  if (b.state != "available" && b.state != "prepared") {
-    throw Error(Errc::conflict, "batch " + batch_id + " is " + b.state + ", not available");
+  if (b.state != BatchState::available && b.state != BatchState::prepared) {
+    throw Error(Errc::conflict,
+                "batch " + batch_id + " is " + kBatches.name(b.state) + ", not available");
   }
   // Fresh per-batch secrets, drawn here and only here: a resumed stream reuses them.
   Seed128 seed = random_seed();
@@ -193,12 +212,18 @@ void DealerStore::bind(const std::string& batch_id, const std::string& model_own
   random_bytes(mask);
   // A mask set is long-lived: the model owner may fetch it whenever it first needs it.
   const bool mask_set = kind == kMaskSet;
+  const std::int64_t expires_at = unix_now() + ttl_seconds;  // not for a mask set
   s.exec(
-      "UPDATE batches SET state = 'bound', model_owner_identity = ?, client_identity = ?, "
-      "shares_seed = ?, mac_key_mask = ?, bound_at = CURRENT_TIMESTAMP, expires_at_unix = ? "
-      "WHERE batch_id = ?",
+      "UPDATE batches SET model_owner_identity = ?, client_identity = ?, shares_seed = ?, "
+      "mac_key_mask = ?, bound_at = CURRENT_TIMESTAMP, expires_at_unix = ? WHERE batch_id = ?",
       {model_owner, mask_set ? db::Value(nullptr) : db::Value(client), seed_bytes, mask,
-       mask_set ? db::Value(nullptr) : db::Value(unix_now() + ttl_seconds), batch_id});
+       mask_set ? db::Value(nullptr) : db::Value(expires_at), batch_id});
+  nlohmann::json details = {{"model_owner", model_owner}, {"kind", kind}};
+  if (!mask_set) {
+    details["client"] = client;
+    details["expires_at_unix"] = expires_at;
+  }
+  kBatches.move(s, batch_id, BatchState::bound, ledger::Event::bound, peer, details);
   cleanse(seed_bytes);
   cleanse(mask);
   tx.commit();
@@ -223,7 +248,7 @@ BoundBatch DealerStore::release_seed(const std::string& batch_id, const std::str
   }
   BoundBatch out = bound_batch(batch_id, b);
   s.exec("UPDATE batches SET seed_released_at = CURRENT_TIMESTAMP WHERE batch_id = ?", {batch_id});
-  record_release(s, batch_id, "seed", caller, 32);
+  record_release(s, batch_id, "seed", caller, 32, nlohmann::json::object());
   consume_if_done(s, batch_id);
   tx.commit();
   cleanse(b.seed);
@@ -255,7 +280,8 @@ BoundBatch DealerStore::open_shares(const std::string& batch_id, const std::stri
   out.stream_token = to_hex(random_seed().bytes);
   s.exec("UPDATE batches SET shares_stream_token = ?, shares_stream_until = ? WHERE batch_id = ?",
          {out.stream_token, now + kShareLeaseSeconds, batch_id});
-  record_release(s, batch_id, "shares", caller, 16 + 32 * (b.element_count - first_element));
+  record_release(s, batch_id, "shares", caller, 16 + 32 * (b.element_count - first_element),
+                 {{"first_element", first_element}, {"stream", out.stream_token.substr(0, 8)}});
   tx.commit();
   cleanse(b.seed);
   cleanse(b.mask);
@@ -282,13 +308,16 @@ void DealerStore::complete_shares(const std::string& batch_id, const std::string
   auto r = s.exec(
       "UPDATE batches SET shares_completed_at = CURRENT_TIMESTAMP, "
       "shares_sent_through = element_count, shares_stream_token = NULL, "
-      "shares_stream_until = NULL WHERE batch_id = ? AND state = 'bound' AND "
+      "shares_stream_until = NULL WHERE batch_id = ? AND state = ? AND "
       "shares_completed_at IS NULL AND shares_stream_token = ?",
-      {batch_id, token});
+      {batch_id, kBatches.name(BatchState::bound), token});
   if (r.affected != 1) {
     throw Error(Errc::conflict, "the share stream of batch " + batch_id +
                                     " lost its lease or the batch is no longer bound");
   }
+  auto who = s.exec("SELECT model_owner_identity FROM batches WHERE batch_id = ?", {batch_id});
+  ledger::append(s, batch_id, ledger::Event::shares_delivered, who.rows.at(0).get_string(0),
+                 {{"stream", token.substr(0, 8)}});
   consume_if_done(s, batch_id);
   tx.commit();
 }
@@ -314,10 +343,10 @@ std::int64_t DealerStore::clear_share_leases() {
 void DealerStore::consume_if_done(db::Session& s, const std::string& batch_id) {
   auto r = s.exec(
       "SELECT COUNT(*) FROM batches WHERE batch_id = ? AND shares_completed_at IS NOT NULL "
-      "AND (seed_released_at IS NOT NULL OR kind = 'mask_set')",
-      {batch_id});
+      "AND (seed_released_at IS NOT NULL OR kind = ?)",
+      {batch_id, std::string(kMaskSet)});
   if (r.rows.at(0).get_int(0) == 1) {
-    retire(s, batch_id, "consumed");
+    retire(s, batch_id, BatchState::consumed, ledger::Event::consumed);
     log::info("batch_consumed", {{"batch_id", batch_id}});
   }
 }

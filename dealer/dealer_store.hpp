@@ -37,6 +37,7 @@ struct BoundBatch {
 class DealerStore {
  public:
   explicit DealerStore(std::shared_ptr<db::Database> db);
+  const std::shared_ptr<db::Database>& database() const { return db_; }
 
   // Retires every bound batch whose batch.ttl_seconds have passed, without waiting for someone to
   // ask for it (issue 14 item 4): state 'expired', its secrets and material deleted, its row and
@@ -54,9 +55,11 @@ class DealerStore {
   // Binds an available batch to (model owner, client) and draws its fresh shares_seed and
   // mac_key_mask. Repeating the same binding is accepted (the super dealer may retry); another
   // binding is Error(conflict). A mask set (kind kMaskSet) is bound with no client and no
-  // expiry; a kind other than the row's is Error(conflict).
+  // expiry; a kind other than the row's is Error(conflict). `peer`: who asked (the super
+  // dealer), for the ledger.
   void bind(const std::string& batch_id, const std::string& model_owner, const std::string& client,
-            std::int64_t ttl_seconds, const std::string& kind = kBatch);
+            std::int64_t ttl_seconds, const std::string& kind = kBatch,
+            const std::string& peer = "");
 
   // The seed and MAC-key mask, once, to the bound client. Throws not_found, permission_denied
   // (another caller, or a mask set: its seeds are never released), gone (expired) or conflict

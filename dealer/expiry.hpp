@@ -4,10 +4,8 @@
 // material nobody fetched does not stay on disk until someone next asks for it.
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 
+#include "core/periodic.hpp"
 #include "dealer/dealer_store.hpp"
 
 namespace ppi::dealer {
@@ -15,22 +13,13 @@ namespace ppi::dealer {
 class ExpirySweeper {
  public:
   // Starts at once; `store` must outlive the sweeper.
-  ExpirySweeper(DealerStore& store, std::chrono::seconds interval);
-  ~ExpirySweeper();
-  ExpirySweeper(const ExpirySweeper&) = delete;
-  ExpirySweeper& operator=(const ExpirySweeper&) = delete;
+  ExpirySweeper(DealerStore& store, std::chrono::seconds interval)
+      : task_("batch_expiry", interval, [&store] { store.expire_due(); }) {}
 
-  void stop();
+  void stop() { task_.stop(); }
 
  private:
-  void run();
-
-  DealerStore& store_;
-  std::chrono::seconds interval_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;
+  Periodic task_;
 };
 
 }  // namespace ppi::dealer

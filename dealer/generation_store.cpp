@@ -1,6 +1,7 @@
 #include "dealer/generation_store.hpp"
 
 #include "db/chunks.hpp"
+#include "dealer/batch_state.hpp"
 #include "obs/log.hpp"
 
 namespace ppi::dealer {
@@ -30,9 +31,11 @@ bool GenerationStore::begin(const std::string& batch_id, const std::string& mode
   }
   s.exec(
       "INSERT INTO batches (batch_id, model_id, dealer_group, state, element_count, plan, "
-      "mask_plan, kind) VALUES (?, ?, ?, 'generating', ?, ?, ?, ?)",
-      {batch_id, model_id, group_id, static_cast<std::int64_t>(plan.element_count()),
-       plan.canonical(), mask_plan, kind});
+      "mask_plan, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      {batch_id, model_id, group_id, kBatches.name(BatchState::generating),
+       static_cast<std::int64_t>(plan.element_count()), plan.canonical(), mask_plan, kind});
+  ledger::append(s, batch_id, ledger::Event::generated, "",
+                 {{"model_id", model_id}, {"group", group_id}, {"kind", kind}});
   tx.commit();
   return true;
 }
@@ -42,12 +45,14 @@ bool GenerationStore::prepare(const std::string& batch_id, ByteView share) {
   db::Transaction tx(s);
   auto r =
       s.exec("SELECT state, element_count FROM batches WHERE batch_id = ? FOR UPDATE", {batch_id});
-  if (r.rows.empty() || r.rows[0].get_string(0) != "generating") return false;
+  if (r.rows.empty() || kBatches.parse(r.rows[0].get_string(0)) != BatchState::generating) {
+    return false;
+  }
   if (share.size() != 16 + 32 * static_cast<std::uint64_t>(r.rows[0].get_int(1))) {
     throw Error(Errc::internal, "generated share of batch " + batch_id + " has a wrong size");
   }
   db::write_chunks(s, kChunks, batch_id, share);
-  s.exec("UPDATE batches SET state = 'prepared' WHERE batch_id = ?", {batch_id});
+  kBatches.move(s, batch_id, BatchState::prepared, ledger::Event::prepared, "");
   tx.commit();
   return true;
 }
@@ -57,14 +62,20 @@ void GenerationStore::fail(const std::string& batch_id, const std::string& reaso
   db::Transaction tx(s);
   auto r = s.exec("SELECT state FROM batches WHERE batch_id = ? FOR UPDATE", {batch_id});
   if (r.rows.empty()) throw Error(Errc::not_found, "unknown batch " + batch_id);
-  const std::string state = r.rows[0].get_string(0);
-  if (state == "failed") return;
-  if (state != "generating" && state != "prepared") {
-    throw Error(Errc::conflict, "batch " + batch_id + " is " + state + ": it cannot be aborted");
+  const BatchState state = kBatches.parse(r.rows[0].get_string(0));
+  if (state == BatchState::failed) return;
+  if (state != BatchState::generating && state != BatchState::prepared) {
+    throw Error(Errc::conflict,
+                "batch " + batch_id + " is " + kBatches.name(state) + ": it cannot be aborted");
   }
-  s.exec("UPDATE batches SET state = 'failed', generation_error = ? WHERE batch_id = ?",
+  s.exec("UPDATE batches SET generation_error = ? WHERE batch_id = ?",
          {reason.substr(0, 1000), batch_id});
+  kBatches.move(s, batch_id, BatchState::failed, ledger::Event::failed, "",
+                {{"reason", reason.substr(0, 1000)}});
   db::delete_chunks(s, kChunks, batch_id);
+  if (state == BatchState::prepared) {
+    ledger::append(s, batch_id, ledger::Event::material_deleted, "");
+  }
   tx.commit();
 }
 
@@ -78,14 +89,21 @@ std::optional<GenerationState> GenerationStore::state(const std::string& batch_i
 
 std::int64_t GenerationStore::discard_unfinished() {
   auto s = db_->acquire();
+  db::Transaction tx(s);
   // Unfinished generations hold no chunks (the share is written with 'prepared').
-  auto r =
-      s.exec("UPDATE batches SET state = 'failed', generation_error = ? WHERE state = 'generating'",
-             {std::string("the dealer restarted during generation")});
-  if (r.affected > 0) {
-    log::warn("generations_discarded", {{"count", std::to_string(r.affected)}});
+  const std::string reason = "the dealer restarted during generation";
+  auto r = s.exec("SELECT batch_id FROM batches WHERE state = ? FOR UPDATE",
+                  {kBatches.name(BatchState::generating)});
+  for (const auto& row : r.rows) {
+    const std::string batch_id = row.get_string(0);
+    s.exec("UPDATE batches SET generation_error = ? WHERE batch_id = ?", {reason, batch_id});
+    kBatches.move(s, batch_id, BatchState::failed, ledger::Event::failed, "", {{"reason", reason}});
   }
-  return static_cast<std::int64_t>(r.affected);
+  tx.commit();
+  if (!r.rows.empty()) {
+    log::warn("generations_discarded", {{"count", std::to_string(r.rows.size())}});
+  }
+  return static_cast<std::int64_t>(r.rows.size());
 }
 
 }  // namespace ppi::dealer

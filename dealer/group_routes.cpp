@@ -2,6 +2,7 @@
 
 #include "core/ids.hpp"
 #include "core/json_body.hpp"
+#include "dealer/batch_state.hpp"
 #include "material/mask_pairing.hpp"
 #include "net/tls.hpp"
 #include "obs/log.hpp"
@@ -125,8 +126,9 @@ void add_group_routes(net::Router& router, GroupServices services) {
         const std::string batch_id = g.batch_id, kind = g.kind;
         s->runner->start(std::move(g));
         log::info("generation_accepted", {{"batch_id", batch_id}, {"kind", kind}});
-        return net::json_response(status::accepted,
-                                  json{{"batch_id", batch_id}, {"state", "generating"}}.dump());
+        return net::json_response(
+            status::accepted,
+            json{{"batch_id", batch_id}, {"state", kBatches.name(BatchState::generating)}}.dump());
       });
 
   router.add(verb::get, "/v1/generations/{batch_id}", {role::kSuperDealer},
@@ -141,16 +143,18 @@ void add_group_routes(net::Router& router, GroupServices services) {
                return net::json_response(status::ok, doc.dump());
              });
 
-  router.add(verb::post, "/v1/generations/{batch_id}/abort", {role::kSuperDealer},
-             [s](const net::Request&, net::RequestContext& ctx) {
-               require_super_dealer(ctx, *s);
-               const std::string& batch_id = ctx.path_params.at("batch_id");
-               check_batch_id(batch_id);
-               s->generations->fail(batch_id, "aborted by the super dealer");
-               log::info("generation_aborted", {{"batch_id", batch_id}});
-               return net::json_response(status::ok,
-                                         json{{"batch_id", batch_id}, {"state", "failed"}}.dump());
-             });
+  router.add(
+      verb::post, "/v1/generations/{batch_id}/abort", {role::kSuperDealer},
+      [s](const net::Request&, net::RequestContext& ctx) {
+        require_super_dealer(ctx, *s);
+        const std::string& batch_id = ctx.path_params.at("batch_id");
+        check_batch_id(batch_id);
+        s->generations->fail(batch_id, "aborted by the super dealer");
+        log::info("generation_aborted", {{"batch_id", batch_id}});
+        return net::json_response(
+            status::ok,
+            json{{"batch_id", batch_id}, {"state", kBatches.name(BatchState::failed)}}.dump());
+      });
 }
 
 }  // namespace ppi::dealer

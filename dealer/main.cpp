@@ -2,6 +2,7 @@
 // (gRPC GetShares) to the bound model owner and seeds (REST /v1/seed) to the bound client.
 #include "app/actor.hpp"
 #include "app/malloc_tuning.hpp"
+#include "config/batch_keys.hpp"
 #include "dealer/dealer_routes.hpp"
 #include "dealer/expiry.hpp"
 #include "dealer/group_routes.hpp"
@@ -28,11 +29,6 @@ std::vector<ppi::config::KeySpec> dealer_keys() {
                  "register)"),
       string_key("super_dealer.identity", "super_dealer",
                  "certificate CN of the super dealer, the only caller that may bind batches"),
-      integer_key("batch.expiry_interval_seconds", 60, 1, 24 * 3600,
-                  "how often bound batches whose batch.ttl_seconds have passed are expired "
-                  "(their material deleted, their record kept)"),
-      integer_key("batch.ttl_seconds", 3600, 1, 30 * 24 * 3600,
-                  "how long a bound batch may be fetched before it expires"),
       string_key("keys.master_key_file", "",
                  "file of 64 hex characters: the AES-256-GCM key that seals this dealer's group "
                  "keys at rest (empty: the dealer cannot join groups)"),
@@ -138,5 +134,5 @@ int main(int argc, char** argv) {
   return ppi::app::run_server_actor(
       "dealer",
       "Dealer: holds shares of MPC material and serves seeds (REST) and masked shares (gRPC).",
-      8450, dealer_keys(), argc, argv, start);
+      8450, ppi::config::with_batch_expiry_keys(dealer_keys()), argc, argv, start);
 }

@@ -8,6 +8,7 @@
 #include "core/test_fault.hpp"
 #include "db/chunks.hpp"
 #include "grpc/share_collector.hpp"
+#include "ledger/ledger.hpp"
 #include "material/layout.hpp"
 #include "net/json_call.hpp"
 #include "obs/log.hpp"
@@ -115,6 +116,11 @@ void fetch_mask_set(ModelOwnerStore& store, const ConverterSettings& settings,
       "completed_at = CURRENT_TIMESTAMP WHERE mask_set_id = ?",
       {key, static_cast<std::int64_t>(result.bytes_received), mask_set_id});
   cleanse(key);
+  ledger::append(session, mask_set_id, ledger::Event::converted, "",
+                 {{"kind", "mask_set"},
+                  {"model_id", model_id},
+                  {"group", group_id},
+                  {"bytes", result.bytes_received}});
   tx.commit();
   log::info("mask_set_collected", {{"mask_set_id", mask_set_id},
                                    {"model_id", model_id},
@@ -180,10 +186,7 @@ nlohmann::json convert(ModelOwnerStore& store, const ConverterSettings& settings
                                layout, settings);
     Bytes key(16);
     store_u128_le(key.data(), result.mac_key_share);
-    session.exec(
-        "UPDATE inferences SET state = 'ready', element_count = ?, mac_key_share = ?, "
-        "completed_at = CURRENT_TIMESTAMP WHERE batch_id = ?",
-        {static_cast<std::int64_t>(element_count), key, batch_id});
+    store.mark_converted(session, batch_id, element_count, key, result.bytes_received);
     cleanse(key);
     tx.commit();
     log::info("share_collected", {{"batch_id", batch_id},
@@ -191,7 +194,7 @@ nlohmann::json convert(ModelOwnerStore& store, const ConverterSettings& settings
                                   {"bytes", std::to_string(result.bytes_received)},
                                   {"seconds", std::to_string(seconds_since(started))}});
   } catch (const Error& e) {
-    store.mark_failed(batch_id);
+    store.mark_failed(batch_id, e.what());
     log::warn("share_collection_failed", {{"batch_id", batch_id}, {"reason", e.what()}});
     throw;
   }

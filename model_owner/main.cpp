@@ -21,6 +21,7 @@
 #include "grpc/share_service.hpp"
 #include "inference/gpt2_program.hpp"
 #include "inference/mlp_program.hpp"
+#include "ledger/events_route.hpp"
 #include "material/plan.hpp"
 #include "model/gpt2.hpp"
 #include "model/mlp.hpp"
@@ -106,6 +107,9 @@ void start(app::ServerActor& actor, const config::Config& cfg) {
       [store] { store->expire_due(); });
   actor.keep(sweeper);
   actor.on_stop([sweeper] { sweeper->stop(); });
+  // This model owner's audit events, to the super dealer's audit (docs/audit.md).
+  ledger::add_events_route(actor.router(), actor.database_ptr(),
+                           cfg.get_string("super_dealer.identity"));
   store->fail_unfinished();  // before serving: nothing of this run is unfinished yet
   auto settings = converter_settings(cfg);
   actor.router().add(net::http::verb::post, "/v1/model_inference", {net::role::kClient},

@@ -2,9 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock.hpp"
 #include "core/ids.hpp"
 #include "crypto/sha256.hpp"
 #include "db/chunks.hpp"
+#include "model_owner/inference_state.hpp"
 #include "obs/log.hpp"
 
 namespace ppi::model_owner {
@@ -182,28 +184,39 @@ OnlineBatch ModelOwnerStore::begin_online(const std::string& batch_id, const std
   {
     db::Transaction tx(s);
     auto r = s.exec(
-        "SELECT model_id, client_identity, state, mac_key_share, element_count, dealers "
-        "FROM inferences WHERE batch_id = ? FOR UPDATE",
+        "SELECT model_id, client_identity, state, mac_key_share, element_count, dealers, "
+        "converted_at_unix FROM inferences WHERE batch_id = ? FOR UPDATE",
         {batch_id});
     if (r.rows.empty()) throw Error(Errc::not_found, "unknown batch " + batch_id);
     if (r.rows[0].get_string(1) != caller) {
       throw Error(Errc::permission_denied, "batch " + batch_id + " is bound to another client");
     }
-    const std::string state = r.rows[0].get_string(2);
-    if (state != "ready") {
+    InferenceState state = kInferences.parse(r.rows[0].get_string(2));
+    if (state == InferenceState::ready && !r.rows[0].is_null(6) &&
+        r.rows[0].get_int(6) + ttl_seconds_ < unix_now()) {
+      expire(s, batch_id);
+      tx.commit();
+      state = InferenceState::expired;
+    }
+    if (state == InferenceState::expired) {
+      throw Error(Errc::gone, "batch " + batch_id + " has expired: its share waited longer than " +
+                                  std::to_string(ttl_seconds_) + " s for its online phase");
+    }
+    if (state != InferenceState::ready) {
       throw Error(Errc::conflict,
                   "batch " + batch_id + " cannot start an online phase: it is " +
-                      (state == "done" || state == "online" ? "already used" : state));
+                      (state == InferenceState::done || state == InferenceState::online
+                           ? std::string("already used")
+                           : kInferences.name(state)));
     }
     out.model_id = r.rows[0].get_string(0);
     out.group_id = group_key(check_dealer_group(split_ids(r.rows[0].get_string(5))));
     Bytes key = r.rows[0].get_bytes(3);
     out.share = {load_u128_le(key.data()), static_cast<std::uint64_t>(r.rows[0].get_int(4))};
     cleanse(key);
-    s.exec(
-        "UPDATE inferences SET state = 'online', online_started_at = CURRENT_TIMESTAMP "
-        "WHERE batch_id = ?",
-        {batch_id});
+    s.exec("UPDATE inferences SET online_started_at = CURRENT_TIMESTAMP WHERE batch_id = ?",
+           {batch_id});
+    kInferences.move(s, batch_id, InferenceState::online, ledger::Event::online_started, caller);
     tx.commit();
   }
   out.elements.reserve(32 * out.share.element_count);
@@ -218,11 +231,14 @@ void ModelOwnerStore::finish_online(const std::string& batch_id, std::uint64_t r
   auto s = db_->acquire();
   db::Transaction tx(s);
   s.exec(
-      "UPDATE inferences SET state = 'done', online_finished_at = CURRENT_TIMESTAMP, "
-      "online_rounds = ?, online_bytes_sent = ?, online_bytes_received = ? WHERE batch_id = ?",
+      "UPDATE inferences SET online_finished_at = CURRENT_TIMESTAMP, online_rounds = ?, "
+      "online_bytes_sent = ?, online_bytes_received = ? WHERE batch_id = ?",
       {static_cast<std::int64_t>(rounds), static_cast<std::int64_t>(bytes_sent),
        static_cast<std::int64_t>(bytes_received), batch_id});
-  db::delete_chunks(s, {"share_chunks", "batch_id"}, batch_id);
+  kInferences.move(
+      s, batch_id, InferenceState::done, ledger::Event::consumed, "",
+      {{"rounds", rounds}, {"bytes_sent", bytes_sent}, {"bytes_received", bytes_received}});
+  delete_share(s, batch_id);
   tx.commit();
 }
 
@@ -230,10 +246,12 @@ void ModelOwnerStore::fail_online(const std::string& batch_id, const std::string
   auto s = db_->acquire();
   db::Transaction tx(s);
   s.exec(
-      "UPDATE inferences SET state = 'failed', online_finished_at = CURRENT_TIMESTAMP, "
-      "failure = ? WHERE batch_id = ?",
+      "UPDATE inferences SET online_finished_at = CURRENT_TIMESTAMP, failure = ? WHERE "
+      "batch_id = ?",
       {reason.substr(0, 1000), batch_id});
-  db::delete_chunks(s, {"share_chunks", "batch_id"}, batch_id);
+  kInferences.move(s, batch_id, InferenceState::failed, ledger::Event::failed, "",
+                   {{"reason", reason.substr(0, 1000)}});
+  delete_share(s, batch_id);
   tx.commit();
 }
 
@@ -249,7 +267,7 @@ std::optional<MaskSetShare> ModelOwnerStore::mask_set(const std::string& model_i
   auto r = s.exec(
       "SELECT ms.mask_set_id, ms.mac_key_share, ms.element_count, m.mask_plan FROM mask_sets ms "
       "JOIN models m ON m.model_id = ms.model_id WHERE ms.model_id = ? AND ms.group_id = ? AND "
-      "ms.state = 'ready'",
+      "ms.state = 'ready'",  // mask_sets: collecting -> ready, no other state
       {model_id, group_id});
   if (r.rows.empty()) return std::nullopt;
   MaskSetShare out;
@@ -290,26 +308,79 @@ void ModelOwnerStore::begin_inference(const std::string& batch_id, const std::st
   auto s = db_->acquire();
   s.exec(
       "INSERT INTO inferences (batch_id, model_id, client_identity, state, dealers) "
-      "VALUES (?, ?, ?, 'collecting', ?)",
-      {batch_id, model_id, client, dealers});
+      "VALUES (?, ?, ?, ?, ?)",
+      {batch_id, model_id, client, kInferences.name(InferenceState::collecting), dealers});
 }
 
-void ModelOwnerStore::mark_failed(const std::string& batch_id) {
+void ModelOwnerStore::mark_converted(db::Session& s, const std::string& batch_id,
+                                     std::uint64_t element_count, ByteView mac_key_share,
+                                     std::uint64_t bytes_received) {
+  s.exec(
+      "UPDATE inferences SET element_count = ?, mac_key_share = ?, completed_at = "
+      "CURRENT_TIMESTAMP, converted_at_unix = ? WHERE batch_id = ?",
+      {static_cast<std::int64_t>(element_count), Bytes(mac_key_share.begin(), mac_key_share.end()),
+       unix_now(), batch_id});
+  auto r = s.exec("SELECT client_identity, dealers FROM inferences WHERE batch_id = ?", {batch_id});
+  kInferences.move(s, batch_id, InferenceState::ready, ledger::Event::converted,
+                   r.rows.at(0).get_string(0),
+                   {{"dealers", r.rows.at(0).get_string(1)},
+                    {"elements", element_count},
+                    {"bytes", bytes_received}});
+}
+
+void ModelOwnerStore::mark_failed(const std::string& batch_id, const std::string& reason) {
   auto s = db_->acquire();
-  s.exec("UPDATE inferences SET state = 'failed' WHERE batch_id = ?", {batch_id});
+  db::Transaction tx(s);
+  s.exec("UPDATE inferences SET failure = ? WHERE batch_id = ?",
+         {reason.substr(0, 1000), batch_id});
+  kInferences.move(s, batch_id, InferenceState::failed, ledger::Event::failed, "",
+                   {{"reason", reason.substr(0, 1000)}});
+  tx.commit();
+}
+
+std::int64_t ModelOwnerStore::expire_due() {
+  auto s = db_->acquire();
+  db::Transaction tx(s);
+  // SKIP LOCKED: an inference starting its online phase right now is left to that transaction.
+  auto r = s.exec(
+      "SELECT batch_id FROM inferences WHERE state = ? AND converted_at_unix < ? FOR UPDATE "
+      "SKIP LOCKED",
+      {kInferences.name(InferenceState::ready), unix_now() - ttl_seconds_});
+  for (const auto& row : r.rows) {
+    expire(s, row.get_string(0));
+    log::info("inference_expired", {{"batch_id", row.get_string(0)}});
+  }
+  tx.commit();
+  return static_cast<std::int64_t>(r.rows.size());
+}
+
+void ModelOwnerStore::expire(db::Session& s, const std::string& batch_id) {
+  s.exec("UPDATE inferences SET mac_key_share = NULL WHERE batch_id = ?", {batch_id});
+  kInferences.move(s, batch_id, InferenceState::expired, ledger::Event::expired, "",
+                   {{"ttl_seconds", ttl_seconds_}});
+  delete_share(s, batch_id);
+}
+
+void ModelOwnerStore::delete_share(db::Session& s, const std::string& batch_id) {
+  if (db::delete_chunks(s, {"share_chunks", "batch_id"}, batch_id) > 0) {
+    ledger::append(s, batch_id, ledger::Event::material_deleted, "");
+  }
 }
 
 std::int64_t ModelOwnerStore::fail_unfinished() {
   auto s = db_->acquire();
   db::Transaction tx(s);
   auto r = s.exec(
-      "SELECT batch_id, state FROM inferences WHERE state IN ('collecting', 'online') FOR UPDATE");
+      "SELECT batch_id, state FROM inferences WHERE state IN (?, ?) FOR UPDATE",
+      {kInferences.name(InferenceState::collecting), kInferences.name(InferenceState::online)});
   for (const auto& row : r.rows) {
     const std::string batch_id = row.get_string(0);
-    s.exec(
-        "UPDATE inferences SET state = 'failed', failure = ? WHERE batch_id = ?",
-        {"interrupted while " + row.get_string(1) + " by a restart of the model owner", batch_id});
-    db::delete_chunks(s, {"share_chunks", "batch_id"}, batch_id);
+    const std::string reason =
+        "interrupted while " + row.get_string(1) + " by a restart of the model owner";
+    s.exec("UPDATE inferences SET failure = ? WHERE batch_id = ?", {reason, batch_id});
+    kInferences.move(s, batch_id, InferenceState::failed, ledger::Event::failed, "",
+                     {{"reason", reason}});
+    delete_share(s, batch_id);
     log::warn("inference_failed_at_restart",
               {{"batch_id", batch_id}, {"state", row.get_string(1)}});
   }
@@ -319,9 +390,9 @@ std::int64_t ModelOwnerStore::fail_unfinished() {
 
 StoredShare ModelOwnerStore::share(const std::string& batch_id) {
   auto s = db_->acquire();
-  auto r = s.exec(
-      "SELECT mac_key_share, element_count FROM inferences WHERE batch_id = ? AND state = 'ready'",
-      {batch_id});
+  auto r =
+      s.exec("SELECT mac_key_share, element_count FROM inferences WHERE batch_id = ? AND state = ?",
+             {batch_id, kInferences.name(InferenceState::ready)});
   if (r.rows.empty()) throw Error(Errc::not_found, "no ready share for batch " + batch_id);
   Bytes key = r.rows[0].get_bytes(0);
   StoredShare out{load_u128_le(key.data()), static_cast<std::uint64_t>(r.rows[0].get_int(1))};

@@ -75,7 +75,9 @@ struct MaskSetShare {
 
 class ModelOwnerStore {
  public:
-  explicit ModelOwnerStore(std::shared_ptr<db::Database> db) : db_(std::move(db)) {}
+  // A ready share unused for ttl_seconds expires (batch.ttl_seconds, as on the dealers).
+  explicit ModelOwnerStore(std::shared_ptr<db::Database> db, std::int64_t ttl_seconds = 3600)
+      : db_(std::move(db)), ttl_seconds_(ttl_seconds) {}
   db::Database& database() { return *db_; }
 
   // A model and its plan, and its mask plan (canonical JSON, empty for none); with `weights` (a
@@ -102,7 +104,8 @@ class ModelOwnerStore {
 
   // Starts the online phase of a ready inference for its bound client, once: the state moves
   // to 'online' in one transaction. Error(not_found) for an unknown batch,
-  // permission_denied for another client, conflict for a batch used, failed or not ready.
+  // permission_denied for another client, gone for one expired (now or before), conflict for a
+  // batch used, failed or not ready.
   OnlineBatch begin_online(const std::string& batch_id, const std::string& caller);
   // The online phase ended: its figures are recorded and the share is deleted (it is one-time
   // material either way).
@@ -113,17 +116,30 @@ class ModelOwnerStore {
   // The inference row, before any share arrives (state "collecting").
   void begin_inference(const std::string& batch_id, const std::string& model_id,
                        const std::string& client, const std::string& dealers);
-  void mark_failed(const std::string& batch_id);
+  // The share of a collecting inference is summed and stored (in `s`'s transaction, which also
+  // wrote its chunks): it becomes ready, recorded as converted.
+  void mark_converted(db::Session& s, const std::string& batch_id, std::uint64_t element_count,
+                      ByteView mac_key_share, std::uint64_t bytes_received);
+  void mark_failed(const std::string& batch_id, const std::string& reason);
   // Start-up reconciliation (docs/protocol.md, Reconciliation): every inference a previous run
   // left 'collecting' or 'online' is failed and what it holds of its share is deleted. Its
   // client's request died with that run, so it never learns the batch id: finishing the
   // collection would only keep one-time material nobody can use. Returns how many.
   std::int64_t fail_unfinished();
+  // Expires every ready inference whose share has waited batch.ttl_seconds unused: state
+  // 'expired', its share deleted, its row and events kept. Returns how many.
+  std::int64_t expire_due();
   // The share of a ready inference; Error(not_found) otherwise.
   StoredShare share(const std::string& batch_id);
 
  private:
+  // Moves a ready inference to 'expired' and deletes its share, in s's transaction.
+  void expire(db::Session& s, const std::string& batch_id);
+  // Deletes the inference's share chunks, recorded as material_deleted when there were any.
+  static void delete_share(db::Session& s, const std::string& batch_id);
+
   std::shared_ptr<db::Database> db_;
+  std::int64_t ttl_seconds_;
 };
 
 }  // namespace ppi::model_owner

@@ -2,6 +2,7 @@
 
 #include "core/clock.hpp"
 #include "obs/log.hpp"
+#include "super_dealer/batch_state.hpp"
 
 namespace ppi::super_dealer {
 namespace {
@@ -120,18 +121,23 @@ std::int64_t GroupRegistry::live_mask_sets(const std::string& model_id,
   return s
       .exec(
           "SELECT COUNT(*) FROM batches WHERE model_id = ? AND dealer_group = ? AND "
-          "kind = 'mask_set' AND state <> 'failed'",
-          {model_id, group_id})
+          "kind = 'mask_set' AND state <> ?",
+          {model_id, group_id, kBatches.name(BatchState::failed)})
       .rows.at(0)
       .get_int(0);
 }
 
 void GroupRegistry::begin_generation(const Generation& g) {
   auto s = db_->acquire();
+  db::Transaction tx(s);
   s.exec(
       "INSERT INTO batches (batch_id, model_id, dealer_group, state, generation_started_unix, "
-      "kind) VALUES (?, ?, ?, 'generating', ?, ?)",
-      {g.batch_id, g.model_id, g.group_id, g.started_unix, g.kind});
+      "kind) VALUES (?, ?, ?, ?, ?, ?)",
+      {g.batch_id, g.model_id, g.group_id, kBatches.name(BatchState::generating), g.started_unix,
+       g.kind});
+  ledger::append(s, g.batch_id, ledger::Event::generated, "",
+                 {{"model_id", g.model_id}, {"group", g.group_id}, {"kind", g.kind}});
+  tx.commit();
 }
 
 std::vector<Generation> GroupRegistry::generating() {
@@ -139,7 +145,8 @@ std::vector<Generation> GroupRegistry::generating() {
   std::vector<Generation> out;
   for (const auto& row :
        s.exec("SELECT batch_id, model_id, dealer_group, generation_started_unix, kind FROM "
-              "batches WHERE state = 'generating' ORDER BY created_at")
+              "batches WHERE state = ? ORDER BY created_at",
+              {kBatches.name(BatchState::generating)})
            .rows) {
     out.push_back({row.get_string(0), row.get_string(1), row.get_string(2),
                    row.is_null(3) ? 0 : row.get_int(3), row.get_string(4)});
@@ -150,11 +157,12 @@ std::vector<Generation> GroupRegistry::generating() {
 bool GroupRegistry::mark_generated(const Generation& g) {
   auto s = db_->acquire();
   db::Transaction tx(s);
-  auto u = s.exec(
-      "UPDATE batches SET state = 'available', generation_finished_at = CURRENT_TIMESTAMP "
-      "WHERE batch_id = ? AND state = 'generating'",
-      {g.batch_id});
-  if (u.affected != 1) return false;
+  if (!kBatches.move_from(s, g.batch_id, BatchState::generating, BatchState::available,
+                          ledger::Event::available, "")) {
+    return false;
+  }
+  s.exec("UPDATE batches SET generation_finished_at = CURRENT_TIMESTAMP WHERE batch_id = ?",
+         {g.batch_id});
   s.exec(
       "UPDATE pools SET generated_total = generated_total + 1 WHERE model_id = ? AND group_id = ?",
       {g.model_id, g.group_id});
@@ -178,8 +186,8 @@ std::optional<std::int64_t> GroupRegistry::refill_estimate(
   if (!pooled) return std::nullopt;
   const auto running = s.exec(
                             "SELECT MIN(generation_started_unix) FROM batches WHERE model_id = ? "
-                            "AND dealer_group = ? AND state = 'generating' AND kind = 'batch'",
-                            {model_id, group_id})
+                            "AND dealer_group = ? AND state = ? AND kind = 'batch'",
+                            {model_id, group_id, kBatches.name(BatchState::generating)})
                            .rows.at(0);
   std::int64_t takes = kUnknownGenerationSeconds;
   {
@@ -199,11 +207,14 @@ bool GroupRegistry::mark_generation_failed(const Generation& g, const std::strin
   auto s = db_->acquire();
   db::Transaction tx(s);
   const std::string reason = error.substr(0, 1000);
-  auto u = s.exec(
-      "UPDATE batches SET state = 'failed', generation_finished_at = CURRENT_TIMESTAMP, "
-      "generation_error = ? WHERE batch_id = ? AND state = 'generating'",
+  if (!kBatches.move_from(s, g.batch_id, BatchState::generating, BatchState::failed,
+                          ledger::Event::failed, "", {{"reason", reason}})) {
+    return false;
+  }
+  s.exec(
+      "UPDATE batches SET generation_finished_at = CURRENT_TIMESTAMP, generation_error = ? "
+      "WHERE batch_id = ?",
       {reason, g.batch_id});
-  if (u.affected != 1) return false;
   s.exec(
       "UPDATE pools SET failed_total = failed_total + 1, last_error = ? WHERE model_id = ? AND "
       "group_id = ?",

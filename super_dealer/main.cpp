@@ -2,7 +2,10 @@
 // filled by asking groups to generate, and binds each batch exactly once to one model owner
 // and one client, and tells the batch's dealers.
 #include "app/actor.hpp"
+#include "ledger/events_route.hpp"
+#include "ledger/ledger.hpp"
 #include "super_dealer/admin_commands.hpp"
+#include "super_dealer/audit_command.hpp"
 #include "super_dealer/group_routes.hpp"
 #include "super_dealer/pool_keeper.hpp"
 #include "super_dealer/sd_routes.hpp"
@@ -12,7 +15,7 @@ namespace {
 using ppi::config::integer_key;
 
 std::vector<ppi::config::KeySpec> super_dealer_keys() {
-  return {
+  std::vector<ppi::config::KeySpec> keys = {
       integer_key("triple_pool.min_size", 2, 0, 100000,
                   "a pool with fewer available batches than this starts refilling"),
       integer_key("triple_pool.max_size", 4, 1, 100000,
@@ -25,6 +28,8 @@ std::vector<ppi::config::KeySpec> super_dealer_keys() {
       integer_key("generation.timeout_seconds", 600, 1, 7 * 24 * 3600,
                   "a generation not prepared on every member by then is failed"),
   };
+  for (auto& k : ppi::super_dealer::audit_keys()) keys.push_back(std::move(k));
+  return keys;
 }
 
 void start(ppi::app::ServerActor& actor, const ppi::config::Config& cfg) {
@@ -41,6 +46,12 @@ void start(ppi::app::ServerActor& actor, const ppi::config::Config& cfg) {
   net::ClientOptions formation_client = dealer_client;
   formation_client.timeout = std::chrono::seconds(120);
   super_dealer::add_group_routes(actor.router(), store, groups, formation_client);
+  // The batch audit (docs/audit.md): its own events to operators, the report to operators.
+  ledger::add_events_route(actor.router(), actor.database_ptr(), ledger::actor_identity());
+  super_dealer::AuditSources audit = super_dealer::audit_sources(cfg, actor.database_ptr());
+  audit.dealers.clear();  // read again for each audit: dealers register later
+  super_dealer::add_audit_route(actor.router(), std::move(audit),
+                                cfg.get_int("batch.retention_seconds"));
 
   super_dealer::PoolSettings pool;
   pool.min_size = cfg.get_int("triple_pool.min_size");
@@ -59,6 +70,12 @@ void start(ppi::app::ServerActor& actor, const ppi::config::Config& cfg) {
   actor.keep(keeper);
 }
 
+std::vector<ppi::app::Command> commands() {
+  auto all = ppi::super_dealer::admin_commands();
+  all.push_back(ppi::super_dealer::audit_command());
+  return all;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -66,5 +83,5 @@ int main(int argc, char** argv) {
       "super_dealer",
       "Super dealer: registry of models, dealer groups and batch pools; keeps pools filled by "
       "generation and binds each batch once.",
-      8440, super_dealer_keys(), argc, argv, start, ppi::super_dealer::admin_commands());
+      8440, super_dealer_keys(), argc, argv, start, commands());
 }

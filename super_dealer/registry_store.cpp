@@ -1,5 +1,7 @@
 #include "super_dealer/registry_store.hpp"
 
+#include "super_dealer/batch_state.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include "obs/log.hpp"
@@ -128,10 +130,12 @@ std::optional<ModelRecord> RegistryStore::model(const std::string& model_id) {
 void RegistryStore::add_available_batch(const std::string& batch_id, const std::string& model_id,
                                         const std::string& dealer_group) {
   auto s = db_->acquire();
-  s.exec(
-      "INSERT INTO batches (batch_id, model_id, dealer_group, state) VALUES (?, ?, ?, "
-      "'available')",
-      {batch_id, model_id, dealer_group});
+  db::Transaction tx(s);
+  s.exec("INSERT INTO batches (batch_id, model_id, dealer_group, state) VALUES (?, ?, ?, ?)",
+         {batch_id, model_id, dealer_group, kBatches.name(BatchState::available)});
+  ledger::append(s, batch_id, ledger::Event::available, "",
+                 {{"model_id", model_id}, {"group", dealer_group}, {"source", "fixture"}});
+  tx.commit();
 }
 
 std::optional<std::string> RegistryStore::bind_batch(const std::string& model_id,
@@ -143,15 +147,23 @@ std::optional<std::string> RegistryStore::bind_batch(const std::string& model_id
   // SKIP LOCKED: concurrent binders each claim a different row instead of queueing on one.
   auto r = s.exec(
       "SELECT batch_id FROM batches WHERE model_id = ? AND dealer_group = ? AND kind = 'batch' "
-      "AND state = 'available' ORDER BY created_at, batch_id LIMIT 1 FOR UPDATE SKIP LOCKED",
-      {model_id, group});
+      "AND state = ? ORDER BY created_at, batch_id LIMIT 1 FOR UPDATE SKIP LOCKED",
+      {model_id, group, kBatches.name(BatchState::available)});
   if (r.rows.empty()) return std::nullopt;
   std::string batch_id = r.rows[0].get_string(0);
-  auto u = s.exec(
-      "UPDATE batches SET state = 'bound', model_owner_identity = ?, client_identity = ?, "
-      "bound_at = CURRENT_TIMESTAMP WHERE batch_id = ? AND state = 'available'",
+  s.exec(
+      "UPDATE batches SET model_owner_identity = ?, client_identity = ?, "
+      "bound_at = CURRENT_TIMESTAMP WHERE batch_id = ?",
       {model_owner, client, batch_id});
-  if (u.affected != 1) throw Error(Errc::internal, "claimed batch changed under its lock");
+  if (!kBatches.move_from(s, batch_id, BatchState::available, BatchState::bound,
+                          ledger::Event::bound, model_owner,
+                          {{"model_owner", model_owner},
+                           {"client", client},
+                           {"model_id", model_id},
+                           {"group", group},
+                           {"kind", "batch"}})) {
+    throw Error(Errc::internal, "claimed batch changed under its lock");
+  }
   tx.commit();
   return batch_id;
 }
@@ -164,21 +176,27 @@ std::optional<MaskSetBinding> RegistryStore::bind_mask_set(const std::string& mo
   // The pool keeper keeps one at most; were there two, the oldest is as good as the other.
   auto r = s.exec(
       "SELECT batch_id, state, model_owner_identity FROM batches WHERE model_id = ? AND "
-      "dealer_group = ? AND kind = 'mask_set' AND state <> 'failed' ORDER BY created_at, batch_id "
+      "dealer_group = ? AND kind = 'mask_set' AND state <> ? ORDER BY created_at, batch_id "
       "LIMIT 1 FOR UPDATE",
-      {model_id, group});
+      {model_id, group, kBatches.name(BatchState::failed)});
   if (r.rows.empty()) return std::nullopt;
   MaskSetBinding out{r.rows[0].get_string(0), r.rows[0].get_string(1)};
-  if (out.state == "available") {
+  const BatchState state = kBatches.parse(out.state);
+  if (state == BatchState::available) {
     s.exec(
-        "UPDATE batches SET state = 'bound', model_owner_identity = ?, bound_at = "
-        "CURRENT_TIMESTAMP WHERE batch_id = ?",
+        "UPDATE batches SET model_owner_identity = ?, bound_at = CURRENT_TIMESTAMP WHERE "
+        "batch_id = ?",
         {model_owner, out.mask_set_id});
+    kBatches.move(s, out.mask_set_id, BatchState::bound, ledger::Event::bound, model_owner,
+                  {{"model_owner", model_owner},
+                   {"model_id", model_id},
+                   {"group", group},
+                   {"kind", "mask_set"}});
     tx.commit();
-    out.state = "bound";
+    out.state = kBatches.name(BatchState::bound);
     return out;
   }
-  if (out.state != "generating" &&
+  if (state != BatchState::generating &&
       (r.rows[0].is_null(2) || r.rows[0].get_string(2) != model_owner)) {
     throw Error(Errc::conflict, "the mask set of model '" + model_id + "' for dealer group " +
                                     group + " is bound to another identity");
@@ -186,9 +204,12 @@ std::optional<MaskSetBinding> RegistryStore::bind_mask_set(const std::string& mo
   return out;
 }
 
-void RegistryStore::mark_failed(const std::string& batch_id) {
+void RegistryStore::mark_failed(const std::string& batch_id, const std::string& reason) {
   auto s = db_->acquire();
-  s.exec("UPDATE batches SET state = 'failed' WHERE batch_id = ?", {batch_id});
+  db::Transaction tx(s);
+  kBatches.move(s, batch_id, BatchState::failed, ledger::Event::failed, "",
+                {{"reason", reason.substr(0, 1000)}});
+  tx.commit();
 }
 
 void RegistryStore::mark_dealers_told(const std::string& batch_id) {
@@ -201,7 +222,8 @@ std::vector<UntoldBinding> RegistryStore::untold_bindings() {
   std::vector<UntoldBinding> out;
   for (const auto& row :
        s.exec("SELECT batch_id, dealer_group, kind, model_owner_identity, client_identity FROM "
-              "batches WHERE state = 'bound' AND dealers_told_at IS NULL ORDER BY bound_at")
+              "batches WHERE state = ? AND dealers_told_at IS NULL ORDER BY bound_at",
+              {kBatches.name(BatchState::bound)})
            .rows) {
     out.push_back({row.get_string(0), row.get_string(1), row.get_string(2), row.get_string(3),
                    row.is_null(4) ? std::string() : row.get_string(4)});

@@ -71,7 +71,7 @@ class RegistryStore {
   // Error(conflict) if it is bound to another identity.
   std::optional<MaskSetBinding> bind_mask_set(const std::string& model_id, const std::string& group,
                                               const std::string& model_owner);
-  void mark_failed(const std::string& batch_id);
+  void mark_failed(const std::string& batch_id, const std::string& reason = "");
   // Every dealer of the batch's group took its binding (docs/protocol.md, Reconciliation).
   void mark_dealers_told(const std::string& batch_id);
   // Bound batches and mask sets whose dealers were not all told, as of now: at start-up, those a

@@ -110,7 +110,7 @@ void bind_on_dealers(RegistryStore& store, const net::ClientOptions& options,
     notify_dealers(options, dealers, binding);
     store.mark_dealers_told(batch_id);
   } catch (const Error& e) {
-    store.mark_failed(batch_id);
+    store.mark_failed(batch_id, e.what());
     log::warn("batch_failed", {{"batch_id", batch_id}, {"reason", e.what()}});
     throw;
   }

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "app/docs.hpp"
+#include "ledger/ledger.hpp"
 #include "obs/log.hpp"
 
 namespace ppi::app {
@@ -78,6 +79,10 @@ std::shared_ptr<db::Database> open_database(const config::Config& cfg, std::stri
   dbc.acquire_timeout = std::chrono::milliseconds(cfg.get_int("db.acquire_timeout_ms"));
   auto database = db::Database::open(dbc);
   int applied = db::migrate(*database, actor);
+  // Every audit event this process appends names it by its certificate (docs/audit.md).
+  const auto tls = tls_options(cfg);
+  ledger::set_actor_identity(tls ? net::certificate_common_name(tls->cert_file)
+                                 : std::string(actor));
   log::info("database_ready", {{"dialect", std::string(db::dialect_name(database->dialect()))},
                                {"migrations_applied", std::to_string(applied)}});
   return database;

@@ -28,4 +28,8 @@ Response problem_response(http::status status, std::string_view title, std::stri
                           std::string_view code, unsigned version = 11);
 Response problem_response(const Error& error, unsigned version = 11);
 
+// The query string of a request target ("/p?a=1&b=x%20y") as name -> value, percent- and
+// '+'-decoded. Error(invalid_argument) for a malformed escape or a name given twice.
+std::map<std::string, std::string> query_params(std::string_view target);
+
 }  // namespace ppi::net
