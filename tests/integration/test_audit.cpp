@@ -8,14 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "deployment.hpp"
-#include "digits_input.hpp"
-#include "inference/mlp_program.hpp"
+#include "digits_deployment.hpp"
 #include "ledger/ledger.hpp"
-#include "model/mlp.hpp"
 #include "process.hpp"
 
 using namespace ppi;
-using test::kDigitsDir;
 
 namespace {
 
@@ -64,14 +61,8 @@ void forge(test::Deployment& d, const std::string& db_url, const std::string& ba
 
 void run_audit_case(db::Dialect dialect) {
   test::Deployment d(dialect, 3);
-  const auto model_file = (kDigitsDir / "model.safetensors").string();
+  const auto loaded = test::register_digits_with_batches(d, 3);
   std::string out;
-  REQUIRE_MESSAGE(d.run_model_owner({"register", "digits", model_file, "--model.rows=1"}, out) == 0,
-                  out);
-  const auto graph = model::load_mlp(std::filesystem::path(model_file));
-  const auto plan = inference::mlp_plan(inference::MlpShape::of(graph), 1, false);
-  const std::vector<std::string> group = {"dealer-1", "dealer-2", "dealer-3"};
-  const auto loaded = d.load_batches("digits", plan, group, 3);
   const auto input = test::write_digits_row(d.certs().dir() / "audit-input.json");
   for (int i = 0; i < 2; ++i) {
     REQUIRE_MESSAGE(d.run_client({"infer", "--model=digits", "--dealers=dealer-1,dealer-2,dealer-3",

@@ -14,10 +14,8 @@
 #include <thread>
 
 #include "deployment.hpp"
-#include "digits_input.hpp"
+#include "digits_deployment.hpp"
 #include "flood.hpp"
-#include "inference/mlp_program.hpp"
-#include "model/mlp.hpp"
 #include "model/safetensors.hpp"
 
 using namespace ppi;
@@ -25,8 +23,6 @@ using namespace std::chrono_literals;
 using ppi::test::Deployment;
 
 namespace {
-
-using test::kDigitsDir;
 
 // Short server timeouts for the actors this test starts (they read PPI_* from the
 // environment they inherit), so that the timeouts fire many times during the flood.
@@ -83,13 +79,8 @@ void check_all_healthy(Deployment& d, const std::vector<Target>& targets) {
 void run_flood_case(db::Dialect dialect) {
   ShortTimeouts timeouts;
   Deployment d(dialect, 3);
-  const auto model_file = (kDigitsDir / "model.safetensors").string();
+  test::register_digits_with_batches(d, 2);
   std::string out;
-  REQUIRE_MESSAGE(d.run_model_owner({"register", "digits", model_file, "--model.rows=1"}, out) == 0,
-                  out);
-  const auto graph = model::load_mlp(std::filesystem::path(model_file));
-  const auto plan = inference::mlp_plan(inference::MlpShape::of(graph), 1, false);
-  d.load_batches("digits", plan, {"dealer-1", "dealer-2", "dealer-3"}, 2);
   const auto input_file = test::write_digits_row(d.certs().dir() / "flood-input.json");
 
   const auto targets = targets_of(d);
