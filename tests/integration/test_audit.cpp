@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit_check.hpp"
 #include "deployment.hpp"
 #include "digits_deployment.hpp"
 #include "ledger/ledger.hpp"
@@ -17,12 +18,7 @@ using namespace ppi;
 namespace {
 
 int audit(test::Deployment& d, std::vector<std::string> args, std::string& out) {
-  args.insert(args.begin(), {test::binary("super_dealer"), "audit"});
-  for (auto& f : d.certs().tls_flags("super_dealer")) args.push_back(f);
-  return test::run_program(std::move(args),
-                           {"PPI_DB_URL=" + d.super_dealer.db_url,
-                            "PPI_AUDIT_MODEL_OWNERS=model_owner=" + d.model_owner.url},
-                           out);
+  return test::run_audit(d, std::move(args), out);
 }
 
 nlohmann::json audit_json(test::Deployment& d, std::vector<std::string> args, int& status) {

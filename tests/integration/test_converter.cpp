@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "audit_check.hpp"
 #include "client/client_store.hpp"
 #include "db/chunks.hpp"
 #include "deployment.hpp"
@@ -90,6 +91,7 @@ void convert_and_verify(db::Dialect dialect, int dealer_count) {
               .rows.at(0)
               .get_int(0) == 0);
   }
+  test::require_clean_audit(d);
 }
 
 }  // namespace
@@ -145,6 +147,7 @@ TEST_CASE("converter: 50 concurrent requests never share a batch; the rest get n
     auto sd = d.open(d.super_dealer.db_url)->acquire();
     CHECK(sd.exec("SELECT COUNT(*) FROM batches WHERE state = 'bound'").rows[0].get_int(0) == 20);
     CHECK(sd.exec("SELECT COUNT(*) FROM batches WHERE state <> 'bound'").rows[0].get_int(0) == 0);
+    test::require_clean_audit(d);
   }
 }
 

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit_check.hpp"
 #include "deployment.hpp"
 #include "grpc/grpc_tls.hpp"
 #include "inference/mlp_program.hpp"
@@ -184,6 +185,7 @@ void run_online_case(db::Dialect dialect) {
   CHECK(client.exec("SELECT state FROM inferences WHERE batch_id = ?", {fresh})
             .rows[0]
             .get_string(0) == "done");
+  test::require_clean_audit(d);
 }
 
 }  // namespace
