@@ -1,6 +1,7 @@
 // Bound batches expire on time (issue 14 item 4): a batch bound to a model owner and a client
 // that neither fetches is retired by every dealer once batch.ttl_seconds have passed, without
-// anyone asking for it again: state 'expired', secrets and material deleted, the row kept.
+// anyone asking for it again: state 'expired', secrets and material deleted, the row kept. The
+// model owner does the same with a converted share whose online phase never came.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -64,7 +65,58 @@ void run_expiry_case(db::Dialect dialect) {
   }
 }
 
+// The model owner's half: a converted batch whose client never runs its online phase loses its
+// share after batch.ttl_seconds, by the model owner's own sweep; the record and its ledger stay.
+void run_share_expiry_case(db::Dialect dialect) {
+  test::Deployment d(dialect, 3);
+  d.model_owner.env.push_back("PPI_BATCH_TTL_SECONDS=2");
+  d.model_owner.env.push_back("PPI_BATCH_EXPIRY_INTERVAL_SECONDS=1");
+  d.kill(d.model_owner);
+  d.restart(d.model_owner);
+  const auto plan =
+      material::MaterialPlan::from_json(json::parse(R"([{"type": "TRIPLE", "count": 300}])"));
+  std::string out;
+  REQUIRE_MESSAGE(d.register_model("m", plan, out) == 0, out);
+  const auto ids = d.dealer_ids();
+  const std::string batch = d.load_batches("m", plan, ids, 1).at(0);
+  REQUIRE_MESSAGE(
+      d.run_client({"convert", "--model=m", "--dealers=dealer-1,dealer-2,dealer-3"}, out) == 0,
+      out);
+  auto mo = d.open(d.model_owner.db_url)->acquire();
+  const auto state = [&] {
+    return mo.exec("SELECT state FROM inferences WHERE batch_id = ?", {batch})
+        .rows.at(0)
+        .get_string(0);
+  };
+  CHECK(state() == "ready");
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (state() == "ready" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  CHECK(state() == "expired");
+  CHECK(
+      mo.exec("SELECT COUNT(*) FROM share_chunks WHERE batch_id = ?", {batch}).rows[0].get_int(0) ==
+      0);
+  CHECK(mo.exec("SELECT COUNT(*) FROM inferences WHERE batch_id = ? AND mac_key_share IS NULL",
+                {batch})
+            .rows[0]
+            .get_int(0) == 1);
+  auto events = mo.exec("SELECT event FROM audit_events WHERE batch_id = ? ORDER BY id", {batch});
+  REQUIRE(events.rows.size() == 3);
+  CHECK(events.rows[0].get_string(0) == "converted");
+  CHECK(events.rows[1].get_string(0) == "expired");
+  CHECK(events.rows[2].get_string(0) == "material_deleted");
+}
+
 }  // namespace
+
+TEST_CASE("expiry: the model owner expires a converted share nobody used (PostgreSQL)") {
+  run_share_expiry_case(db::Dialect::postgresql);
+}
+
+TEST_CASE("expiry: the model owner's share expiry on MariaDB") {
+  run_share_expiry_case(db::Dialect::mysql);
+}
 
 TEST_CASE("expiry: dealers retire a bound batch nobody fetched, on time (PostgreSQL)") {
   run_expiry_case(db::Dialect::postgresql);
