@@ -4,14 +4,15 @@
 #     e.g. super_dealer model_owner client operator dealer-1=dealer1.example.org,10.0.0.5,fd00::5
 #          alice:client ops-2:operator dealer-7:dealer=10.0.0.7
 # Each actor's identity is its certificate's subject CN (NAME), its role the subject's OU
-# (ROLE): operator, super_dealer, dealer, model_owner or client (docs/operations.md, Roles).
+# (ROLE): operator, monitor, super_dealer, dealer, model_owner or client (docs/operations.md,
+# Roles; a monitor may only read GET /metrics, e.g. a Prometheus server).
 # Without ROLE the role comes from the name: super_dealer, model_owner, dealer and dealer-*,
-# operator and operator-*, client and client-*; any other name needs its ROLE. The servers
-# (super_dealer, dealer, model_owner) get the extended key usages serverAuth and clientAuth
-# (they also call each other); operators and clients get clientAuth only, so their
-# certificates cannot serve. Certificates name localhost and
-# 127.0.0.1 as subject alternative names, and the HOSTs given after '=' (IP addresses as IP
-# SANs, the rest as DNS names): the names and addresses its peers reach it by, i.e. what they
+# operator and operator-*, monitor and monitor-*, client and client-*; any other name needs its
+# ROLE. The servers (super_dealer, dealer, model_owner) get the extended key usages serverAuth
+# and clientAuth (they also call each other); operators, monitors and clients get clientAuth
+# only, so their certificates cannot serve. Certificates name localhost and 127.0.0.1 as
+# subject alternative names, and the HOSTs given after '=' (IP addresses as IP SANs, the rest
+# as DNS names): the names and addresses its peers reach it by, i.e. what they
 # have in their URLs for it (advertised endpoints, super_dealer.url, ...), whatever address it
 # listens on (listen.address). Keys are P-256.
 # An existing CA in OUT_DIR is reused, so actors can be added later.
@@ -45,14 +46,15 @@ for arg in "$@"; do
       super_dealer | model_owner) role=$name ;;
       dealer | dealer-*) role=dealer ;;
       operator | operator-*) role=operator ;;
+      monitor | monitor-*) role=monitor ;;
       client | client-*) role=client ;;
       *) echo "$0: no role for '$name': give it as $name:ROLE" >&2; exit 2 ;;
     esac
   fi
   case "$role" in
     super_dealer | dealer | model_owner) usages=serverAuth,clientAuth ;;
-    operator | client) usages=clientAuth ;;
-    *) echo "$0: bad role '$role' for $name (operator, super_dealer, dealer, model_owner, client)" >&2
+    operator | monitor | client) usages=clientAuth ;;
+    *) echo "$0: bad role '$role' for $name (operator, monitor, super_dealer, dealer, model_owner, client)" >&2
        exit 2 ;;
   esac
   sans="DNS:localhost,IP:127.0.0.1"
