@@ -4,6 +4,7 @@
 #include "core/json_body.hpp"
 #include "ledger/events_route.hpp"
 #include "net/tls.hpp"
+#include "obs/catalog.hpp"
 #include "obs/log.hpp"
 
 namespace ppi::dealer {
@@ -57,19 +58,23 @@ void add_dealer_routes(net::Router& router, std::shared_ptr<DealerStore> store,
   // This dealer's audit events, to the super dealer's audit (docs/audit.md).
   ledger::add_events_route(router, store->database(), settings.super_dealer_identity);
 
-  router.add(verb::post, "/v1/seed", {role::kClient},
-             [store](const net::Request& req, net::RequestContext& ctx) {
-               const std::string& caller = app::require_identity(ctx);
-               JsonBody body(req.body(), {"batch_id"});
-               std::string batch_id = body.string("batch_id");
-               check_batch_id(batch_id);
-               BoundBatch batch = store->release_seed(batch_id, caller);
-               log::info("seed_released", {{"batch_id", batch_id}, {"client", caller}});
-               nlohmann::json doc = {{"batch_id", batch_id},
-                                     {"shares_seed", to_decimal(batch.shares_seed.to_u128())},
-                                     {"mac_key_mask", to_decimal(batch.mac_key_mask)}};
-               return net::json_response(net::http::status::ok, doc.dump());
-             });
+  router.add(
+      verb::post, "/v1/seed", {role::kClient},
+      [store](const net::Request& req, net::RequestContext& ctx) {
+        const std::string& caller = app::require_identity(ctx);
+        JsonBody body(req.body(), {"batch_id"});
+        std::string batch_id = body.string("batch_id");
+        check_batch_id(batch_id);
+        BoundBatch batch = store->release_seed(batch_id, caller);
+        log::info("seed_released", {{"batch_id", batch_id}, {"client", caller}});
+        nlohmann::json doc = {{"batch_id", batch_id},
+                              {"shares_seed", to_decimal(batch.shares_seed.to_u128())},
+                              {"mac_key_mask", to_decimal(batch.mac_key_mask)}};
+        std::string answer = doc.dump();
+        obs::catalog::dealer_releases().with({"seed"}).inc();
+        obs::catalog::dealer_release_bytes().with({"seed"}).inc(static_cast<double>(answer.size()));
+        return net::json_response(net::http::status::ok, std::move(answer));
+      });
 }
 
 }  // namespace ppi::dealer

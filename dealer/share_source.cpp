@@ -11,6 +11,7 @@
 #include "crypto/prg.hpp"
 #include "material/conversion.hpp"
 #include "material/layout.hpp"
+#include "obs/catalog.hpp"
 #include "obs/log.hpp"
 
 namespace ppi::dealer {
@@ -114,6 +115,7 @@ class MaskedShareReader final : public grpcsvc::ShareReader {
   // Progress goes to the database at most once a second: it bounds where a later stream may
   // resume (docs/protocol.md), and renews the lease.
   void sent(std::uint64_t next_element) override {
+    count_sent(next_element);
     sent_through_ = next_element;
     const auto now = std::chrono::steady_clock::now();
     if (now - last_renewal_ < std::chrono::seconds(1)) return;
@@ -124,6 +126,8 @@ class MaskedShareReader final : public grpcsvc::ShareReader {
   void complete() override {
     store_.complete_shares(batch_.batch_id, batch_.stream_token);
     completed_ = true;
+    count_sent(batch_.element_count);
+    obs::catalog::dealer_releases().with({"shares"}).inc();
   }
 
  private:
@@ -157,6 +161,14 @@ class MaskedShareReader final : public grpcsvc::ShareReader {
     if (pos - chunk_->offset() >= chunk_->bytes().size())
       throw Error(Errc::internal, "share chunk is short");
     return chunk_;
+  }
+
+  // ppi_dealer_release_bytes_total{kind="shares"}: the masked elements up to `next` written.
+  void count_sent(std::uint64_t next) {
+    if (next <= sent_through_) return;
+    obs::catalog::dealer_release_bytes()
+        .with({"shares"})
+        .inc(static_cast<double>((next - sent_through_) * material::kPairBytes));
   }
 
   // Copies the stored (plain) bytes [pos, pos + out.size()), across chunks.

@@ -11,6 +11,7 @@
 #include "ledger/ledger.hpp"
 #include "material/layout.hpp"
 #include "net/json_call.hpp"
+#include "obs/catalog.hpp"
 #include "obs/log.hpp"
 
 namespace ppi::model_owner {
@@ -193,7 +194,11 @@ nlohmann::json convert(ModelOwnerStore& store, const ConverterSettings& settings
                                   {"elements", std::to_string(element_count)},
                                   {"bytes", std::to_string(result.bytes_received)},
                                   {"seconds", std::to_string(seconds_since(started))}});
+    obs::catalog::conversions().with({"succeeded"}).inc();
+    obs::catalog::conversion_bytes().inc(static_cast<double>(result.bytes_received));
+    obs::catalog::conversion_seconds().observe(seconds_since(started));
   } catch (const Error& e) {
+    obs::catalog::conversions().with({"failed"}).inc();
     store.mark_failed(batch_id, e.what());
     log::warn("share_collection_failed", {{"batch_id", batch_id}, {"reason", e.what()}});
     throw;

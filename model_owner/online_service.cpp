@@ -20,6 +20,7 @@
 #include "model/safetensors.hpp"
 #include "mpc/batch_share.hpp"
 #include "mpc/party.hpp"
+#include "obs/catalog.hpp"
 #include "obs/log.hpp"
 #include "online/stream_channel.hpp"
 
@@ -156,6 +157,7 @@ grpc::Status OnlineService::Run(grpc::ServerContext* context,
     check_batch_id(batch_id);
     OnlineBatch batch = store_->begin_online(batch_id, caller);
     begun = true;
+    const obs::catalog::ActiveSession active;
     const OnlineModel model = store_->online_model(batch.model_id);
     const material::MaterialPlan plan = material::MaterialPlan::parse(model.plan_json);
 
@@ -197,6 +199,8 @@ grpc::Status OnlineService::Run(grpc::ServerContext* context,
     program.run(party);
     store_->finish_online(batch_id, channel.rounds(), channel.bytes_sent(),
                           channel.bytes_received());
+    obs::catalog::online_done(std::chrono::steady_clock::now() - started, channel.rounds(),
+                              channel.bytes_sent() + channel.bytes_received());
     log::info("online_done", {{"batch_id", batch_id},
                               {"model_id", batch.model_id},
                               {"model_kind", kind_name(model.settings.kind)},
@@ -208,10 +212,13 @@ grpc::Status OnlineService::Run(grpc::ServerContext* context,
     return grpc::Status::OK;
   } catch (const Error& e) {
     record_failure(e.what());
+    obs::catalog::online_sessions().with({begun ? "failed" : "refused"}).inc();
     log::warn("online_refused", {{"batch_id", batch_id}, {"client", caller}, {"reason", e.what()}});
     return grpcsvc::to_status(e);
   } catch (const std::exception& e) {
     record_failure(std::string("internal: ") + e.what());
+    obs::catalog::online_sessions().with({"failed"}).inc();
+    obs::catalog::count_error(Errc::internal);
     log::error("online_failed", {{"batch_id", batch_id}, {"reason", e.what()}});
     return grpc::Status(grpc::StatusCode::INTERNAL, "the model owner failed");
   }

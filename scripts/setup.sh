@@ -12,6 +12,8 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   nlohmann-json3-dev libpq-dev libmysqlcppconn-dev doctest-dev
   postgresql-15 mariadb-server mariadb-client
+  # promtool and a real scrape in tests/integration/test_observability.cpp
+  prometheus
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -3,6 +3,8 @@
 #include "core/clock.hpp"
 #include "crypto/uuid.hpp"
 #include "net/json_call.hpp"
+#include "obs/catalog.hpp"
+#include "obs/failure_backoff.hpp"
 #include "obs/log.hpp"
 #include "super_dealer/dealer_calls.hpp"
 
@@ -11,6 +13,10 @@ namespace {
 
 using net::http::verb;
 using nlohmann::json;
+
+// While passes fail as a whole (the registry's database is down), the keeper waits longer
+// each time, up to this, instead of failing and logging every interval (issue 14 item 10).
+constexpr std::chrono::milliseconds kMaxPassBackoff{30000};
 
 }  // namespace
 
@@ -48,14 +54,22 @@ void PoolKeeper::stop() {
 }
 
 void PoolKeeper::run() {
+  obs::FailureBackoff backoff(settings_.interval, kMaxPassBackoff);
   for (;;) {
     try {
       pass();
+      if (const auto ended = backoff.succeeded()) {
+        log::info("pool_pass_recovered", {{"failures", std::to_string(ended)}});
+      }
     } catch (const std::exception& e) {
-      log::warn("pool_pass_failed", {{"reason", e.what()}});
+      obs::catalog::pool_keeper_pass_failures().inc();
+      const auto step = backoff.failed();
+      log::warn("pool_pass_failed", {{"reason", e.what()},
+                                     {"failures", std::to_string(step.failures)},
+                                     {"retry_ms", std::to_string(step.delay.count())}});
     }
     std::unique_lock lock(mu_);
-    if (cv_.wait_for(lock, settings_.interval, [&] { return stopping_; })) return;
+    if (cv_.wait_for(lock, backoff.delay(), [&] { return stopping_; })) return;
   }
 }
 
@@ -156,6 +170,8 @@ void PoolKeeper::check(const Generation& g) {
   if (prepared == dealers.size()) {
     // The commit point: every member holds its share durably.
     if (groups_->mark_generated(g)) {
+      obs::catalog::generations().with({g.model_id, g.group_id, "available"}).inc();
+      obs::catalog::generation_seconds().observe(seconds_since_start(g));
       log::info(g.kind == "mask_set" ? "mask_set_generated" : "batch_generated",
                 {{"batch_id", g.batch_id}, {"model_id", g.model_id}, {"group_id", g.group_id}});
     }
@@ -170,12 +186,25 @@ void PoolKeeper::check(const Generation& g) {
 void PoolKeeper::fail(const Generation& g, const std::vector<DealerRecord>& dealers,
                       const std::string& reason) {
   if (!groups_->mark_generation_failed(g, reason)) return;
+  obs::catalog::generations().with({g.model_id, g.group_id, "failed"}).inc();
+  started_.erase(g.batch_id);
   log::warn("batch_generation_failed", {{"batch_id", g.batch_id}, {"reason", reason}});
   paused_[{g.model_id, g.group_id}] = std::chrono::steady_clock::now() + settings_.retry_delay;
   // A member that cannot be told now is told on a later pass (until this process stops).
   for (const auto& d : dealers) {
     if (!send_abort(g.batch_id, d)) unsent_aborts_.emplace_back(g.batch_id, d);
   }
+}
+
+double PoolKeeper::seconds_since_start(const Generation& g) {
+  // Generations this process started are timed on the monotonic clock; one a previous run
+  // started, by the wall-clock second it recorded.
+  if (auto it = started_.find(g.batch_id); it != started_.end()) {
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - it->second;
+    started_.erase(it);
+    return elapsed.count();
+  }
+  return static_cast<double>(std::max<std::int64_t>(0, unix_now() - g.started_unix));
 }
 
 bool PoolKeeper::send_abort(const std::string& batch_id, const DealerRecord& d) {
@@ -192,6 +221,14 @@ bool PoolKeeper::send_abort(const std::string& batch_id, const DealerRecord& d) 
 
 void PoolKeeper::refill(const PoolRecord& pool) {
   const auto key = std::pair{pool.model_id, pool.group_id};
+  const std::int64_t available = groups_->count(pool.model_id, pool.group_id, "available");
+  const std::int64_t generating = groups_->count(pool.model_id, pool.group_id, "generating");
+  obs::catalog::pool_batches()
+      .with({pool.model_id, pool.group_id, "available"})
+      .set(static_cast<double>(available));
+  obs::catalog::pool_batches()
+      .with({pool.model_id, pool.group_id, "generating"})
+      .set(static_cast<double>(generating));
   if (auto p = paused_.find(key); p != paused_.end()) {
     if (std::chrono::steady_clock::now() < p->second) return;
     paused_.erase(p);
@@ -205,8 +242,6 @@ void PoolKeeper::refill(const PoolRecord& pool) {
     json request = {{"plan", json::parse(model->mask_plan_json)}, {"kind", "mask_set"}};
     if (!start_generation(pool, "mask_set", request, members(pool.group_id))) return;
   }
-  const std::int64_t available = groups_->count(pool.model_id, pool.group_id, "available");
-  const std::int64_t generating = groups_->count(pool.model_id, pool.group_id, "generating");
   if (available < settings_.min_size) refilling_.insert(key);
   if (available >= settings_.max_size) refilling_.erase(key);
   if (!refilling_.count(key)) return;
@@ -237,6 +272,8 @@ bool PoolKeeper::start_generation(const PoolRecord& pool, const std::string& kin
         throw Error(e.code(), "dealer " + d.dealer_id + ": " + e.what());
       }
     });
+    obs::catalog::generations().with({g.model_id, g.group_id, "started"}).inc();
+    started_[g.batch_id] = std::chrono::steady_clock::now();
     log::info("generation_started", {{"batch_id", g.batch_id},
                                      {"kind", kind},
                                      {"model_id", g.model_id},

@@ -18,6 +18,10 @@
 //     member, at most triple_pool.concurrency at once, with the model's mask plan if it has
 //     one) until max_size batches are available or being generated. After a failure the pool
 //     waits triple_pool.retry_ms.
+// A pass that fails as a whole (the registry's database is down) is retried after a delay that
+// doubles up to 30 s, and logged once per retry with the count (obs/failure_backoff.hpp).
+// Metrics (obs/catalog.hpp): pool sizes per state, generations started/available/failed,
+// generation seconds, failed passes.
 // The state lives in the database, so a restarted super dealer picks up where it stopped.
 
 #include <chrono>
@@ -64,6 +68,8 @@ class PoolKeeper {
   // Tells d to drop its part of a failed generation; false when it should be tried again.
   bool send_abort(const std::string& batch_id, const DealerRecord& d);
   std::vector<DealerRecord> members(const std::string& group_id);
+  // For ppi_generation_seconds: how long ago g started (forgetting it).
+  double seconds_since_start(const Generation& g);
 
   std::shared_ptr<RegistryStore> registry_;
   std::shared_ptr<GroupRegistry> groups_;
@@ -73,6 +79,7 @@ class PoolKeeper {
   std::vector<std::pair<std::string, DealerRecord>>
       unsent_aborts_;  // batch id, member  // the keeper thread's alone once started
   std::set<std::pair<std::string, std::string>> refilling_;
+  std::map<std::string, std::chrono::steady_clock::time_point> started_;  // by batch id
   std::map<std::pair<std::string, std::string>, std::chrono::steady_clock::time_point> paused_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "app/docs.hpp"
+#include "app/metrics_routes.hpp"
 #include "ledger/ledger.hpp"
 #include "obs/log.hpp"
 
@@ -94,6 +95,7 @@ ServerActor::ServerActor(std::string actor, const config::Config& cfg,
   router_->add(net::http::verb::get, "/healthz",
                [this](const net::Request&, net::RequestContext&) { return health(); });
   add_docs_routes(*router_, actor_, cfg_.get_string("docs.swagger_ui_dir"));
+  add_metrics_routes(*router_, actor_, cfg_, db_);
 }
 
 net::Response ServerActor::health() const {

@@ -9,6 +9,8 @@
 #include <mutex>
 #include <sstream>
 
+#include "obs/catalog.hpp"
+
 namespace ppi::grpcsvc {
 namespace {
 
@@ -126,6 +128,8 @@ std::string peer_identity(const grpc::ServerContext& context) {
 }
 
 grpc::Status to_status(const Error& error) {
+  // Every gRPC server answers its errors through here: ppi_errors_total counts them.
+  obs::catalog::count_error(error.code());
   using grpc::StatusCode;
   auto keep = [&](StatusCode code) { return grpc::Status(code, error.served()); };
   switch (error.code()) {

@@ -42,6 +42,7 @@ std::string peer_identity(const grpc::ServerContext& context);
 // conflict and gone both become FAILED_PRECONDITION (gRPC has no finer code), so from_status
 // gives back conflict for either. Codes that mean a bug or a local failure (config, database,
 // crypto, internal) become INTERNAL with a generic message: their details stay in the log.
+// Also counts the error in ppi_errors_total (servers answer their errors through here).
 grpc::Status to_status(const Error& error);
 // `peer` names who answered (e.g. "dealer d1 (host:port)") and prefixes the message.
 // UNAVAILABLE, DEADLINE_EXCEEDED and CANCELLED become unavailable.

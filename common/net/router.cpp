@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <boost/beast/core/string.hpp>
+#include <chrono>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 
+#include "obs/catalog.hpp"
 #include "obs/log.hpp"
 
 namespace ppi::net {
@@ -81,10 +85,45 @@ std::string allow_header(const std::vector<http::verb>& methods) {
   return allow;
 }
 
+bool sane_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == ':' || c == '-';
+  });
+}
+
+// A label value from a bounded set: a method Beast does not know is "other", not its text.
+std::string method_label(const Request& request) {
+  if (request.method() == http::verb::unknown) return "other";
+  return std::string(request.method_string());
+}
+
+constexpr std::string_view kUnmatched = "unmatched";
+
 }  // namespace
 
+// What the access log and the metrics need to know of how a request was answered.
+struct Router::Outcome {
+  std::string request_id;
+  std::string route{kUnmatched};
+  std::string error;  // the Errc name of a problem answer, "" otherwise
+};
+
 void Router::add(http::verb method, std::string pattern, Roles roles, Handler handler) {
-  routes_.push_back(Route{method, split_path(pattern), std::move(roles), std::move(handler)});
+  auto segments = split_path(pattern);
+  routes_.push_back(
+      Route{method, std::move(pattern), std::move(segments), std::move(roles), std::move(handler)});
+}
+
+std::string Router::request_id_of(const Request& request) {
+  const auto given = request["X-Request-Id"];
+  if (sane_request_id(given)) return std::string(given);
+  // Not a secret, only unique enough to find one request's lines across actors.
+  thread_local std::mt19937_64 random(std::random_device{}());
+  char id[17];
+  std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(random()));
+  return id;
 }
 
 void Router::add(http::verb method, std::string pattern, Handler handler) {
@@ -92,11 +131,38 @@ void Router::add(http::verb method, std::string pattern, Handler handler) {
 }
 
 Response Router::handle(const Request& request, RequestContext& context) const {
+  const auto started = std::chrono::steady_clock::now();
+  Outcome outcome;
+  outcome.request_id = request_id_of(request);
+  Response res = dispatch(request, context, outcome);
+  res.set("X-Request-Id", outcome.request_id);
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
+  const std::string method = method_label(request);
+  const std::string status = std::to_string(res.result_int());
+  obs::catalog::http_requests().with({outcome.route, method, status}).inc();
+  obs::catalog::http_request_duration().with({outcome.route}).observe(elapsed.count());
+  if (!outcome.error.empty()) obs::catalog::count_error(outcome.error);
+  char latency[32];
+  std::snprintf(latency, sizeof latency, "%.3f", elapsed.count() * 1000);
+  std::vector<log::Field> fields = {{"method", method},
+                                    {"route", outcome.route},
+                                    {"status", status},
+                                    {"latency_ms", latency},
+                                    {"caller", context.peer_identity},
+                                    {"request_id", outcome.request_id}};
+  if (auto batch = context.path_params.find("batch_id"); batch != context.path_params.end()) {
+    fields.emplace_back("batch_id", batch->second);
+  }
+  log::write_fields(log::Level::info, "http_request", fields);
+  return res;
+}
+
+Response Router::dispatch(const Request& request, RequestContext& context, Outcome& outcome) const {
   if (request.method() == http::verb::head) {
     // GET without the body: health probes use HEAD. Content-Length stays that of the body.
     Request get = request;
     get.method(http::verb::get);
-    Response res = handle(get, context);
+    Response res = dispatch(get, context, outcome);
     const auto length = res.body().size();
     res.body().clear();
     res.content_length(length);
@@ -120,18 +186,31 @@ Response Router::handle(const Request& request, RequestContext& context) const {
       res.keep_alive(request.keep_alive());
       return res;
     }
+    outcome.error = "not_found";
     return problem_response(http::status::not_found, "Not Found",
                             "no such resource (paths have no trailing or doubled slash)",
                             "not_found", request.version());
   }
+  // The lines a failed request adds to its access-log line carry its request id and batch.
+  const auto log_failure = [&](log::Level level, std::string_view event,
+                               std::vector<log::Field> fields) {
+    fields.emplace_back("request_id", outcome.request_id);
+    if (auto batch = context.path_params.find("batch_id"); batch != context.path_params.end()) {
+      fields.emplace_back("batch_id", batch->second);
+    }
+    log::write_fields(level, event, fields);
+  };
   std::vector<http::verb> allowed;
   for (const auto& route : routes_) {
     std::map<std::string, std::string> params;
     if (!match(route.segments, path, params)) continue;
+    if (allowed.empty()) outcome.route = route.pattern;
     allowed.push_back(route.method);
     if (route.method == http::verb::get) allowed.push_back(http::verb::head);
     if (route.method != request.method()) continue;
+    outcome.route = route.pattern;
     if (!json_or_empty(request)) {
+      outcome.error = "invalid_argument";
       return problem_response(http::status::unsupported_media_type, "Unsupported Media Type",
                               "the request body must be application/json, not '" +
                                   std::string(request[http::field::content_type]) + "'",
@@ -139,10 +218,12 @@ Response Router::handle(const Request& request, RequestContext& context) const {
     }
     context.path_params = std::move(params);
     if (auto refused = refusal(route.roles, context, request)) {
-      log::warn("request_refused", {{"target", std::string(target)},
-                                    {"peer", context.peer_identity},
-                                    {"role", context.peer_role},
-                                    {"detail", refused->what()}});
+      outcome.error = errc_name(refused->code());
+      log_failure(log::Level::warn, "request_refused",
+                  {{"target", std::string(target)},
+                   {"peer", context.peer_identity},
+                   {"role", context.peer_role},
+                   {"detail", refused->what()}});
       return problem_response(*refused, request.version());
     }
     try {
@@ -151,20 +232,25 @@ Response Router::handle(const Request& request, RequestContext& context) const {
       res.keep_alive(request.keep_alive());
       return res;
     } catch (const Error& e) {
+      outcome.error = errc_name(e.code());
       if (status_for(e.code()) == http::status::internal_server_error || e.detail_withheld()) {
-        log::error("request_failed", {{"target", std::string(target)},
-                                      {"code", std::string(errc_name(e.code()))},
-                                      {"detail", e.what()}});
+        log_failure(log::Level::error, "request_failed",
+                    {{"target", std::string(target)},
+                     {"code", std::string(errc_name(e.code()))},
+                     {"detail", e.what()}});
       }
       return problem_response(e, request.version());
     } catch (const nlohmann::json::exception& e) {
       // A handler reading a request body that does not have the shape it expects (a missing
       // member, a wrong type): the caller's mistake, answered in one place with 400.
+      outcome.error = "invalid_argument";
       return problem_response(
           Error(Errc::invalid_argument, std::string("the request body does not fit: ") + e.what()),
           request.version());
     } catch (const std::exception& e) {
-      log::error("request_failed", {{"target", std::string(target)}, {"detail", e.what()}});
+      outcome.error = "internal";
+      log_failure(log::Level::error, "request_failed",
+                  {{"target", std::string(target)}, {"detail", e.what()}});
       return problem_response(Error(Errc::internal, e.what()), request.version());
     }
   }
@@ -176,6 +262,7 @@ Response Router::handle(const Request& request, RequestContext& context) const {
       res.keep_alive(request.keep_alive());
       return res;
     }
+    outcome.error = "invalid_argument";
     Response res =
         problem_response(http::status::method_not_allowed, "Method Not Allowed",
                          "this path does not accept " + std::string(request.method_string()) +
@@ -184,6 +271,7 @@ Response Router::handle(const Request& request, RequestContext& context) const {
     res.set(http::field::allow, allow_header(allowed));
     return res;
   }
+  outcome.error = "not_found";
   return problem_response(http::status::not_found, "Not Found", "no such resource", "not_found",
                           request.version());
 }

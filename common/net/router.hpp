@@ -2,6 +2,11 @@
 // Maps (method, path) to a handler. Paths may hold {name} segments, e.g. "/v1/seed/{batch_id}".
 // Handlers run on the worker pool, never on an I/O thread, so they may block on the database.
 // A handler that throws ppi::Error produces the matching problem+json response.
+// Every request is counted and timed by route pattern (ppi_http_requests_total,
+// ppi_http_request_duration_seconds; errors in ppi_errors_total), logged once at info
+// (event=http_request: method, route, status, latency_ms, caller, request_id, batch_id when
+// the path names one), and answered with its X-Request-Id: the caller's, when it is a sane
+// token (1 to 128 of A-Z a-z 0-9 . _ : -), else one made here.
 
 #include <functional>
 #include <string>
@@ -26,9 +31,16 @@ class Router {
   // Never throws: unknown paths give 404, wrong methods 405, handler errors problem+json.
   Response handle(const Request& request, RequestContext& context) const;
 
+  // The request id the answer to `request` carries (see above).
+  static std::string request_id_of(const Request& request);
+
  private:
+  struct Outcome;
+  Response dispatch(const Request& request, RequestContext& context, Outcome& outcome) const;
+
   struct Route {
     http::verb method;
+    std::string pattern;  // as added: the `route` label and log field
     std::vector<std::string> segments;
     Roles roles;  // empty: any caller
     Handler handler;

@@ -28,9 +28,11 @@ boost::asio::ssl::context make_client_context(const TlsOptions& options);
 void check_identity(const TlsOptions& options);
 
 // The roles a certificate can hold (its subject OU). An operator runs the deployment (groups,
-// pools, registry reads); the others are the actors of the same names.
+// pools, registry reads); a monitor may only read metrics (a Prometheus server's certificate);
+// the others are the actors of the same names.
 namespace role {
 inline constexpr std::string_view kOperator = "operator";
+inline constexpr std::string_view kMonitor = "monitor";
 inline constexpr std::string_view kSuperDealer = "super_dealer";
 inline constexpr std::string_view kDealer = "dealer";
 inline constexpr std::string_view kModelOwner = "model_owner";

@@ -89,7 +89,10 @@ Level parse_level(std::string_view name) {
                                 "' (expected debug, info, warn or error)");
 }
 
-void write(Level level, std::string_view event, std::initializer_list<Field> fields) {
+namespace {
+
+template <class Fields>
+void write_line(Level level, std::string_view event, const Fields& fields) {
   if (level < g_min_level.load()) return;
   std::string line = "ts=" + timestamp() + " level=";
   line.append(level_name(level));
@@ -108,6 +111,16 @@ void write(Level level, std::string_view event, std::initializer_list<Field> fie
   }
   line.push_back('\n');
   std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+}  // namespace
+
+void write(Level level, std::string_view event, std::initializer_list<Field> fields) {
+  write_line(level, event, fields);
+}
+
+void write_fields(Level level, std::string_view event, const std::vector<Field>& fields) {
+  write_line(level, event, fields);
 }
 
 }  // namespace ppi::log

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace ppi::log {
 
@@ -21,6 +22,8 @@ Level parse_level(std::string_view name);  // throws Error(config) on an unknown
 
 using Field = std::pair<std::string_view, std::string>;
 void write(Level level, std::string_view event, std::initializer_list<Field> fields = {});
+// The same for fields known only at run time (some present on some lines only).
+void write_fields(Level level, std::string_view event, const std::vector<Field>& fields);
 
 inline void info(std::string_view event, std::initializer_list<Field> fields = {}) {
   write(Level::info, event, fields);
