@@ -53,10 +53,16 @@ function documents(file) {
 
 // ---------------------------------------------------------------------------------------------
 // The metric names the actors export, from their one source (common/obs/catalog.cpp).
-const catalog = new Set(
-    [...read('common/obs/catalog.cpp').matchAll(/"(ppi_[a-z0-9_]+)"/g)].map((m) => m[1]),
-);
-check(catalog.size > 0, 'common/obs/catalog.cpp defines no ppi_ metric');
+// Until the metrics of issue 11 item 4 land there is no catalog: say so, and skip only the
+// metric-name cross-check (the dashboard and the alerts then name metrics nobody exports yet).
+const hasCatalog = fs.existsSync('common/obs/catalog.cpp');
+if (!hasCatalog) {
+  console.log('WARNING: common/obs/catalog.cpp is absent (issue 11 item 4 not landed): the ' +
+              'metric names of the dashboard and the alerts are not checked');
+}
+const catalog = new Set(hasCatalog ?
+    [...read('common/obs/catalog.cpp').matchAll(/"(ppi_[a-z0-9_]+)"/g)].map((m) => m[1]) : []);
+check(!hasCatalog || catalog.size > 0, 'common/obs/catalog.cpp defines no ppi_ metric');
 // The metric names a PromQL expression reads (histogram series by their family's name).
 function metricsOf(expr) {
   return [...expr.matchAll(/\b(ppi_[a-z0-9_]+)/g)].map(
@@ -64,6 +70,7 @@ function metricsOf(expr) {
   );
 }
 function checkMetrics(expr, where) {
+  if (!hasCatalog) return;
   for (const m of metricsOf(expr))
     check(catalog.has(m), `${where}: ${m} is not a metric of common/obs/catalog.cpp`);
 }
