@@ -221,8 +221,9 @@ class DealerReader {
       if (shared_.stopped()) return;
       if (total_ && next_ == *total_) {
         if (!status.ok())  // every element arrived: what went wrong afterwards changes nothing
-          log::warn("grpc.collect_late_error",
-                    {{"dealer", dealer_.dealer_id}, {"reason", status.error_message()}});
+          log::warn("grpc.collect_late_error", {{"batch_id", request_.batch_id()},
+                                                {"dealer", dealer_.dealer_id},
+                                                {"reason", status.error_message()}});
         return;
       }
       // A server that presented another dealer's certificate is refused at once: retrying
@@ -237,7 +238,8 @@ class DealerReader {
       if (attempt >= options_.max_attempts)
         throw Error(Errc::unavailable,
                     who_ + ": " + reason + " (" + std::to_string(attempt) + " attempts)");
-      log::warn("grpc.collect_retry", {{"dealer", dealer_.dealer_id},
+      log::warn("grpc.collect_retry", {{"batch_id", request_.batch_id()},
+                                       {"dealer", dealer_.dealer_id},
                                        {"attempt", std::to_string(attempt)},
                                        {"resume_from", std::to_string(next_)},
                                        {"reason", reason}});
