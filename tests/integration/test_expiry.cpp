@@ -18,6 +18,15 @@ using nlohmann::json;
 
 namespace {
 
+// Model "m" (300 triples) registered, and one fixture batch of it on every dealer.
+std::string one_fixture_batch(test::Deployment& d) {
+  const auto plan =
+      material::MaterialPlan::from_json(json::parse(R"([{"type": "TRIPLE", "count": 300}])"));
+  std::string out;
+  REQUIRE_MESSAGE(d.register_model("m", plan, out) == 0, out);
+  return d.load_batches("m", plan, d.dealer_ids(), 1).at(0);
+}
+
 void run_expiry_case(db::Dialect dialect) {
   test::Deployment d(dialect, 3);
   for (test::ActorProcess& dealer : d.dealers) {
@@ -25,12 +34,8 @@ void run_expiry_case(db::Dialect dialect) {
     dealer.env.push_back("PPI_BATCH_EXPIRY_INTERVAL_SECONDS=1");
     d.restart(dealer);
   }
-  const auto plan =
-      material::MaterialPlan::from_json(json::parse(R"([{"type": "TRIPLE", "count": 300}])"));
-  std::string out;
-  REQUIRE_MESSAGE(d.register_model("m", plan, out) == 0, out);
+  const std::string batch = one_fixture_batch(d);
   const auto ids = d.dealer_ids();
-  const std::string batch = d.load_batches("m", plan, ids, 1).at(0);
   // Bound as the model owner asks for it, then left alone by both parties.
   const json bound = net::call_json(
       d.certs().client("model_owner"), net::http::verb::post, d.super_dealer.url + "/v1/batch_id",
@@ -73,12 +78,8 @@ void run_share_expiry_case(db::Dialect dialect) {
   d.model_owner.env.push_back("PPI_BATCH_EXPIRY_INTERVAL_SECONDS=1");
   d.kill(d.model_owner);
   d.restart(d.model_owner);
-  const auto plan =
-      material::MaterialPlan::from_json(json::parse(R"([{"type": "TRIPLE", "count": 300}])"));
+  const std::string batch = one_fixture_batch(d);
   std::string out;
-  REQUIRE_MESSAGE(d.register_model("m", plan, out) == 0, out);
-  const auto ids = d.dealer_ids();
-  const std::string batch = d.load_batches("m", plan, ids, 1).at(0);
   REQUIRE_MESSAGE(
       d.run_client({"convert", "--model=m", "--dealers=dealer-1,dealer-2,dealer-3"}, out) == 0,
       out);
