@@ -70,15 +70,58 @@ void add_into(mpc::Shares& h, const mpc::Shares& delta) {
   for (std::size_t i = 0; i < h.size(); ++i) h[i] += delta[i];
 }
 
+// Attention weights from scores S (heads x tq x tk, 2f fractional bits): truncated, the
+// client's slot mask applied (`slot_valid`: tk values, the client's private 0/1 per key, the
+// model owner's share 0; a masked score becomes -kMaskedScore, far below every real one, so its
+// weight after softmax is 0), then softmax over query row i's first valid[i] keys (public).
+mpc::Shares attention_weights(mpc::Party& p, const Dims& dm, mpc::Shares& scores, std::uint32_t tq,
+                              std::uint32_t tk, std::span<const std::uint32_t> valid,
+                              const mpc::Shares* slot_valid) {
+  const std::uint32_t heads = dm.heads;
+  replace(scores, mpc::truncate(p, scores));
+  if (slot_valid != nullptr) {
+    // s' = -C + m (s + C): C for a kept key, -C for a masked one; m is an integer, so the
+    // product needs no truncation.
+    const u64 c = u64{1} << (kMaskedScoreBits + p.frac_bits());
+    mpc::Shares shifted = mpc::add_public(p, scores, c);
+    mpc::Shares mask(scores.size());
+    for (std::size_t r = 0; r < std::size_t{heads} * tq; ++r) {
+      std::copy(slot_valid->begin(), slot_valid->end(), mask.begin() + r * tk);
+    }
+    replace(scores, mpc::add_public(p, mpc::mul(p, mask, shifted), ~c + 1));
+    replace(shifted, {});
+  }
+  std::vector<std::uint32_t> row_valid(std::size_t{heads} * tq);
+  for (std::size_t r = 0; r < row_valid.size(); ++r) row_valid[r] = valid[r % tq];
+  mpc::Shares probs = mpc::softmax_rows(p, scores, heads * tq, tk, row_valid);
+  replace(scores, {});
+  return probs;
+}
+
+// The heads' outputs O_h = P_h V_h (heads x tq x dh, 2f fractional bits), truncated, as tq rows
+// of d with the heads concatenated.
+mpc::Shares merge_heads(mpc::Party& p, const Dims& dm, mpc::Shares& o, std::uint32_t tq) {
+  const std::uint32_t d = dm.d, dh = dm.dh;
+  const std::size_t qblock = std::size_t{tq} * dh;
+  replace(o, mpc::truncate(p, o));
+  mpc::Shares merged(std::size_t{tq} * d);
+  for (std::uint32_t h = 0; h < dm.heads; ++h) {
+    for (std::uint32_t i = 0; i < tq; ++i) {
+      for (std::uint32_t c = 0; c < dh; ++c) {
+        merged[std::size_t{i} * d + h * dh + c] = o[h * qblock + std::size_t{i} * dh + c];
+      }
+    }
+  }
+  replace(o, {});
+  return merged;
+}
+
 // Self-attention of one block: queries Q (tq x d) against keys and values K, V (tk x d), each
 // row's heads concatenated; returns O (tq x d) before the output projection. Query row i sees
-// the first valid[i] keys (public), and, with `slot_valid` (tk values, the client's private 0/1
-// per key, the model owner's share 0), only the keys the client marks: a masked score becomes
-// -kMaskedScore, far below every real one, so its weight after softmax is 0.
+// the first valid[i] keys.
 mpc::Shares attention(mpc::Party& p, const Dims& dm, std::span<const u64> qr,
                       std::span<const u64> kr, std::span<const u64> vr, std::uint32_t tq,
-                      std::uint32_t tk, std::span<const std::uint32_t> valid,
-                      const mpc::Shares* slot_valid = nullptr) {
+                      std::uint32_t tk, std::span<const std::uint32_t> valid) {
   const std::uint32_t d = dm.d, dh = dm.dh, heads = dm.heads;
   const std::size_t qblock = std::size_t{tq} * dh, kblock = std::size_t{tk} * dh;
   // Q_h (tq x dh), K_h^T (dh x tk) and V_h (tk x dh) for every head, contiguous per head. The
@@ -98,37 +141,66 @@ mpc::Shares attention(mpc::Party& p, const Dims& dm, std::span<const u64> qr,
     }
   }
   mpc::Shares scores = mpc::matmul_batched(p, q, kt, heads, tq, dh, tk);
-  replace(scores, mpc::truncate(p, scores));
-  if (slot_valid != nullptr) {
-    // s' = -C + m (s + C): C for a kept key, -C for a masked one; m is an integer, so the
-    // product needs no truncation.
-    const u64 c = u64{1} << (kMaskedScoreBits + p.frac_bits());
-    mpc::Shares shifted = mpc::add_public(p, scores, c);
-    mpc::Shares mask(scores.size());
-    for (std::size_t r = 0; r < std::size_t{heads} * tq; ++r) {
-      std::copy(slot_valid->begin(), slot_valid->end(), mask.begin() + r * tk);
-    }
-    replace(scores, mpc::add_public(p, mpc::mul(p, mask, shifted), ~c + 1));
-    replace(shifted, {});
-  }
-  std::vector<std::uint32_t> row_valid(std::size_t{heads} * tq);
-  for (std::size_t r = 0; r < row_valid.size(); ++r) row_valid[r] = valid[r % tq];
-  mpc::Shares probs = mpc::softmax_rows(p, scores, heads * tq, tk, row_valid);
-  replace(scores, {});
+  mpc::Shares probs = attention_weights(p, dm, scores, tq, tk, valid, nullptr);
   mpc::Shares o = mpc::matmul_batched(p, probs, v, heads, tq, tk, dh);
   replace(probs, {});
-  replace(o, mpc::truncate(p, o));
-  mpc::Shares merged(std::size_t{tq} * d);
-  for (std::uint32_t h = 0; h < heads; ++h) {
-    for (std::uint32_t i = 0; i < tq; ++i) {
-      for (std::uint32_t c = 0; c < dh; ++c) {
-        merged[std::size_t{i} * d + h * dh + c] = o[h * qblock + std::size_t{i} * dh + c];
+  for (mpc::Shares* x : {&q, &kt, &v}) replace(*x, {});
+  return merge_heads(p, dm, o, tq);
+}
+
+// Sets slots [first, first + rows) of a layer's cache from K and V rows (rows x d, heads
+// concatenated): column slot of each head's K^T (dh x capacity) and row slot of its V
+// (capacity x dh).
+void cache_slots(const Dims& dm, Gpt2Cache::Layer& layer, std::span<const u64> k,
+                 std::span<const u64> v, std::uint32_t first, std::uint32_t rows,
+                 std::uint32_t capacity) {
+  const std::uint32_t d = dm.d, dh = dm.dh;
+  const std::size_t per = std::size_t{rows} * dh;
+  std::vector<std::uint32_t> kat(per), vat(per);
+  mpc::Shares kval(dm.heads * per), vval(dm.heads * per);
+  for (std::uint32_t i = 0; i < rows; ++i) {
+    for (std::uint32_t c = 0; c < dh; ++c) {
+      kat[std::size_t{i} * dh + c] = c * capacity + first + i;
+      vat[std::size_t{i} * dh + c] = (first + i) * dh + c;
+      for (std::uint32_t h = 0; h < dm.heads; ++h) {
+        kval[h * per + std::size_t{i} * dh + c] = k[std::size_t{i} * d + h * dh + c];
+        vval[h * per + std::size_t{i} * dh + c] = v[std::size_t{i} * d + h * dh + c];
       }
     }
   }
-  replace(o, {});
-  for (mpc::Shares* x : {&q, &kt, &v}) replace(*x, {});
-  return merged;
+  layer.keys.set(kat, kval);
+  layer.values.set(vat, vval);
+  for (mpc::Shares* x : {&kval, &vval}) replace(*x, {});
+}
+
+// A step's attention (docs/transformer.md, "Generation"): its key and value (from qkv, 3d) go
+// to slot `slot` of the layer's cache, then its query's scores against slots 0..slot (the later
+// slots, not set yet, are dropped), the client's `seen` mask, softmax, and the weights (0 on the
+// later slots) times the cached values.
+mpc::Shares cached_attention(mpc::Party& p, const Dims& dm, std::span<const u64> qkv,
+                             Gpt2Cache::Layer& layer, std::uint32_t slot, std::uint32_t capacity,
+                             const mpc::Shares& seen) {
+  const std::uint32_t heads = dm.heads, slots = slot + 1;
+  cache_slots(dm, layer, qkv.subspan(dm.d, dm.d), qkv.subspan(2 * std::size_t{dm.d}, dm.d), slot, 1,
+              capacity);
+  mpc::Shares q(qkv.begin(), qkv.begin() + dm.d);  // heads x dh: the heads are contiguous
+  mpc::Shares all = layer.keys.multiply(p, q);
+  replace(q, {});
+  mpc::Shares scores(std::size_t{heads} * slots);
+  for (std::uint32_t h = 0; h < heads; ++h) {
+    std::copy_n(all.begin() + std::size_t{h} * capacity, slots, scores.begin() + h * slots);
+  }
+  replace(all, {});
+  mpc::Shares probs =
+      attention_weights(p, dm, scores, 1, slots, std::span<const std::uint32_t>(&slots, 1), &seen);
+  mpc::Shares padded(std::size_t{heads} * capacity, 0);
+  for (std::uint32_t h = 0; h < heads; ++h) {
+    std::copy_n(probs.begin() + h * slots, slots, padded.begin() + std::size_t{h} * capacity);
+  }
+  replace(probs, {});
+  mpc::Shares o = layer.values.multiply(p, padded);
+  replace(padded, {});
+  return merge_heads(p, dm, o, 1);
 }
 
 // Columns [from, from + d) of each of the rows x 3d rows of qkv.
@@ -412,11 +484,10 @@ Gpt2Result run_gpt2(mpc::Party& p, Gpt2Session& s, std::span<const std::uint32_t
 
   if (cache != nullptr) {
     *cache = Gpt2Cache{};
-    cache->k.resize(dm.layers);
-    cache->v.resize(dm.layers);
     cache->bucket = cache->slots = t;
     cache->prompt_length = mo ? 0 : static_cast<std::uint32_t>(tokens.size());
   }
+  const std::uint32_t capacity = t + o.steps;
   std::vector<std::uint32_t> causal(t);
   for (std::uint32_t i = 0; i < t; ++i) causal[i] = i + 1;
   for (std::uint32_t layer = 0; layer < dm.layers; ++layer) {
@@ -425,13 +496,14 @@ Gpt2Result run_gpt2(mpc::Party& p, Gpt2Session& s, std::span<const std::uint32_t
                   v = columns(qkv, t, dm.d, 2 * dm.d);
       mpc::Shares o_heads = attention(p, dm, q, k, v, t, t, causal);
       replace(q, {});
-      if (cache != nullptr) {
-        cache->k[layer] = std::move(k);
-        cache->v[layer] = std::move(v);
-      } else {
-        replace(k, {});
-        replace(v, {});
+      if (cache != nullptr && o.steps > 0) {
+        // The products every step of this layer takes its scores and outputs from.
+        cache->layers.push_back({mpc::GrowingMatmul(p, dm.heads, o.steps, dm.dh, capacity),
+                                 mpc::GrowingMatmul(p, dm.heads, o.steps, capacity, dm.dh)});
+        cache_slots(dm, cache->layers.back(), k, v, 0, t, capacity);
       }
+      replace(k, {});
+      replace(v, {});
       return o_heads;
     });
   }
@@ -456,7 +528,7 @@ Gpt2Result run_gpt2_step(mpc::Party& p, Gpt2Session& s, Gpt2Cache& cache, std::u
   check_party(p, shape);
   const bool mo = p.is_model_owner();
   const Dims dm = dims_of(shape);
-  if (cache.k.size() != dm.layers || cache.bucket != o.bucket || cache.slots < cache.bucket) {
+  if (cache.layers.size() != dm.layers || cache.bucket != o.bucket || cache.slots < cache.bucket) {
     throw Error(Errc::internal, "a generation step needs the cache of its prompt pass");
   }
   const std::uint32_t step = cache.slots - cache.bucket;  // public: the steps done so far
@@ -489,15 +561,10 @@ Gpt2Result run_gpt2_step(mpc::Party& p, Gpt2Session& s, Gpt2Cache& cache, std::u
       seen[j] = (j < cache.prompt_length || j >= cache.bucket) ? 1 : 0;
     }
   }
-  const std::uint32_t all = slots;
   for (std::uint32_t layer = 0; layer < dm.layers; ++layer) {
     block(p, s, dm, layer, h, 1, [&](const mpc::Shares& qkv) {
-      for (std::uint32_t c = 0; c < dm.d; ++c) {
-        cache.k[layer].push_back(qkv[dm.d + c]);
-        cache.v[layer].push_back(qkv[2 * dm.d + c]);
-      }
-      return attention(p, dm, std::span<const u64>(qkv).first(dm.d), cache.k[layer], cache.v[layer],
-                       1, slots, std::span<const std::uint32_t>(&all, 1), &seen);
+      return cached_attention(p, dm, qkv, cache.layers[layer], cache.slots, cache.bucket + o.steps,
+                              seen);
     });
   }
   cache.slots = slots;

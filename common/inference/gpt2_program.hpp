@@ -39,6 +39,7 @@
 
 #include "model/gpt2.hpp"
 #include "mpc/batch_share.hpp"
+#include "mpc/growing_matmul.hpp"
 #include "mpc/linear.hpp"
 #include "mpc/party.hpp"
 #include "mpc/plan_recorder.hpp"
@@ -138,10 +139,17 @@ inline constexpr double kMaxTemperature = 4.0;
 Gpt2Session::ChoiceNoise gumbel_noise(double temperature);
 
 // What a generation carries from the pass to each step, secret-shared and never opened: every
-// layer's K and V rows (slots x d), the pass's T slots (padded ones included) and then one per
-// step. The client also keeps its prompt length L (0 at the model owner).
+// layer's keys and values, the pass's T slots (padded ones included) and then one per step, held
+// as the two products a step takes from them (mpc/growing_matmul.hpp; docs/transformer.md,
+// "Generation"): per head, the query row times K^T (dh x capacity) and the attention row times V
+// (capacity x dh), capacity = T + steps. A slot's key and value are opened once, masked by their
+// entries of the generation's triples, and never again. The client also keeps its prompt length
+// L (0 at the model owner).
 struct Gpt2Cache {
-  std::vector<mpc::Shares> k, v;
+  struct Layer {
+    mpc::GrowingMatmul keys, values;
+  };
+  std::vector<Layer> layers;
   std::uint32_t bucket = 0, slots = 0;
   std::uint32_t prompt_length = 0;
 };

@@ -411,9 +411,9 @@ TEST_CASE("generation never opens the KV cache: no word either party sends is a 
           r = run_gpt2_step(p, session, cache, mo ? 0 : r.top.at(0), o);
         }
         std::vector<mpc::Shares> out;
-        for (std::size_t l = 0; l < cache.k.size(); ++l) {
-          out.push_back(cache.k[l]);
-          out.push_back(cache.v[l]);
+        for (const Gpt2Cache::Layer& l : cache.layers) {
+          out.push_back(l.keys.operand(p));
+          out.push_back(l.values.operand(p));
         }
         return out;
       },
