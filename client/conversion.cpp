@@ -3,6 +3,7 @@
 #include <future>
 
 #include "core/ids.hpp"
+#include "dealer/api.hpp"
 #include "net/json_call.hpp"
 #include "obs/log.hpp"
 
@@ -15,20 +16,26 @@ DealerSeed fetch_seed(const net::ClientOptions& rest, const std::string& batch_i
   nlohmann::json answer;
   try {
     // Pinned to the dealer the model owner named: a seed from any other server is refused.
-    answer = net::call_json(rest.to(dealer_id), net::http::verb::post, rest_url + "/v1/seed",
-                            {{"batch_id", batch_id}});
+    answer = net::call_json(rest.to(dealer_id), net::http::verb::post,
+                            rest_url + std::string(dealer::api::kSeedPath),
+                            dealer::api::BatchRef{batch_id});
   } catch (const Error& e) {
     throw Error(e.code(), "dealer " + dealer_id + ": " + e.what());
   }
-  if (!answer.contains("batch_id") || answer["batch_id"] != batch_id ||
-      !answer.contains("shares_seed") || !answer["shares_seed"].is_string() ||
-      !answer.contains("mac_key_mask") || !answer["mac_key_mask"].is_string()) {
-    throw Error(Errc::unavailable, "dealer " + dealer_id + " answered a malformed seed");
+  dealer::api::Seeds seeds;
+  try {
+    seeds = answer.get<dealer::api::Seeds>();
+  } catch (const Error& e) {
+    throw Error(Errc::unavailable,
+                "dealer " + dealer_id + " answered a malformed seed: " + std::string(e.what()));
+  }
+  if (seeds.batch_id != batch_id) {
+    throw Error(Errc::unavailable, "dealer " + dealer_id + " answered a seed of another batch");
   }
   DealerSeed d;
   d.dealer_id = dealer_id;
-  d.shares_seed = Seed128::from_u128(parse_decimal_u128(answer["shares_seed"].get<std::string>()));
-  d.mac_key_mask = parse_decimal_u128(answer["mac_key_mask"].get<std::string>());
+  d.shares_seed = Seed128::from_u128(seeds.shares_seed);
+  d.mac_key_mask = seeds.mac_key_mask;
   return d;
 }
 

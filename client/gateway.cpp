@@ -191,6 +191,11 @@ bool serve_completion(Gateway::State& st, tcp::socket& socket, const net::Reques
   CompletionRequest r;
   std::vector<std::uint32_t> prompt;
   Conversion c;
+  if (auto refused = net::unsupported_media_type(req)) {
+    refused->keep_alive(req.keep_alive());
+    http::write(socket, *refused);
+    return req.keep_alive();
+  }
   try {
     r = parse_completion(req.body());
     prompt = st.tokenizer->encode(r.prompt);
@@ -319,6 +324,10 @@ Gateway::Gateway(GatewaySettings settings, std::shared_ptr<db::Database> db,
                throw Error(Errc::internal, "completions are served by the gateway itself");
              });
   app::add_docs_routes(router, "client", s.swagger_ui_dir);
+}
+
+std::vector<net::Router::RouteInfo> Gateway::routes() const {
+  return state_->router.routes();
 }
 
 Gateway::~Gateway() {

@@ -17,6 +17,7 @@
 #include "client/online.hpp"
 #include "db/database.hpp"
 #include "net/http_client.hpp"
+#include "net/router.hpp"
 #include "text/gpt2_tokenizer.hpp"
 
 namespace ppi::client {
@@ -47,6 +48,8 @@ class Gateway {
   std::uint16_t port() const;
   // Stops accepting, ends idle connections and waits for the requests in progress.
   void stop();
+  // What it serves (tests/unit/test_openapi_contract.cpp checks it against openapi/client.yaml).
+  std::vector<net::Router::RouteInfo> routes() const;
 
   struct State;
 

@@ -5,7 +5,6 @@
 #include "config/batch_keys.hpp"
 #include "dealer/dealer_routes.hpp"
 #include "dealer/expiry.hpp"
-#include "dealer/group_routes.hpp"
 #include "dealer/registration.hpp"
 #include "dealer/share_source.hpp"
 #include "grpc/mesh_service.hpp"
@@ -54,8 +53,10 @@ struct GenerationParts {
   std::shared_ptr<ppi::dealer::GenerationRunner> runner;
 };
 
-void start_generation(ppi::app::ServerActor& actor, const ppi::config::Config& cfg,
-                      std::vector<grpc::Service*>& grpc_services) {
+// Returns what the group routes use.
+ppi::dealer::GroupServices start_generation(ppi::app::ServerActor& actor,
+                                            const ppi::config::Config& cfg,
+                                            std::vector<grpc::Service*>& grpc_services) {
   using namespace ppi;
   const std::string dealer_id = cfg.get_string("dealer.id");
   auto parts = std::make_shared<GenerationParts>();
@@ -78,11 +79,10 @@ void start_generation(ppi::app::ServerActor& actor, const ppi::config::Config& c
       *parts->generations, *parts->groups, *parts->network,
       static_cast<std::size_t>(cfg.get_int("generation.threads")),
       static_cast<std::size_t>(cfg.get_int("generation.queue")));
-  dealer::add_group_routes(actor.router(),
-                           {parts->groups, parts->agreement, parts->generations, parts->runner,
-                            cfg.get_string("super_dealer.identity")});
   grpc_services.push_back(parts->mesh.get());
   actor.keep(parts);
+  return {parts->groups, parts->agreement, parts->generations, parts->runner,
+          cfg.get_string("super_dealer.identity")};
 }
 
 void start(ppi::app::ServerActor& actor, const ppi::config::Config& cfg) {
@@ -95,14 +95,14 @@ void start(ppi::app::ServerActor& actor, const ppi::config::Config& cfg) {
   dealer::DealerSettings settings{cfg.get_string("dealer.id"),
                                   cfg.get_string("super_dealer.identity"),
                                   cfg.get_int("batch.ttl_seconds")};
-  dealer::add_dealer_routes(actor.router(), store, settings);
-
   auto source = std::make_shared<dealer::DealerShareSource>(*store);
   auto service = std::make_shared<grpcsvc::ShareDealerService>(*source);
   auto tls = app::tls_options(cfg);
   std::vector<grpc::Service*> grpc_services{service.get()};
   // The mesh identifies members by their certificate: no groups on a plain-TCP deployment.
-  if (tls) start_generation(actor, cfg, grpc_services);
+  std::optional<dealer::GroupServices> groups;
+  if (tls) groups = start_generation(actor, cfg, grpc_services);
+  dealer::add_routes(actor.router(), store, settings, std::move(groups));
   auto grpc_server = std::make_shared<grpcsvc::GrpcServer>(
       cfg.get_string("listen.address"), static_cast<std::uint16_t>(cfg.get_int("grpc.port")), tls,
       grpc_services);

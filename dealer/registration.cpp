@@ -5,6 +5,7 @@
 #include "app/actor.hpp"
 #include "net/json_call.hpp"
 #include "obs/log.hpp"
+#include "super_dealer/api.hpp"
 
 namespace ppi::dealer {
 
@@ -14,9 +15,9 @@ void register_dealer(const config::Config& cfg, const std::string& dealer_id,
   options.tls = app::tls_options(cfg);
   options.timeout = std::chrono::seconds(10);
   options.server_identity = cfg.get_string("super_dealer.identity");
-  nlohmann::json body = {
-      {"dealer_id", dealer_id}, {"rest_url", rest_url}, {"grpc_endpoint", grpc_endpoint}};
-  const std::string url = cfg.get_string("super_dealer.url") + "/v1/dealers";
+  const nlohmann::json body = super_dealer::api::Dealer{dealer_id, rest_url, grpc_endpoint};
+  const std::string url =
+      cfg.get_string("super_dealer.url") + std::string(super_dealer::api::kDealersPath);
   for (int attempt = 1;; ++attempt) {
     try {
       net::call_json(options, net::http::verb::post, url, body);

@@ -13,6 +13,7 @@
 #include "net/json_call.hpp"
 #include "obs/catalog.hpp"
 #include "obs/log.hpp"
+#include "super_dealer/api.hpp"
 
 namespace ppi::model_owner {
 namespace {
@@ -25,12 +26,11 @@ struct AnsweredDealers {
   json for_client = json::array();
 };
 
-AnsweredDealers dealers_of(const json& answer) {
+AnsweredDealers dealers_of(const std::vector<super_dealer::api::Dealer>& dealers) {
   AnsweredDealers out;
-  for (const auto& d : answer.at("dealers")) {
-    out.endpoints.push_back(
-        {d.at("dealer_id").get<std::string>(), d.at("grpc_endpoint").get<std::string>()});
-    out.for_client.push_back({{"dealer_id", d.at("dealer_id")}, {"rest_url", d.at("rest_url")}});
+  for (const auto& d : dealers) {
+    out.endpoints.push_back({d.dealer_id, d.grpc_endpoint});
+    out.for_client.push_back({{"dealer_id", d.dealer_id}, {"rest_url", d.rest_url}});
   }
   return out;
 }
@@ -92,7 +92,7 @@ void fetch_mask_set(ModelOwnerStore& store, const ConverterSettings& settings,
   std::string plan;
   try {
     mask_set_id = bound.at("mask_set_id").get<std::string>();
-    answered = dealers_of(bound);
+    answered = dealers_of(bound.at("dealers").get<std::vector<super_dealer::api::Dealer>>());
     plan = material::MaterialPlan::from_json(bound.at("plan")).canonical();
   } catch (const std::exception& e) {
     throw Error(Errc::internal, std::string("the super dealer's mask set answer: ") + e.what());
@@ -153,21 +153,21 @@ nlohmann::json convert(ModelOwnerStore& store, const ConverterSettings& settings
     }
   }
   auto started = std::chrono::steady_clock::now();
-  json bound = net::call_json(
-      settings.rest, net::http::verb::post, settings.super_dealer_url + "/v1/batch_id",
-      {{"model_id", model_id}, {"dealers", dealers}, {"client_identity", client}});
+  json bound =
+      net::call_json(settings.rest, net::http::verb::post,
+                     settings.super_dealer_url + std::string(super_dealer::api::kBatchPath),
+                     super_dealer::api::BatchRequest{model_id, dealers, client});
   // The super dealer's answer: a malformed one is its fault, not the caller's (the router maps
-  // JSON errors to 400, which would blame the client).
-  std::string batch_id;
-  std::uint64_t element_count = 0;
-  AnsweredDealers answered;
+  // invalid_argument and JSON errors to 400, which would blame the client).
+  super_dealer::api::BatchGrant grant;
   try {
-    batch_id = bound.at("batch_id").get<std::string>();
-    element_count = bound.at("element_count").get<std::uint64_t>();
-    answered = dealers_of(bound);
-  } catch (const json::exception& e) {
+    grant = bound.get<super_dealer::api::BatchGrant>();
+  } catch (const Error& e) {
     throw Error(Errc::internal, std::string("the super dealer's batch answer: ") + e.what());
   }
+  const std::string batch_id = grant.batch_id;
+  const std::uint64_t element_count = grant.element_count;
+  const AnsweredDealers answered = dealers_of(grant.dealers);
   check_batch_id(batch_id);
 
   std::string dealer_list;

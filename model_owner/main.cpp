@@ -21,13 +21,13 @@
 #include "grpc/share_service.hpp"
 #include "inference/gpt2_program.hpp"
 #include "inference/mlp_program.hpp"
-#include "ledger/events_route.hpp"
 #include "material/plan.hpp"
 #include "model/gpt2.hpp"
 #include "model/mlp.hpp"
 #include "model/reference.hpp"
 #include "model/safetensors.hpp"
 #include "model_owner/converter.hpp"
+#include "model_owner/mo_routes.hpp"
 #include "model_owner/mo_store.hpp"
 #include "model_owner/online_service.hpp"
 #include "mpc/party.hpp"
@@ -74,19 +74,6 @@ std::vector<config::KeySpec> registration_keys() {
   };
 }
 
-// A runnable model's public limits, as GET /v1/models and `models` give them.
-nlohmann::ordered_json model_item(const model_owner::ModelSummary& m) {
-  nlohmann::ordered_json item = {{"model_id", m.model_id},
-                                 {"kind", model_owner::kind_name(m.kind)}};
-  if (m.kind == model_owner::ModelKind::gpt2) {
-    item["max_context"] = m.bucket;
-    item["max_new_tokens"] = m.max_new_tokens;
-  } else {
-    item["rows"] = m.input_rows;
-  }
-  return item;
-}
-
 model_owner::ConverterSettings converter_settings(const config::Config& cfg) {
   model_owner::ConverterSettings s;
   s.super_dealer_url = cfg.get_string("super_dealer.url");
@@ -107,32 +94,9 @@ void start(app::ServerActor& actor, const config::Config& cfg) {
       [store] { store->expire_due(); });
   actor.keep(sweeper);
   actor.on_stop([sweeper] { sweeper->stop(); });
-  // This model owner's audit events, to the super dealer's audit (docs/audit.md).
-  ledger::add_events_route(actor.router(), actor.database_ptr(),
-                           cfg.get_string("super_dealer.identity"));
   store->fail_unfinished();  // before serving: nothing of this run is unfinished yet
-  auto settings = converter_settings(cfg);
-  actor.router().add(net::http::verb::post, "/v1/model_inference", {net::role::kClient},
-                     [store, settings](const net::Request& req, net::RequestContext& ctx) {
-                       const std::string& client = app::require_identity(ctx);
-                       JsonBody body(req.body(), {"model_id", "dealers"});
-                       std::string model_id = body.string("model_id");
-                       check_name_id(model_id, "model_id");
-                       auto dealers = body.strings("dealers");
-                       check_dealer_group(dealers);
-                       auto answer =
-                           model_owner::convert(*store, settings, client, model_id, dealers);
-                       return net::json_response(net::http::status::ok, answer.dump());
-                     });
-  actor.router().add(net::http::verb::get, "/v1/models", {net::role::kClient, net::role::kOperator},
-                     [store](const net::Request&, net::RequestContext& ctx) {
-                       app::require_identity(ctx);
-                       auto models = nlohmann::ordered_json::array();
-                       for (const auto& m : store->runnable_models())
-                         models.push_back(model_item(m));
-                       return net::json_response(net::http::status::ok,
-                                                 nlohmann::ordered_json{{"models", models}}.dump());
-                     });
+  model_owner::add_routes(actor.router(), actor.database_ptr(), store, converter_settings(cfg),
+                          cfg.get_string("super_dealer.identity"));
   actor.keep(store);
 
   auto online = std::make_shared<model_owner::OnlineService>(store);
@@ -330,7 +294,7 @@ int print_plan(app::CommandContext& ctx) {
 int list_models(app::CommandContext& ctx) {
   auto rows = nlohmann::ordered_json::array();
   for (const auto& m : model_owner::ModelOwnerStore(ctx.db).runnable_models()) {
-    rows.push_back(model_item(m));
+    rows.push_back(model_owner::model_item(m));
   }
   ctx.out.table("models", {"model_id", "kind", "rows", "max_context", "max_new_tokens"}, rows);
   return 0;

@@ -2,11 +2,8 @@
 // filled by asking groups to generate, and binds each batch exactly once to one model owner
 // and one client, and tells the batch's dealers.
 #include "app/actor.hpp"
-#include "ledger/events_route.hpp"
-#include "ledger/ledger.hpp"
 #include "super_dealer/admin_commands.hpp"
 #include "super_dealer/audit_command.hpp"
-#include "super_dealer/group_routes.hpp"
 #include "super_dealer/pool_keeper.hpp"
 #include "super_dealer/sd_routes.hpp"
 
@@ -40,18 +37,13 @@ void start(ppi::app::ServerActor& actor, const ppi::config::Config& cfg) {
   dealer_client.tls = app::tls_options(cfg);
   dealer_client.timeout = std::chrono::seconds(15);
   const auto keeper_interval = std::chrono::milliseconds(cfg.get_int("triple_pool.interval_ms"));
-  super_dealer::add_super_dealer_routes(actor.router(), store, groups, keeper_interval,
-                                        dealer_client);
   // Forming a group waits for every member's key agreement, which waits for the others.
   net::ClientOptions formation_client = dealer_client;
   formation_client.timeout = std::chrono::seconds(120);
-  super_dealer::add_group_routes(actor.router(), store, groups, formation_client);
-  // The batch audit (docs/audit.md): its own events to operators, the report to operators.
-  ledger::add_events_route(actor.router(), actor.database_ptr(), ledger::actor_identity());
-  super_dealer::AuditSources audit = super_dealer::audit_sources(cfg, actor.database_ptr());
-  audit.dealers.clear();  // read again for each audit: dealers register later
-  super_dealer::add_audit_route(actor.router(), std::move(audit),
-                                cfg.get_int("batch.retention_seconds"));
+  super_dealer::add_routes(
+      actor.router(), {actor.database_ptr(), store, groups, keeper_interval, dealer_client,
+                       formation_client, super_dealer::audit_sources(cfg, actor.database_ptr()),
+                       cfg.get_int("batch.retention_seconds")});
 
   super_dealer::PoolSettings pool;
   pool.min_size = cfg.get_int("triple_pool.min_size");

@@ -234,13 +234,16 @@ std::vector<UntoldBinding> RegistryStore::untold_bindings() {
 std::optional<BatchRecord> RegistryStore::batch(const std::string& batch_id) {
   auto s = db_->acquire();
   auto r = s.exec(
-      "SELECT batch_id, model_id, dealer_group, state, model_owner_identity, client_identity, "
-      "created_at, bound_at FROM batches WHERE batch_id = ?",
+      "SELECT batch_id, model_id, dealer_group, state, model_owner_identity, client_identity, " +
+          db::unix_ms_sql(s.dialect(), "created_at") + ", " +
+          db::unix_ms_sql(s.dialect(), "bound_at") + " FROM batches WHERE batch_id = ?",
       {batch_id});
   if (r.rows.empty()) return std::nullopt;
   const auto& row = r.rows[0];
   auto text = [&](std::size_t i) { return row.is_null(i) ? std::string() : row.get_string(i); };
-  return BatchRecord{text(0), text(1), text(2), text(3), text(4), text(5), text(6), text(7)};
+  BatchRecord b{text(0), text(1), text(2), text(3), text(4), text(5), row.get_int(6), {}};
+  if (!row.is_null(7)) b.bound_at_ms = row.get_int(7);
+  return b;
 }
 
 std::int64_t RegistryStore::count_batches(const std::string& model_id, const std::string& state) {

@@ -37,7 +37,9 @@ struct MaskSetBinding {
 };
 
 struct BatchRecord {
-  std::string batch_id, model_id, dealer_group, state, model_owner, client, created_at, bound_at;
+  std::string batch_id, model_id, dealer_group, state, model_owner, client;
+  std::int64_t created_at_ms = 0;
+  std::optional<std::int64_t> bound_at_ms;  // none until bound
 };
 
 // A binding committed here that its dealers may not all have (kind 'batch' or 'mask_set').

@@ -3,11 +3,18 @@
 #include "core/ids.hpp"
 #include "core/json_body.hpp"
 #include "core/test_fault.hpp"
+#include "dealer/api.hpp"
+#include "ledger/event.hpp"
+#include "ledger/events_route.hpp"
+#include "ledger/ledger.hpp"
 #include "material/plan.hpp"
 #include "net/json_call.hpp"
 #include "net/tls.hpp"
 #include "obs/log.hpp"
+#include "super_dealer/api.hpp"
+#include "super_dealer/audit_command.hpp"
 #include "super_dealer/dealer_calls.hpp"
+#include "super_dealer/group_routes.hpp"
 
 namespace ppi::super_dealer {
 namespace {
@@ -17,8 +24,12 @@ using net::http::verb;
 namespace role = net::role;
 using nlohmann::json;
 
+api::Dealer dealer_api(const DealerRecord& d) {
+  return {d.dealer_id, d.rest_url, d.grpc_endpoint};
+}
+
 json dealer_json(const DealerRecord& d) {
-  return {{"dealer_id", d.dealer_id}, {"rest_url", d.rest_url}, {"grpc_endpoint", d.grpc_endpoint}};
+  return dealer_api(d);
 }
 
 void check_url(const std::string& url, const char* field) {
@@ -45,10 +56,11 @@ void check_identity(const std::string& identity, const char* field) {
 
 // Tells every dealer of the group of the binding, in parallel; throws the first failure.
 void notify_dealers(const net::ClientOptions& options, const std::vector<DealerRecord>& dealers,
-                    const json& binding) {
+                    const dealer::api::BindRequest& binding) {
+  const json body = binding;
   for_each_dealer(dealers, [&](const DealerRecord& d) {
     try {
-      call_dealer(options, d, verb::post, "/v1/bind", binding);
+      call_dealer(options, d, verb::post, std::string(dealer::api::kBindPath), body);
     } catch (const Error& e) {
       throw Error(Errc::unavailable,
                   "dealer " + d.dealer_id + " could not take the batch: " + std::string(e.what()));
@@ -104,7 +116,7 @@ json dealers_json(const std::vector<DealerRecord>& dealers) {
 // dealers may have drawn secrets) and the error goes on to the caller.
 void bind_on_dealers(RegistryStore& store, const net::ClientOptions& options,
                      const std::vector<DealerRecord>& dealers, const std::string& batch_id,
-                     const json& binding) {
+                     const dealer::api::BindRequest& binding) {
   test_fault_point("after_bind_commit");
   try {
     notify_dealers(options, dealers, binding);
@@ -123,12 +135,11 @@ void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore>
                              std::chrono::milliseconds keeper_interval,
                              net::ClientOptions dealer_client) {
   router.add(
-      verb::post, "/v1/dealers", {role::kDealer},
+      verb::post, std::string(api::kDealersPath), {role::kDealer},
       [store](const net::Request& req, net::RequestContext& ctx) {
         const std::string& caller = app::require_identity(ctx);
-        JsonBody body(req.body(), {"dealer_id", "rest_url", "grpc_endpoint"});
-        DealerRecord d{body.string("dealer_id"), body.string("rest_url"),
-                       body.string("grpc_endpoint")};
+        const auto body = parse_body<api::Dealer>(req.body());
+        DealerRecord d{body.dealer_id, body.rest_url, body.grpc_endpoint};
         check_name_id(d.dealer_id, "dealer_id");
         if (d.dealer_id != caller) {
           throw Error(Errc::permission_denied,
@@ -185,50 +196,50 @@ void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore>
                                                          .dump());
              });
 
-  router.add(
-      verb::post, "/v1/batch_id", {role::kModelOwner},
-      [store, groups, keeper_interval, dealer_client](const net::Request& req,
-                                                      net::RequestContext& ctx) {
-        const std::string& caller = app::require_identity(ctx);
-        JsonBody body(req.body(), {"model_id", "dealers", "client_identity"});
-        std::string model_id = body.string("model_id");
-        check_name_id(model_id, "model_id");
-        std::vector<std::string> requested = body.strings("dealers");
-        std::vector<std::string> group = check_dealer_group(requested);
-        std::string client = body.string("client_identity");
-        check_identity(client, "client_identity");
-        if (client == caller) {
-          throw Error(Errc::invalid_argument, "the client and the model owner must differ");
-        }
-        const ModelRecord model = owned_model(*store, model_id, caller);
-        std::vector<DealerRecord> dealers = store->dealers(requested);
-        auto batch_id = store->bind_batch(model_id, group_key(group), caller, client);
-        if (!batch_id) {
-          const auto wait = groups->refill_estimate(model_id, group_key(group), keeper_interval);
-          if (!wait) {
-            throw Error(Errc::unavailable,
-                        "no material available for this model and dealer group, and no pool "
-                        "generates it: the operator adds one (POST /v1/pools)");
-          }
-          throw Error(Errc::unavailable,
-                      "no material available for this model and dealer group yet; more is "
-                      "being generated (try again in about " +
-                          std::to_string(*wait) + " s)")
-              .retry_after(static_cast<int>(std::min<std::int64_t>(*wait, 3600)));
-        }
-        json binding = {
-            {"batch_id", *batch_id}, {"model_owner_identity", caller}, {"client_identity", client}};
-        bind_on_dealers(*store, dealer_client, dealers, *batch_id, binding);
-        log::info("batch_bound", {{"batch_id", *batch_id},
-                                  {"model_id", model_id},
-                                  {"model_owner", caller},
-                                  {"client", client}});
-        return net::json_response(status::ok, json{{"batch_id", *batch_id},
-                                                   {"model_id", model_id},
-                                                   {"element_count", model.element_count},
-                                                   {"dealers", dealers_json(dealers)}}
-                                                  .dump());
-      });
+  router.add(verb::post, std::string(api::kBatchPath), {role::kModelOwner},
+             [store, groups, keeper_interval, dealer_client](const net::Request& req,
+                                                             net::RequestContext& ctx) {
+               const std::string& caller = app::require_identity(ctx);
+               const auto body = parse_body<api::BatchRequest>(req.body());
+               const std::string& model_id = body.model_id;
+               check_name_id(model_id, "model_id");
+               const std::vector<std::string>& requested = body.dealers;
+               std::vector<std::string> group = check_dealer_group(requested);
+               const std::string& client = body.client_identity;
+               check_identity(client, "client_identity");
+               if (client == caller) {
+                 throw Error(Errc::invalid_argument, "the client and the model owner must differ");
+               }
+               const ModelRecord model = owned_model(*store, model_id, caller);
+               std::vector<DealerRecord> dealers = store->dealers(requested);
+               auto batch_id = store->bind_batch(model_id, group_key(group), caller, client);
+               if (!batch_id) {
+                 const auto wait =
+                     groups->refill_estimate(model_id, group_key(group), keeper_interval);
+                 if (!wait) {
+                   throw Error(Errc::unavailable,
+                               "no material available for this model and dealer group, and no pool "
+                               "generates it: the operator adds one (POST /v1/pools)");
+                 }
+                 throw Error(Errc::unavailable,
+                             "no material available for this model and dealer group yet; more is "
+                             "being generated (try again in about " +
+                                 std::to_string(*wait) + " s)")
+                     .retry_after(static_cast<int>(std::min<std::int64_t>(*wait, 3600)));
+               }
+               bind_on_dealers(*store, dealer_client, dealers, *batch_id,
+                               {.batch_id = *batch_id,
+                                .model_owner_identity = caller,
+                                .client_identity = client,
+                                .kind = std::nullopt});
+               log::info("batch_bound", {{"batch_id", *batch_id},
+                                         {"model_id", model_id},
+                                         {"model_owner", caller},
+                                         {"client", client}});
+               api::BatchGrant grant{*batch_id, model_id, model.element_count, {}};
+               for (const auto& d : dealers) grant.dealers.push_back(dealer_api(d));
+               return net::json_response(status::ok, json(grant).dump());
+             });
 
   router.add(
       verb::post, "/v1/mask_set", {role::kModelOwner},
@@ -258,9 +269,10 @@ void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore>
         // Told again on a retry (the dealers accept the same binding twice): the first answer
         // may have been lost after some dealers had it.
         bind_on_dealers(*store, dealer_client, dealers, found->mask_set_id,
-                        {{"batch_id", found->mask_set_id},
-                         {"model_owner_identity", caller},
-                         {"kind", "mask_set"}});
+                        {.batch_id = found->mask_set_id,
+                         .model_owner_identity = caller,
+                         .client_identity = std::nullopt,
+                         .kind = "mask_set"});
         log::info(
             "mask_set_bound",
             {{"mask_set_id", found->mask_set_id}, {"model_id", model_id}, {"model_owner", caller}});
@@ -282,17 +294,29 @@ void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore>
                auto b = store->batch(batch_id);
                if (!b) throw Error(Errc::not_found, "unknown batch " + batch_id);
                auto opt = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
-               return net::json_response(status::ok,
-                                         json{{"batch_id", b->batch_id},
-                                              {"model_id", b->model_id},
-                                              {"dealer_group", b->dealer_group},
-                                              {"state", b->state},
-                                              {"model_owner_identity", opt(b->model_owner)},
-                                              {"client_identity", opt(b->client)},
-                                              {"created_at", b->created_at},
-                                              {"bound_at", opt(b->bound_at)}}
-                                             .dump());
+               return net::json_response(
+                   status::ok,
+                   json{{"batch_id", b->batch_id},
+                        {"model_id", b->model_id},
+                        {"dealer_group", b->dealer_group},
+                        {"state", b->state},
+                        {"model_owner_identity", opt(b->model_owner)},
+                        {"client_identity", opt(b->client)},
+                        {"created_at", ledger::rfc3339_ms(b->created_at_ms)},
+                        {"bound_at", b->bound_at_ms ? json(ledger::rfc3339_ms(*b->bound_at_ms))
+                                                    : json(nullptr)}}
+                       .dump());
              });
+}
+
+void add_routes(net::Router& router, Services services) {
+  add_super_dealer_routes(router, services.store, services.groups, services.keeper_interval,
+                          services.dealer_client);
+  add_group_routes(router, services.store, services.groups, services.formation_client);
+  // The batch audit (docs/audit.md): its own events to operators, the report to operators.
+  ledger::add_events_route(router, services.db, ledger::actor_identity());
+  services.audit.dealers.clear();
+  add_audit_route(router, std::move(services.audit), services.retention_seconds);
 }
 
 }  // namespace ppi::super_dealer

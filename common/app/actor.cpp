@@ -89,29 +89,38 @@ std::shared_ptr<db::Database> open_database(const config::Config& cfg, std::stri
   return database;
 }
 
-ServerActor::ServerActor(std::string actor, const config::Config& cfg,
-                         std::shared_ptr<db::Database> db)
-    : actor_(std::move(actor)), cfg_(cfg), db_(std::move(db)) {
-  router_->add(net::http::verb::get, "/healthz",
-               [this](const net::Request&, net::RequestContext&) { return health(); });
-  add_docs_routes(*router_, actor_, cfg_.get_string("docs.swagger_ui_dir"));
-  add_metrics_routes(*router_, actor_, cfg_, db_);
-}
+namespace {
 
-net::Response ServerActor::health() const {
-  nlohmann::json doc = {{"actor", actor_}, {"version", PPI_VERSION}};
+net::Response health(const std::string& actor, db::Database& db) {
+  nlohmann::json doc = {{"actor", actor}, {"version", PPI_VERSION}};
   std::string db_status = "ok";
   try {
-    db_->ping();
+    db.ping();
   } catch (const Error& e) {
     db_status = "unreachable";
     log::warn("health_database_unreachable", {{"detail", e.what()}});
   }
-  doc["database"] = {{"dialect", db::dialect_name(db_->dialect())}, {"status", db_status}};
+  doc["database"] = {{"dialect", db::dialect_name(db.dialect())}, {"status", db_status}};
   doc["status"] = db_status == "ok" ? "ok" : "degraded";
   return net::json_response(
       db_status == "ok" ? net::http::status::ok : net::http::status::service_unavailable,
       doc.dump());
+}
+
+}  // namespace
+
+void add_service_routes(net::Router& router, const std::string& actor, const config::Config& cfg,
+                        std::shared_ptr<db::Database> db) {
+  router.add(net::http::verb::get, "/healthz",
+             [actor, db](const net::Request&, net::RequestContext&) { return health(actor, *db); });
+  add_docs_routes(router, actor, cfg.get_string("docs.swagger_ui_dir"));
+  add_metrics_routes(router, actor, cfg, std::move(db));
+}
+
+ServerActor::ServerActor(std::string actor, const config::Config& cfg,
+                         std::shared_ptr<db::Database> db)
+    : actor_(std::move(actor)), cfg_(cfg), db_(std::move(db)) {
+  add_service_routes(*router_, actor_, cfg_, db_);
 }
 
 namespace {

@@ -29,6 +29,12 @@ std::optional<net::TlsOptions> tls_options(const config::Config& cfg);
 // Opens the database of db.url and applies the actor's migrations.
 std::shared_ptr<db::Database> open_database(const config::Config& cfg, std::string_view actor);
 
+// The routes every REST actor serves besides its own: GET /healthz (the database's dialect
+// and a live ping), the documentation (app/docs.hpp), /metrics and /readyz
+// (app/metrics_routes.hpp). Nothing is read from `db` until a request comes.
+void add_service_routes(net::Router& router, const std::string& actor, const config::Config& cfg,
+                        std::shared_ptr<db::Database> db);
+
 // A REST actor: routes are added before run(); run() blocks until SIGTERM/SIGINT.
 class ServerActor {
  public:
@@ -48,8 +54,6 @@ class ServerActor {
   void run();
 
  private:
-  net::Response health() const;
-
   std::string actor_;
   const config::Config& cfg_;
   std::shared_ptr<db::Database> db_;

@@ -36,12 +36,33 @@ nlohmann::json parse_json_strict(std::string_view text) {
 
 JsonBody::JsonBody(std::string_view text, std::vector<std::string> allowed) {
   doc_ = parse_json_strict(text);
+  check_fields(allowed);
+}
+
+JsonBody JsonBody::typed(const nlohmann::json& doc, const JsonFields& fields) {
+  JsonBody body;
+  body.doc_ = doc;
+  std::vector<std::string> allowed;
+  for (const auto& f : fields) allowed.push_back(f.name);
+  body.check_fields(allowed);
+  for (const auto& f : fields) {
+    if (f.required) body.get(f.name);
+  }
+  return body;
+}
+
+void JsonBody::check_fields(const std::vector<std::string>& allowed) const {
   if (!doc_.is_object()) throw Error(Errc::invalid_argument, "body must be a JSON object");
   for (const auto& [key, value] : doc_.items()) {
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       throw Error(Errc::invalid_argument, "unknown field '" + key + "'");
     }
   }
+}
+
+std::optional<std::string> JsonBody::optional_string(const std::string& field) const {
+  if (!doc_.contains(field)) return std::nullopt;
+  return string(field);
 }
 
 const nlohmann::json& JsonBody::value(const std::string& field) const {

@@ -13,6 +13,13 @@ std::string_view dialect_name(Dialect d) {
   return d == Dialect::postgresql ? "postgresql" : "mysql";
 }
 
+std::string unix_ms_sql(Dialect d, std::string_view column) {
+  const std::string c(column);
+  // MySQL sessions run at time_zone '+00:00' (mysql.cpp), so UNIX_TIMESTAMP reads UTC.
+  return d == Dialect::postgresql ? "CAST(FLOOR(EXTRACT(EPOCH FROM " + c + ") * 1000) AS BIGINT)"
+                                  : "CAST(FLOOR(UNIX_TIMESTAMP(" + c + ") * 1000) AS SIGNED)";
+}
+
 // ---- urls -------------------------------------------------------------------------------------
 
 namespace {

@@ -34,6 +34,10 @@ namespace ppi::db {
 
 enum class Dialect { postgresql, mysql };
 std::string_view dialect_name(Dialect d);  // "postgresql" / "mysql"
+// A SQL expression for the TIMESTAMPTZ / DATETIME `column` (UTC) as Unix milliseconds, a
+// BIGINT (NULL stays NULL), in either dialect: for answers that give times as RFC 3339
+// (ledger::rfc3339_ms), never as the database's own text.
+std::string unix_ms_sql(Dialect d, std::string_view column);
 
 struct DbConfig {
   // postgresql://user:pass@host:port/dbname or mysql://user:pass@host:port/dbname; user and

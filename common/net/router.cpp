@@ -71,14 +71,6 @@ bool canonical(std::string_view path) {
   return path.starts_with('/') && !path.ends_with('/') && path.find("//") == std::string_view::npos;
 }
 
-// A body is JSON or nothing: text/plain or a form is refused before any handler reads it.
-bool json_or_empty(const Request& request) {
-  if (request.body().empty()) return true;
-  const auto type = request[http::field::content_type];
-  const auto essence = type.substr(0, type.find(';'));
-  return boost::beast::iequals(essence, "application/json");
-}
-
 std::string allow_header(const std::vector<http::verb>& methods) {
   std::string allow;
   for (auto m : methods) allow += (allow.empty() ? "" : ", ") + std::string(http::to_string(m));
@@ -103,6 +95,18 @@ constexpr std::string_view kUnmatched = "unmatched";
 
 }  // namespace
 
+// A body is JSON or nothing: text/plain or a form is refused before any handler reads it.
+std::optional<Response> unsupported_media_type(const Request& request) {
+  if (request.body().empty()) return std::nullopt;
+  const auto type = request[http::field::content_type];
+  const auto essence = type.substr(0, type.find(';'));
+  if (boost::beast::iequals(essence, "application/json")) return std::nullopt;
+  return problem_response(
+      http::status::unsupported_media_type, "Unsupported Media Type",
+      "the request body must be application/json, not '" + std::string(type) + "'",
+      "invalid_argument", request.version());
+}
+
 // What the access log and the metrics need to know of how a request was answered.
 struct Router::Outcome {
   std::string request_id;
@@ -124,6 +128,12 @@ std::string Router::request_id_of(const Request& request) {
   char id[17];
   std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(random()));
   return id;
+}
+
+std::vector<Router::RouteInfo> Router::routes() const {
+  std::vector<RouteInfo> out;
+  for (const auto& route : routes_) out.push_back({route.method, route.pattern, route.roles});
+  return out;
 }
 
 void Router::add(http::verb method, std::string pattern, Handler handler) {
@@ -209,12 +219,9 @@ Response Router::dispatch(const Request& request, RequestContext& context, Outco
     if (route.method == http::verb::get) allowed.push_back(http::verb::head);
     if (route.method != request.method()) continue;
     outcome.route = route.pattern;
-    if (!json_or_empty(request)) {
+    if (auto refused = unsupported_media_type(request)) {
       outcome.error = "invalid_argument";
-      return problem_response(http::status::unsupported_media_type, "Unsupported Media Type",
-                              "the request body must be application/json, not '" +
-                                  std::string(request[http::field::content_type]) + "'",
-                              "invalid_argument", request.version());
+      return std::move(*refused);
     }
     context.path_params = std::move(params);
     if (auto refused = refusal(route.roles, context, request)) {

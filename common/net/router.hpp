@@ -9,6 +9,7 @@
 // token (1 to 128 of A-Z a-z 0-9 . _ : -), else one made here.
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,11 @@ namespace ppi::net {
 using Handler = std::function<Response(const Request&, RequestContext&)>;
 // The roles (net/tls.hpp role::) whose certificates may call a route.
 using Roles = std::vector<std::string_view>;
+
+// The 415 answer to a request whose body is not application/json (every body is JSON), or
+// nullopt when the body is JSON or empty. The router applies it before every handler; the
+// client gateway to the completions it serves itself.
+std::optional<Response> unsupported_media_type(const Request& request);
 
 class Router {
  public:
@@ -33,6 +39,14 @@ class Router {
 
   // The request id the answer to `request` carries (see above).
   static std::string request_id_of(const Request& request);
+
+  // What is served, in the order added: the route table the OpenAPI contract test checks.
+  struct RouteInfo {
+    http::verb method;
+    std::string pattern;
+    Roles roles;  // empty: any caller
+  };
+  std::vector<RouteInfo> routes() const;
 
  private:
   struct Outcome;
