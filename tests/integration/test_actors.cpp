@@ -1,6 +1,7 @@
 // The four executables as a user runs them: --help, clear one-line errors for bad
 // configuration and unusable databases, and a healthy start on each database backend with
-// mTLS, health over REST, migrations applied, and a clean stop on SIGTERM.
+// mTLS, health over REST, migrations applied, and a clean stop on SIGTERM. Live answers, good
+// and bad, are validated against openapi/<actor>.yaml (issue 14 item 6).
 #include <doctest/doctest.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "db_servers.hpp"
 #include "deployment.hpp"
 #include "net/http_client.hpp"
+#include "openapi_doc.hpp"
 #include "process.hpp"
 
 namespace fs = std::filesystem;
@@ -35,6 +37,28 @@ std::pair<int, std::string> run_failing(const std::string& actor, std::vector<st
   std::string output;
   int status = ppi::test::run_program(std::move(args), {}, output, 60s);
   return {status, output};
+}
+
+// `res`, the answer to `method path` (the documented pattern), is one the document lists, and
+// its body fits the documented schema: required fields, types, RFC 3339 times.
+void check_documented(const std::string& actor, const std::string& method, const std::string& path,
+                      const ppi::net::Response& res) {
+  const auto doc = ppi::testing::OpenApiDocument::load(actor);
+  const std::string status = std::to_string(res.result_int());
+  CAPTURE(actor);
+  CAPTURE(method);
+  CAPTURE(path);
+  CAPTURE(status);
+  CAPTURE(res.body());
+  std::string lower = method;
+  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  REQUIRE(doc.root().at("paths").at(path).at(lower).at("responses").contains(status));
+  const auto problems =
+      doc.mismatches(nlohmann::json::parse(res.body()), doc.response_schema(method, path, status));
+  std::string lines;
+  for (const auto& p : problems) lines += p + "\n";
+  INFO(lines);
+  CHECK(problems.empty());
 }
 
 }  // namespace
@@ -99,7 +123,7 @@ TEST_CASE("actors: an unreachable database or a wrong password is one line and e
 
 TEST_CASE(
     "actors: a deployment starts on each backend, reports health over mTLS, stops on SIGTERM") {
-  ppi::test::Certificates certs({"super_dealer", "dealer-1", "model_owner", "client"});
+  ppi::test::Certificates certs({"super_dealer", "dealer-1", "model_owner", "client", "operator"});
   auto& dbs = ppi::test::test_databases();
   for (auto dialect : {ppi::db::Dialect::postgresql, ppi::db::Dialect::mysql}) {
     std::string dialect_name(ppi::db::dialect_name(dialect));
@@ -142,6 +166,87 @@ TEST_CASE(
       auto session = db->acquire();
       CHECK(session.exec("SELECT COUNT(*) FROM schema_migrations").rows.at(0).get_int(0) >= 1);
     }
+
+    // Live answers against the documents: health, readiness, and good and bad requests.
+    using ppi::net::http::verb;
+    const auto as = [&](const std::string& identity) { return certs.client(identity); };
+    const std::vector<std::string> actor_of = {"super_dealer", "dealer", "model_owner"};
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+      const auto& url = servers[i].url;
+      check_documented(actor_of[i], "GET", "/healthz",
+                       ppi::net::fetch(client_tls, verb::get, url + "/healthz"));
+      check_documented(actor_of[i], "GET", "/readyz",
+                       ppi::net::fetch(client_tls, verb::get, url + "/readyz"));
+      check_documented(actor_of[i], "GET", "/v1/audit/events",
+                       ppi::net::fetch(as("operator"), verb::get, url + "/v1/audit/events"));
+      // 405 with the methods the path serves (documented once, in the info description).
+      const auto wrong = ppi::net::fetch(client_tls, verb::delete_, url + "/healthz");
+      CHECK(wrong.result_int() == 405);
+      CHECK(wrong[ppi::net::http::field::allow] == "GET, HEAD, OPTIONS");
+    }
+    const std::string sd = servers[0].url;
+    const auto registered =
+        ppi::net::fetch(as("model_owner"), verb::post, sd + "/v1/models",
+                        R"({"model_id": "m1", "plan": [{"type": "TRIPLE", "count": 2}]})");
+    check_documented("super_dealer", "POST", "/v1/models", registered);
+    check_documented("super_dealer", "GET", "/v1/models/{model_id}",
+                     ppi::net::fetch(as("operator"), verb::get, sd + "/v1/models/m1"));
+    check_documented("super_dealer", "GET", "/v1/models/{model_id}",
+                     ppi::net::fetch(as("operator"), verb::get, sd + "/v1/models/unknown"));
+    // A bound batch, written as the pool keeper and binding would, served with RFC 3339 times
+    // (created_at / bound_at were the database's text, without a zone on MariaDB).
+    const std::string batch_id = "6f1c2b3a-9d4e-4f50-8a61-7b2c3d4e5f60";
+    {
+      auto db = ppi::db::Database::open({.url = servers[0].db_url, .pool_size = 1});
+      auto session = db->acquire();
+      session.exec(
+          "INSERT INTO batches (batch_id, model_id, dealer_group, state, model_owner_identity, "
+          "client_identity, bound_at) VALUES (?, 'm1', 'dealer-1,dealer-2,dealer-3', 'bound', "
+          "'model_owner', 'client', CURRENT_TIMESTAMP)",
+          {batch_id});
+    }
+    const auto batch = ppi::net::fetch(as("operator"), verb::get, sd + "/v1/batches/" + batch_id);
+    check_documented("super_dealer", "GET", "/v1/batches/{batch_id}", batch);
+    const auto record = nlohmann::json::parse(batch.body());
+    CHECK(ppi::testing::is_rfc3339(record.value("created_at", "")));
+    CHECK(ppi::testing::is_rfc3339(record.value("bound_at", "")));
+    check_documented("super_dealer", "GET", "/v1/batches/{batch_id}",
+                     ppi::net::fetch(as("operator"), verb::get, sd + "/v1/batches/not-a-uuid"));
+    check_documented("super_dealer", "GET", "/v1/batches/{batch_id}",
+                     ppi::net::fetch(as("operator"), verb::get,
+                                     sd + "/v1/batches/00000000-0000-4000-8000-000000000000"));
+    check_documented("super_dealer", "GET", "/v1/dealers",
+                     ppi::net::fetch(as("client"), verb::get, sd + "/v1/dealers"));
+    const std::string bind_body =
+        R"({"model_id": "m1", "dealers": ["dealer-1", "dealer-2", "dealer-9"], )";
+    const auto unknown_dealer = ppi::net::fetch(as("model_owner"), verb::post, sd + "/v1/batch_id",
+                                                bind_body + R"("client_identity": "client"})");
+    CHECK(unknown_dealer.result_int() == 404);
+    CHECK(unknown_dealer.body().find("unknown dealer") != std::string::npos);
+    check_documented("super_dealer", "POST", "/v1/batch_id", unknown_dealer);
+    const auto same_party = ppi::net::fetch(as("model_owner"), verb::post, sd + "/v1/batch_id",
+                                            bind_body + R"("client_identity": "model_owner"})");
+    CHECK(same_party.result_int() == 400);
+    CHECK(same_party.body().find("must differ") != std::string::npos);
+    check_documented("super_dealer", "POST", "/v1/batch_id", same_party);
+    check_documented("super_dealer", "POST", "/v1/batch_id",
+                     ppi::net::fetch(as("model_owner"), verb::post, sd + "/v1/batch_id",
+                                     R"({"model_id": "m1"})"));
+    const auto plain = ppi::net::fetch(as("model_owner"), verb::post, sd + "/v1/batch_id",
+                                       "model_id=m1", "text/plain");
+    CHECK(plain.result_int() == 415);
+    check_documented("super_dealer", "POST", "/v1/batch_id", plain);
+    // The dealer's binding and release refuse what does not fit, as documented.
+    const std::string dealer = servers[1].url;
+    check_documented("dealer", "POST", "/v1/seed",
+                     ppi::net::fetch(as("client"), verb::post, dealer + "/v1/seed",
+                                     R"({"batch_id": ")" + batch_id + R"("})"));
+    check_documented("dealer", "POST", "/v1/seed",
+                     ppi::net::fetch(as("client"), verb::post, dealer + "/v1/seed", "{}"));
+    check_documented("dealer", "POST", "/v1/bind",
+                     ppi::net::fetch(as("client"), verb::post, dealer + "/v1/bind", "{}"));
+    check_documented("model_owner", "GET", "/v1/models",
+                     ppi::net::fetch(as("client"), verb::get, servers[2].url + "/v1/models"));
 
     // The client reports all three through its own configuration and database.
     std::vector<std::string> argv = {binary("client"), "status"};

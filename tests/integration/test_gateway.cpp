@@ -179,6 +179,12 @@ TEST_CASE("gateway: client serve answers OpenAI-style completions with private g
     check_problem(call(base, net::http::verb::post, "/v1/completions", "{\"model\": "),
                   "not valid JSON");
     CHECK(complete(base, with("model", "nope")).result_int() == 404);
+    // The completions the gateway serves itself check the media type as the router does.
+    net::ClientOptions plain;
+    plain.timeout = 300s;
+    CHECK(
+        net::fetch(plain, net::http::verb::post, base + "/v1/completions", ok.dump(), "text/plain")
+            .result_int() == 415);
     CHECK(scalar(d, d.client_db_url(), "SELECT COUNT(*) FROM inferences") == inferences);
     CHECK(batches_left(d) == 3);
   }
