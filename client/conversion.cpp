@@ -4,6 +4,7 @@
 
 #include "core/ids.hpp"
 #include "dealer/api.hpp"
+#include "model_owner/api.hpp"
 #include "net/json_call.hpp"
 #include "obs/log.hpp"
 
@@ -46,20 +47,27 @@ Conversion convert(ClientStore& store, const net::ClientOptions& rest,
                    const std::vector<std::string>& dealers) {
   check_name_id(model_id, "model id");
   check_dealer_group(dealers);
-  auto answer = net::call_json(rest, net::http::verb::post, model_owner_url + "/v1/model_inference",
-                               {{"model_id", model_id}, {"dealers", dealers}});
+  const auto answer = net::call_json(
+      rest, net::http::verb::post, model_owner_url + std::string(model_owner::api::kInferencePath),
+      model_owner::api::InferenceRequest{model_id, dealers});
+  model_owner::api::InferenceGrant grant;
+  try {
+    grant = answer.get<model_owner::api::InferenceGrant>();
+  } catch (const Error& e) {
+    throw Error(Errc::unavailable,
+                "the model owner answered a malformed grant: " + std::string(e.what()));
+  }
   Conversion c;
-  c.batch_id = answer.at("batch_id").get<std::string>();
+  c.batch_id = grant.batch_id;
   check_batch_id(c.batch_id);
   c.model_id = model_id;
   c.model_owner_url = model_owner_url;
-  c.element_count = answer.at("element_count").get<std::uint64_t>();
+  c.element_count = grant.element_count;
 
   std::vector<std::future<DealerSeed>> calls;
-  for (const auto& d : answer.at("dealers")) {
+  for (const auto& d : grant.dealers) {
     calls.push_back(std::async(std::launch::async, fetch_seed, std::cref(rest), c.batch_id,
-                               d.at("dealer_id").get<std::string>(),
-                               d.at("rest_url").get<std::string>()));
+                               d.dealer_id, d.rest_url));
   }
   std::exception_ptr failure;
   for (auto& call : calls) {

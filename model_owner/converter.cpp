@@ -23,14 +23,14 @@ using nlohmann::json;
 // The dealers of a super dealer's answer: where to collect, and what the client is told.
 struct AnsweredDealers {
   std::vector<grpcsvc::DealerEndpoint> endpoints;
-  json for_client = json::array();
+  std::vector<api::InferenceDealer> for_client;
 };
 
 AnsweredDealers dealers_of(const std::vector<super_dealer::api::Dealer>& dealers) {
   AnsweredDealers out;
   for (const auto& d : dealers) {
     out.endpoints.push_back({d.dealer_id, d.grpc_endpoint});
-    out.for_client.push_back({{"dealer_id", d.dealer_id}, {"rest_url", d.rest_url}});
+    out.for_client.push_back({d.dealer_id, d.rest_url});
   }
   return out;
 }
@@ -84,16 +84,18 @@ void fetch_mask_set(ModelOwnerStore& store, const ConverterSettings& settings,
                     const std::string& model_id, const std::vector<std::string>& dealers,
                     const std::string& group_id, const std::string& mask_plan_json) {
   const auto started = std::chrono::steady_clock::now();
-  json bound = net::call_json(settings.rest, net::http::verb::post,
-                              settings.super_dealer_url + "/v1/mask_set",
-                              {{"model_id", model_id}, {"dealers", dealers}});
+  json bound =
+      net::call_json(settings.rest, net::http::verb::post,
+                     settings.super_dealer_url + std::string(super_dealer::api::kMaskSetPath),
+                     super_dealer::api::MaskSetRequest{model_id, dealers});
   std::string mask_set_id;
   AnsweredDealers answered;
   std::string plan;
   try {
-    mask_set_id = bound.at("mask_set_id").get<std::string>();
-    answered = dealers_of(bound.at("dealers").get<std::vector<super_dealer::api::Dealer>>());
-    plan = material::MaterialPlan::from_json(bound.at("plan")).canonical();
+    const auto grant = bound.get<super_dealer::api::MaskSetGrant>();
+    mask_set_id = grant.mask_set_id;
+    answered = dealers_of(grant.dealers);
+    plan = material::MaterialPlan::from_json(grant.plan).canonical();
   } catch (const std::exception& e) {
     throw Error(Errc::internal, std::string("the super dealer's mask set answer: ") + e.what());
   }
@@ -133,9 +135,9 @@ void fetch_mask_set(ModelOwnerStore& store, const ConverterSettings& settings,
 
 }  // namespace
 
-nlohmann::json convert(ModelOwnerStore& store, const ConverterSettings& settings,
-                       const std::string& client, const std::string& model_id,
-                       const std::vector<std::string>& dealers) {
+api::InferenceGrant convert(ModelOwnerStore& store, const ConverterSettings& settings,
+                            const std::string& client, const std::string& model_id,
+                            const std::vector<std::string>& dealers) {
   const auto plan = store.model_plan(model_id);
   if (!plan) throw Error(Errc::not_found, "unknown model '" + model_id + "'");
   const material::BatchLayout layout(material::MaterialPlan::parse(*plan));
@@ -203,10 +205,7 @@ nlohmann::json convert(ModelOwnerStore& store, const ConverterSettings& settings
     log::warn("share_collection_failed", {{"batch_id", batch_id}, {"reason", e.what()}});
     throw;
   }
-  return {{"batch_id", batch_id},
-          {"model_id", model_id},
-          {"element_count", element_count},
-          {"dealers", answered.for_client}};
+  return {batch_id, model_id, element_count, answered.for_client};
 }
 
 }  // namespace ppi::model_owner

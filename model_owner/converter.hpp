@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model_owner/api.hpp"
 #include "model_owner/mo_store.hpp"
 #include "net/http_client.hpp"
 
@@ -20,8 +21,8 @@ struct ConverterSettings {
 };
 
 // Runs the conversion for `client`; returns the model_inference answer (docs/api.md).
-nlohmann::json convert(ModelOwnerStore& store, const ConverterSettings& settings,
-                       const std::string& client, const std::string& model_id,
-                       const std::vector<std::string>& dealers);
+api::InferenceGrant convert(ModelOwnerStore& store, const ConverterSettings& settings,
+                            const std::string& client, const std::string& model_id,
+                            const std::vector<std::string>& dealers);
 
 }  // namespace ppi::model_owner

@@ -4,6 +4,7 @@
 #include "core/ids.hpp"
 #include "core/json_body.hpp"
 #include "ledger/events_route.hpp"
+#include "model_owner/api.hpp"
 #include "net/tls.hpp"
 
 namespace ppi::model_owner {
@@ -24,16 +25,14 @@ void add_routes(net::Router& router, std::shared_ptr<db::Database> db,
                 std::string super_dealer_identity) {
   // This model owner's audit events, to the super dealer's audit (docs/audit.md).
   ledger::add_events_route(router, std::move(db), std::move(super_dealer_identity));
-  router.add(net::http::verb::post, "/v1/model_inference", {net::role::kClient},
+  router.add(net::http::verb::post, std::string(api::kInferencePath), {net::role::kClient},
              [store, settings](const net::Request& req, net::RequestContext& ctx) {
                const std::string& client = app::require_identity(ctx);
-               JsonBody body(req.body(), {"model_id", "dealers"});
-               std::string model_id = body.string("model_id");
-               check_name_id(model_id, "model_id");
-               auto dealers = body.strings("dealers");
-               check_dealer_group(dealers);
-               auto answer = convert(*store, settings, client, model_id, dealers);
-               return net::json_response(net::http::status::ok, answer.dump());
+               const auto body = parse_body<api::InferenceRequest>(req.body());
+               check_name_id(body.model_id, "model_id");
+               check_dealer_group(body.dealers);
+               const auto answer = convert(*store, settings, client, body.model_id, body.dealers);
+               return net::json_response(net::http::status::ok, nlohmann::json(answer).dump());
              });
   router.add(net::http::verb::get, "/v1/models", {net::role::kClient, net::role::kOperator},
              [store](const net::Request&, net::RequestContext& ctx) {

@@ -1,5 +1,6 @@
 #pragma once
-// The super dealer's REST bodies (openapi/super_dealer.yaml, docs/api.md), defined once: its
+// The super dealer's REST bodies (openapi/super_dealer.yaml, docs/api.md) of registration,
+// binding and mask sets, defined once: its
 // routes read requests with from_json and write answers with to_json, and its callers (the
 // dealers' registration, the model owner's converter) do the reverse with the same structs.
 // A body that does not fit is Error(invalid_argument) naming the field (400 at the route).
@@ -18,6 +19,7 @@ namespace ppi::super_dealer::api {
 
 inline constexpr std::string_view kDealersPath = "/v1/dealers";
 inline constexpr std::string_view kBatchPath = "/v1/batch_id";
+inline constexpr std::string_view kMaskSetPath = "/v1/mask_set";
 
 // Schema Dealer: a dealer's endpoints. POST /v1/dealers (the dealer registers itself), and
 // each dealer of a BatchGrant.
@@ -45,6 +47,26 @@ struct BatchGrant {
   std::vector<Dealer> dealers;
   static inline const JsonFields kFields = {
       {"batch_id"}, {"model_id"}, {"element_count"}, {"dealers"}};
+};
+
+// Schema MaskSetRequest: POST /v1/mask_set, the model owner asks for the mask set of its model
+// and this dealer group.
+struct MaskSetRequest {
+  std::string model_id;
+  std::vector<std::string> dealers;
+  static inline const JsonFields kFields = {{"model_id"}, {"dealers"}};
+};
+
+// Schema MaskSetGrant: the answer to POST /v1/mask_set; `plan` is the model's mask plan
+// (material::MaterialPlan's JSON).
+struct MaskSetGrant {
+  std::string mask_set_id;
+  std::string model_id;
+  std::uint64_t element_count = 0;
+  nlohmann::json plan;
+  std::vector<Dealer> dealers;
+  static inline const JsonFields kFields = {
+      {"mask_set_id"}, {"model_id"}, {"element_count"}, {"plan"}, {"dealers"}};
 };
 
 inline void to_json(nlohmann::json& j, const Dealer& d) {
@@ -78,6 +100,33 @@ inline void from_json(const nlohmann::json& j, BatchGrant& g) {
   g.batch_id = b.string("batch_id");
   g.model_id = b.string("model_id");
   g.element_count = b.uint("element_count");
+  const auto& dealers = b.value("dealers");
+  if (!dealers.is_array()) throw Error(Errc::invalid_argument, "'dealers' must be an array");
+  g.dealers = dealers.get<std::vector<Dealer>>();
+}
+
+inline void to_json(nlohmann::json& j, const MaskSetRequest& r) {
+  j = {{"model_id", r.model_id}, {"dealers", r.dealers}};
+}
+inline void from_json(const nlohmann::json& j, MaskSetRequest& r) {
+  const auto b = JsonBody::typed(j, MaskSetRequest::kFields);
+  r.model_id = b.string("model_id");
+  r.dealers = b.strings("dealers");
+}
+
+inline void to_json(nlohmann::json& j, const MaskSetGrant& g) {
+  j = {{"mask_set_id", g.mask_set_id},
+       {"model_id", g.model_id},
+       {"element_count", g.element_count},
+       {"plan", g.plan},
+       {"dealers", g.dealers}};
+}
+inline void from_json(const nlohmann::json& j, MaskSetGrant& g) {
+  const auto b = JsonBody::typed(j, MaskSetGrant::kFields);
+  g.mask_set_id = b.string("mask_set_id");
+  g.model_id = b.string("model_id");
+  g.element_count = b.uint("element_count");
+  g.plan = b.value("plan");
   const auto& dealers = b.value("dealers");
   if (!dealers.is_array()) throw Error(Errc::invalid_argument, "'dealers' must be an array");
   g.dealers = dealers.get<std::vector<Dealer>>();

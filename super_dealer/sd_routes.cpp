@@ -242,13 +242,13 @@ void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore>
              });
 
   router.add(
-      verb::post, "/v1/mask_set", {role::kModelOwner},
+      verb::post, std::string(api::kMaskSetPath), {role::kModelOwner},
       [store, dealer_client](const net::Request& req, net::RequestContext& ctx) {
         const std::string& caller = app::require_identity(ctx);
-        JsonBody body(req.body(), {"model_id", "dealers"});
-        std::string model_id = body.string("model_id");
+        const auto body = parse_body<api::MaskSetRequest>(req.body());
+        const std::string& model_id = body.model_id;
         check_name_id(model_id, "model_id");
-        std::vector<std::string> requested = body.strings("dealers");
+        const std::vector<std::string>& requested = body.dealers;
         const std::string group = group_key(check_dealer_group(requested));
         const ModelRecord model = owned_model(*store, model_id, caller);
         if (model.mask_plan_json.empty()) {
@@ -278,12 +278,10 @@ void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore>
             {{"mask_set_id", found->mask_set_id}, {"model_id", model_id}, {"model_owner", caller}});
         const material::MaterialPlan mask_plan =
             material::MaterialPlan::parse(model.mask_plan_json);
-        return net::json_response(status::ok, json{{"mask_set_id", found->mask_set_id},
-                                                   {"model_id", model_id},
-                                                   {"element_count", mask_plan.element_count()},
-                                                   {"plan", mask_plan.to_json()},
-                                                   {"dealers", dealers_json(dealers)}}
-                                                  .dump());
+        api::MaskSetGrant grant{
+            found->mask_set_id, model_id, mask_plan.element_count(), mask_plan.to_json(), {}};
+        for (const auto& d : dealers) grant.dealers.push_back(dealer_api(d));
+        return net::json_response(status::ok, json(grant).dump());
       });
 
   router.add(verb::get, "/v1/batches/{batch_id}", {role::kOperator, role::kModelOwner},

@@ -16,6 +16,7 @@
 #include "core/error.hpp"
 #include "dealer/api.hpp"
 #include "dealer/dealer_routes.hpp"
+#include "model_owner/api.hpp"
 #include "model_owner/mo_routes.hpp"
 #include "openapi_doc.hpp"
 #include "super_dealer/api.hpp"
@@ -210,6 +211,7 @@ namespace {
 
 namespace sd = ppi::super_dealer::api;
 namespace dl = ppi::dealer::api;
+namespace mo = ppi::model_owner::api;
 
 struct TypedBody {
   const char* actor;
@@ -227,6 +229,20 @@ std::vector<TypedBody> typed_bodies() {
        sd::BatchRequest{"digits", {"dealer-1", "dealer-2", "dealer-3"}, "client"}},
       {"super_dealer", "BatchGrant", sd::BatchGrant::kFields,
        sd::BatchGrant{batch, "digits", 42, {dealer, dealer, dealer}}},
+      {"super_dealer", "MaskSetRequest", sd::MaskSetRequest::kFields,
+       sd::MaskSetRequest{"digits", {"dealer-1", "dealer-2", "dealer-3"}}},
+      {"super_dealer", "MaskSetGrant", sd::MaskSetGrant::kFields,
+       sd::MaskSetGrant{batch,
+                        "digits",
+                        64,
+                        nlohmann::json::parse(R"([{"type": "WEIGHT_MASK_4_8", "count": 2}])"),
+                        {dealer, dealer, dealer}}},
+      {"model_owner", "InferenceRequest", mo::InferenceRequest::kFields,
+       mo::InferenceRequest{"digits", {"dealer-1", "dealer-2", "dealer-3"}}},
+      {"model_owner", "InferenceDealer", mo::InferenceDealer::kFields,
+       mo::InferenceDealer{"dealer-1", "https://localhost:8450"}},
+      {"model_owner", "InferenceGrant", mo::InferenceGrant::kFields,
+       mo::InferenceGrant{batch, "digits", 42, {{"dealer-1", "https://localhost:8450"}}}},
       {"dealer", "BindRequest", dl::BindRequest::kFields,
        dl::BindRequest{batch, "model_owner", "client", std::nullopt}},
       {"dealer", "BatchRef", dl::BatchRef::kFields, dl::BatchRef{batch}},
