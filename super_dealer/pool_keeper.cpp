@@ -2,6 +2,7 @@
 
 #include "core/clock.hpp"
 #include "crypto/uuid.hpp"
+#include "dealer/api.hpp"
 #include "net/json_call.hpp"
 #include "obs/catalog.hpp"
 #include "obs/failure_backoff.hpp"
@@ -108,12 +109,13 @@ void PoolKeeper::pass() {
 }
 
 void PoolKeeper::retell(const UntoldBinding& b) {
-  json binding = {{"batch_id", b.batch_id}, {"model_owner_identity", b.model_owner}};
+  dealer::api::BindRequest request{b.batch_id, b.model_owner, std::nullopt, std::nullopt};
   if (b.kind == "mask_set") {
-    binding["kind"] = "mask_set";
+    request.kind = "mask_set";
   } else {
-    binding["client_identity"] = b.client;
+    request.client_identity = b.client;
   }
+  const json binding = request;
   // The batch's group key is its dealers' ids joined by ',' (core/ids.hpp), whether or not
   // the group was formed here (fixture batches are not).
   std::vector<std::string> ids;
@@ -126,7 +128,7 @@ void PoolKeeper::retell(const UntoldBinding& b) {
   try {
     // The dealers accept the same binding again and refuse any other (dealer/dealer_store.hpp).
     for_each_dealer(dealers, [&](const DealerRecord& d) {
-      call_dealer(client_, d, verb::post, "/v1/bind", binding);
+      call_dealer(client_, d, verb::post, std::string(dealer::api::kBindPath), binding);
     });
   } catch (const Error& e) {
     if (e.code() == Errc::unavailable || e.code() == Errc::internal) throw;
