@@ -2,6 +2,7 @@
 
 #include "core/ids.hpp"
 #include "core/json_body.hpp"
+#include "dealer/api.hpp"
 #include "dealer/batch_state.hpp"
 #include "material/mask_pairing.hpp"
 #include "net/tls.hpp"
@@ -35,32 +36,18 @@ std::vector<std::string> check_group(const std::string& group_id,
   return sorted;
 }
 
-const json& field(const JsonBody& body, const char* name) {
-  if (!body.raw().contains(name)) {
-    throw Error(Errc::invalid_argument, std::string("missing field '") + name + "'");
-  }
-  return body.raw().at(name);
-}
-
-// [{"dealer_id": ..., "grpc_endpoint": ...}, ...] in the group's order.
-std::vector<grpcsvc::MeshMember> parse_members(const JsonBody& body, const std::string& group_id) {
-  const json& list = field(body, "members");
-  if (!list.is_array()) throw Error(Errc::invalid_argument, "members must be an array");
+// The members of a GroupMembers or GenerationRequest, in the group's order.
+std::vector<grpcsvc::MeshMember> mesh_members(const std::vector<api::Member>& members,
+                                              const std::string& group_id) {
   std::vector<grpcsvc::MeshMember> out;
   std::vector<std::string> ids;
-  for (const json& m : list) {
-    if (!m.is_object() || m.size() != 2 || !m.contains("dealer_id") ||
-        !m.contains("grpc_endpoint") || !m["dealer_id"].is_string() ||
-        !m["grpc_endpoint"].is_string()) {
-      throw Error(Errc::invalid_argument,
-                  "each member is {\"dealer_id\": ..., \"grpc_endpoint\": ...}");
-    }
-    std::string endpoint = m["grpc_endpoint"].get<std::string>();
-    if (endpoint.empty() || endpoint.size() > 256 || endpoint.find(':') == std::string::npos) {
+  for (const api::Member& m : members) {
+    if (m.grpc_endpoint.empty() || m.grpc_endpoint.size() > 256 ||
+        m.grpc_endpoint.find(':') == std::string::npos) {
       throw Error(Errc::invalid_argument, "grpc_endpoint must be host:port");
     }
-    out.push_back({m["dealer_id"].get<std::string>(), std::move(endpoint)});
-    ids.push_back(out.back().id);
+    out.push_back({m.dealer_id, m.grpc_endpoint});
+    ids.push_back(m.dealer_id);
   }
   check_group(group_id, ids);
   return out;
@@ -71,50 +58,45 @@ std::vector<grpcsvc::MeshMember> parse_members(const JsonBody& body, const std::
 void add_group_routes(net::Router& router, GroupServices services) {
   auto s = std::make_shared<GroupServices>(std::move(services));
 
-  router.add(verb::post, "/v1/groups", {role::kSuperDealer},
+  router.add(verb::post, std::string(api::kGroupsPath), {role::kSuperDealer},
              [s](const net::Request& req, net::RequestContext& ctx) {
                require_super_dealer(ctx, *s);
-               JsonBody body(req.body(), {"group_id", "members"});
-               const std::string group_id = body.string("group_id");
-               auto members = check_group(group_id, body.strings("members"));
-               GroupRecord g = s->groups->create(group_id, members);
-               return net::json_response(
-                   status::ok,
-                   json{{"group_id", group_id}, {"index", g.self}, {"state", g.state}}.dump());
+               const auto body = parse_body<api::GroupRequest>(req.body());
+               auto members = check_group(body.group_id, body.members);
+               GroupRecord g = s->groups->create(body.group_id, members);
+               const api::GroupMembership answer{body.group_id, g.self, g.state};
+               return net::json_response(status::ok, json(answer).dump());
              });
 
-  router.add(verb::post, "/v1/groups/keys", {role::kSuperDealer},
+  router.add(verb::post, std::string(api::kGroupKeysPath), {role::kSuperDealer},
              [s](const net::Request& req, net::RequestContext& ctx) {
                require_super_dealer(ctx, *s);
-               JsonBody body(req.body(), {"group_id", "members"});
-               const std::string group_id = body.string("group_id");
-               s->agreement->agree(group_id, parse_members(body, group_id));
-               return net::json_response(status::ok,
-                                         json{{"group_id", group_id}, {"state", "ready"}}.dump());
+               const auto body = parse_body<api::GroupMembers>(req.body());
+               s->agreement->agree(body.group_id, mesh_members(body.members, body.group_id));
+               return net::json_response(status::ok, json(api::GroupReady{body.group_id}).dump());
              });
 
   router.add(
-      verb::post, "/v1/generations", {role::kSuperDealer},
+      verb::post, std::string(api::kGenerationsPath), {role::kSuperDealer},
       [s](const net::Request& req, net::RequestContext& ctx) {
         require_super_dealer(ctx, *s);
-        JsonBody body(req.body(),
-                      {"batch_id", "model_id", "group_id", "plan", "members", "mask_plan", "kind"});
-        GenerationRequest g{body.string("batch_id"),
-                            body.string("model_id"),
-                            body.string("group_id"),
-                            material::MaterialPlan::from_json(field(body, "plan")),
+        const auto body = parse_body<api::GenerationRequest>(req.body());
+        GenerationRequest g{body.batch_id,
+                            body.model_id,
+                            body.group_id,
+                            material::MaterialPlan::from_json(body.plan),
                             {}};
         check_batch_id(g.batch_id);
         check_name_id(g.model_id, "model_id");
-        g.members = parse_members(body, g.group_id);
-        if (body.raw().contains("kind")) g.kind = body.string("kind");
+        g.members = mesh_members(body.members, g.group_id);
+        g.kind = body.kind.value_or(kBatch);
         check_batch_kind(g.kind);
-        if (body.raw().contains("mask_plan")) {
+        if (body.mask_plan) {
           if (g.kind == kMaskSet) {
             throw Error(Errc::invalid_argument,
                         "a mask set is made from its plan alone: no mask_plan");
           }
-          g.mask_plan = material::MaterialPlan::from_json(field(body, "mask_plan"));
+          g.mask_plan = material::MaterialPlan::from_json(*body.mask_plan);
         }
         // Refused here rather than failed in the generation: a mask plan or mask set with anything
         // but WEIGHT_MASKs, or a MASKED_TRIPLE without a mask.
@@ -126,35 +108,32 @@ void add_group_routes(net::Router& router, GroupServices services) {
         const std::string batch_id = g.batch_id, kind = g.kind;
         s->runner->start(std::move(g));
         log::info("generation_accepted", {{"batch_id", batch_id}, {"kind", kind}});
-        return net::json_response(
-            status::accepted,
-            json{{"batch_id", batch_id}, {"state", kBatches.name(BatchState::generating)}}.dump());
+        const api::GenerationState answer{batch_id, kBatches.name(BatchState::generating), {}};
+        return net::json_response(status::accepted, json(answer).dump());
       });
 
-  router.add(verb::get, "/v1/generations/{batch_id}", {role::kSuperDealer},
+  router.add(verb::get, api::generation_path("{batch_id}"), {role::kSuperDealer},
              [s](const net::Request&, net::RequestContext& ctx) {
                require_super_dealer(ctx, *s);
                const std::string& batch_id = ctx.path_params.at("batch_id");
                check_batch_id(batch_id);
                auto state = s->generations->state(batch_id);
                if (!state) throw Error(Errc::not_found, "unknown batch " + batch_id);
-               json doc = {{"batch_id", batch_id}, {"state", state->state}};
-               if (!state->error.empty()) doc["error"] = state->error;
-               return net::json_response(status::ok, doc.dump());
+               api::GenerationState answer{batch_id, state->state, {}};
+               if (!state->error.empty()) answer.error = state->error;
+               return net::json_response(status::ok, json(answer).dump());
              });
 
-  router.add(
-      verb::post, "/v1/generations/{batch_id}/abort", {role::kSuperDealer},
-      [s](const net::Request&, net::RequestContext& ctx) {
-        require_super_dealer(ctx, *s);
-        const std::string& batch_id = ctx.path_params.at("batch_id");
-        check_batch_id(batch_id);
-        s->generations->fail(batch_id, "aborted by the super dealer");
-        log::info("generation_aborted", {{"batch_id", batch_id}});
-        return net::json_response(
-            status::ok,
-            json{{"batch_id", batch_id}, {"state", kBatches.name(BatchState::failed)}}.dump());
-      });
+  router.add(verb::post, api::abort_path("{batch_id}"), {role::kSuperDealer},
+             [s](const net::Request&, net::RequestContext& ctx) {
+               require_super_dealer(ctx, *s);
+               const std::string& batch_id = ctx.path_params.at("batch_id");
+               check_batch_id(batch_id);
+               s->generations->fail(batch_id, "aborted by the super dealer");
+               log::info("generation_aborted", {{"batch_id", batch_id}});
+               const api::GenerationState answer{batch_id, kBatches.name(BatchState::failed), {}};
+               return net::json_response(status::ok, json(answer).dump());
+             });
 }
 
 }  // namespace ppi::dealer

@@ -70,9 +70,7 @@ inline void from_json(const nlohmann::json& j, InferenceGrant& g) {
   g.batch_id = b.string("batch_id");
   g.model_id = b.string("model_id");
   g.element_count = b.uint("element_count");
-  const auto& dealers = b.value("dealers");
-  if (!dealers.is_array()) throw Error(Errc::invalid_argument, "'dealers' must be an array");
-  g.dealers = dealers.get<std::vector<InferenceDealer>>();
+  g.dealers = b.objects<InferenceDealer>("dealers");
 }
 
 }  // namespace ppi::model_owner::api

@@ -34,6 +34,7 @@
 #include "net/json_call.hpp"
 #include "obs/log.hpp"
 #include "online/input_file.hpp"
+#include "super_dealer/api.hpp"
 
 namespace {
 
@@ -205,16 +206,19 @@ int register_model(app::CommandContext& ctx) {
   check_name_id(model_id, "model id");
   const Registration r = registration(cfg, ctx.args[1]);
   auto settings = converter_settings(cfg);
-  nlohmann::json request = {{"model_id", model_id}, {"plan", r.plan.to_json()}};
-  if (r.mask_plan) request["mask_plan"] = r.mask_plan->to_json();
-  auto answer = net::call_json(settings.rest, net::http::verb::post,
-                               settings.super_dealer_url + "/v1/models", request);
+  super_dealer::api::ModelRegistration request{model_id, r.plan.to_json(), std::nullopt};
+  if (r.mask_plan) request.mask_plan = r.mask_plan->to_json();
+  const auto answer =
+      net::call_json(settings.rest, net::http::verb::post,
+                     settings.super_dealer_url + std::string(super_dealer::api::kModelsPath),
+                     nlohmann::json(request))
+          .get<super_dealer::api::ModelRegistered>();
   model_owner::ModelOwnerStore(ctx.db).save_model(
       model_id, r.plan.to_json().dump(), r.weights, r.settings,
       r.mask_plan ? r.mask_plan->canonical() : "", cfg.get_bool("replace"));
   nlohmann::ordered_json doc = {{"registered", model_id},
                                 {"kind", model_owner::kind_name(r.settings.kind)},
-                                {"elements_per_batch", answer.at("element_count")}};
+                                {"elements_per_batch", answer.element_count}};
   if (r.mask_plan) doc["mask_elements_per_group"] = r.mask_plan->element_count();
   if (r.settings.kind == model_owner::ModelKind::gpt2) {
     doc["max_context"] = r.settings.bucket;
@@ -227,7 +231,7 @@ int register_model(app::CommandContext& ctx) {
     ctx.out.record(doc);
     return 0;
   }
-  std::cout << "registered model " << model_id << ": " << answer.at("element_count")
+  std::cout << "registered model " << model_id << ": " << answer.element_count
             << " elements per batch";
   if (r.mask_plan) {
     std::cout << ", " << r.mask_plan->element_count() << " weight-mask elements per dealer group";

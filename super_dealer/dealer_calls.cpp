@@ -21,12 +21,10 @@ void for_each_dealer(const std::vector<DealerRecord>& dealers,
   if (first) std::rethrow_exception(first);
 }
 
-nlohmann::json members_json(const std::vector<DealerRecord>& dealers) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& d : dealers) {
-    list.push_back({{"dealer_id", d.dealer_id}, {"grpc_endpoint", d.grpc_endpoint}});
-  }
-  return list;
+std::vector<dealer::api::Member> mesh_members(const std::vector<DealerRecord>& dealers) {
+  std::vector<dealer::api::Member> members;
+  for (const auto& d : dealers) members.push_back({d.dealer_id, d.grpc_endpoint});
+  return members;
 }
 
 nlohmann::json call_dealer(const net::ClientOptions& options, const DealerRecord& d,

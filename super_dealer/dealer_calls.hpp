@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "dealer/api.hpp"
 #include "net/json_call.hpp"
 #include "super_dealer/registry_store.hpp"
 
@@ -20,8 +21,8 @@ nlohmann::json call_dealer(const net::ClientOptions& options, const DealerRecord
                            net::http::verb method, const std::string& path,
                            const nlohmann::json& body = nullptr);
 
-// [{"dealer_id": ..., "grpc_endpoint": ...}, ...] in the given order: how dealers learn where
-// the other members of their group listen.
-nlohmann::json members_json(const std::vector<DealerRecord>& dealers);
+// The dealers as members of their group, in the given order: how dealers learn where the other
+// members of their group listen (dealer POST /v1/groups/keys and /v1/generations).
+std::vector<dealer::api::Member> mesh_members(const std::vector<DealerRecord>& dealers);
 
 }  // namespace ppi::super_dealer

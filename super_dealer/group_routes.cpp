@@ -2,9 +2,11 @@
 
 #include "core/ids.hpp"
 #include "core/json_body.hpp"
+#include "dealer/api.hpp"
 #include "net/json_call.hpp"
 #include "net/tls.hpp"
 #include "obs/log.hpp"
+#include "super_dealer/api.hpp"
 #include "super_dealer/dealer_calls.hpp"
 
 namespace ppi::super_dealer {
@@ -24,10 +26,10 @@ std::vector<std::string> check_generating_group(const std::vector<std::string>& 
   return sorted;
 }
 
-json group_json(const GroupRecord& g) {
-  json doc = {{"group_id", g.group_id}, {"members", g.members}, {"state", g.state}};
-  if (!g.error.empty()) doc["error"] = g.error;
-  return doc;
+api::Group group_api(const GroupRecord& g) {
+  api::Group out{g.group_id, g.members, g.state, std::nullopt};
+  if (!g.error.empty()) out.error = g.error;
+  return out;
 }
 
 }  // namespace
@@ -43,14 +45,14 @@ GroupRecord form_group(RegistryStore& registry, GroupRegistry& groups,
   GroupRecord g = groups.create_group(group_id, members, caller);
   if (g.state == "ready") return g;
   try {
-    json record = {{"group_id", group_id}, {"members", members}};
+    const json record = dealer::api::GroupRequest{group_id, members};
     for_each_dealer(dealers, [&](const DealerRecord& d) {
-      call_dealer(options, d, verb::post, "/v1/groups", record);
+      call_dealer(options, d, verb::post, std::string(dealer::api::kGroupsPath), record);
     });
-    json agree = {{"group_id", group_id}, {"members", members_json(dealers)}};
+    const json agree = dealer::api::GroupMembers{group_id, mesh_members(dealers)};
     for_each_dealer(dealers, [&](const DealerRecord& d) {
       try {
-        call_dealer(options, d, verb::post, "/v1/groups/keys", agree);
+        call_dealer(options, d, verb::post, std::string(dealer::api::kGroupKeysPath), agree);
       } catch (const Error& e) {
         throw Error(e.code(), "dealer " + d.dealer_id + ": " + e.what());
       }
@@ -67,29 +69,29 @@ GroupRecord form_group(RegistryStore& registry, GroupRegistry& groups,
 
 void add_group_routes(net::Router& router, std::shared_ptr<RegistryStore> registry,
                       std::shared_ptr<GroupRegistry> groups, net::ClientOptions dealer_client) {
-  router.add(verb::post, "/v1/groups", {role::kOperator},
+  router.add(verb::post, std::string(api::kGroupsPath), {role::kOperator},
              [registry, groups, dealer_client](const net::Request& req, net::RequestContext& ctx) {
                const std::string& caller = app::require_identity(ctx);
-               JsonBody body(req.body(), {"dealers"});
-               auto members = check_generating_group(body.strings("dealers"));
+               const auto body = parse_body<api::GroupRequest>(req.body());
+               auto members = check_generating_group(body.dealers);
                GroupRecord g = form_group(*registry, *groups, dealer_client, members, caller);
-               return net::json_response(status::ok, group_json(g).dump());
+               return net::json_response(status::ok, json(group_api(g)).dump());
              });
 
-  router.add(verb::get, "/v1/groups", {role::kOperator},
+  router.add(verb::get, std::string(api::kGroupsPath), {role::kOperator},
              [groups](const net::Request&, net::RequestContext& ctx) {
                app::require_identity(ctx);
-               json list = json::array();
-               for (const auto& g : groups->groups()) list.push_back(group_json(g));
-               return net::json_response(status::ok, json{{"groups", list}}.dump());
+               api::GroupList answer;
+               for (const auto& g : groups->groups()) answer.groups.push_back(group_api(g));
+               return net::json_response(status::ok, json(answer).dump());
              });
 
-  router.add(verb::post, "/v1/pools", {role::kOperator},
+  router.add(verb::post, std::string(api::kPoolsPath), {role::kOperator},
              [registry, groups](const net::Request& req, net::RequestContext&) {
-               JsonBody body(req.body(), {"model_id", "dealers"});
-               const std::string model_id = body.string("model_id");
+               const auto body = parse_body<api::PoolRequest>(req.body());
+               const std::string& model_id = body.model_id;
                check_name_id(model_id, "model_id");
-               auto members = check_generating_group(body.strings("dealers"));
+               auto members = check_generating_group(body.dealers);
                // The operator keeps pools for any registered model (Roles, docs/operations.md).
                if (!registry->model(model_id)) {
                  throw Error(Errc::not_found, "unknown model '" + model_id + "'");
@@ -97,28 +99,28 @@ void add_group_routes(net::Router& router, std::shared_ptr<RegistryStore> regist
                const std::string group_id = group_key(members);
                groups->add_pool(model_id, group_id);
                log::info("pool_added", {{"model_id", model_id}, {"group_id", group_id}});
-               return net::json_response(
-                   status::ok, json{{"model_id", model_id}, {"group_id", group_id}}.dump());
+               return net::json_response(status::ok, json(api::PoolRef{model_id, group_id}).dump());
              });
 
-  router.add(verb::get, "/v1/pools", {role::kOperator},
+  router.add(verb::get, std::string(api::kPoolsPath), {role::kOperator},
              [groups](const net::Request&, net::RequestContext& ctx) {
                app::require_identity(ctx);
-               json list = json::array();
+               api::PoolList answer;
                for (const auto& p : groups->pools()) {
-                 json counts = json::object();
-                 for (const char* state : {"generating", "available", "bound", "failed"}) {
-                   counts[state] = groups->count(p.model_id, p.group_id, state);
-                 }
-                 json doc = {{"model_id", p.model_id},
-                             {"group_id", p.group_id},
-                             {"batches", counts},
-                             {"generated_total", p.generated_total},
-                             {"failed_total", p.failed_total}};
-                 if (!p.last_error.empty()) doc["last_error"] = p.last_error;
-                 list.push_back(doc);
+                 const auto count = [&](const char* state) {
+                   return static_cast<std::uint64_t>(groups->count(p.model_id, p.group_id, state));
+                 };
+                 api::Pool pool{
+                     p.model_id,
+                     p.group_id,
+                     {count("generating"), count("available"), count("bound"), count("failed")},
+                     static_cast<std::uint64_t>(p.generated_total),
+                     static_cast<std::uint64_t>(p.failed_total),
+                     std::nullopt};
+                 if (!p.last_error.empty()) pool.last_error = p.last_error;
+                 answer.pools.push_back(std::move(pool));
                }
-               return net::json_response(status::ok, json{{"pools", list}}.dump());
+               return net::json_response(status::ok, json(answer).dump());
              });
 }
 

@@ -154,13 +154,14 @@ void PoolKeeper::check(const Generation& g) {
   std::string unreachable;
   for (const auto& d : dealers) {
     try {
-      json doc = call_dealer(client_, d, verb::get, "/v1/generations/" + g.batch_id);
-      const std::string state = doc.at("state").get<std::string>();
+      const auto answer =
+          call_dealer(client_, d, verb::get, dealer::api::generation_path(g.batch_id))
+              .get<dealer::api::GenerationState>();
+      const std::string& state = answer.state;
       if (state == "prepared" || state == "available") {
         ++prepared;
       } else if (state == "failed") {
-        return fail(g, dealers,
-                    "dealer " + d.dealer_id + ": " + doc.value("error", std::string("failed")));
+        return fail(g, dealers, "dealer " + d.dealer_id + ": " + answer.error.value_or("failed"));
       }
     } catch (const Error& e) {
       if (e.code() == Errc::not_found) {
@@ -211,7 +212,7 @@ double PoolKeeper::seconds_since_start(const Generation& g) {
 
 bool PoolKeeper::send_abort(const std::string& batch_id, const DealerRecord& d) {
   try {
-    call_dealer(client_, d, verb::post, "/v1/generations/" + batch_id + "/abort", json::object());
+    call_dealer(client_, d, verb::post, dealer::api::abort_path(batch_id), json::object());
     return true;
   } catch (const Error& e) {
     log::warn("generation_abort_unsent",
@@ -241,7 +242,9 @@ void PoolKeeper::refill(const PoolRecord& pool) {
   // The group's one mask set, made again only when the last one failed: its B derive from
   // (group, model, mask), so a new one holds the same masks as the failed one would have.
   if (masked && groups_->live_mask_sets(pool.model_id, pool.group_id) == 0) {
-    json request = {{"plan", json::parse(model->mask_plan_json)}, {"kind", "mask_set"}};
+    dealer::api::GenerationRequest request;
+    request.plan = json::parse(model->mask_plan_json);
+    request.kind = "mask_set";
     if (!start_generation(pool, "mask_set", request, members(pool.group_id))) return;
   }
   if (available < settings_.min_size) refilling_.insert(key);
@@ -251,25 +254,28 @@ void PoolKeeper::refill(const PoolRecord& pool) {
       std::min(settings_.concurrency - generating, settings_.max_size - available - generating);
   if (to_start <= 0) return;
   std::vector<DealerRecord> dealers = members(pool.group_id);
-  json request = {{"plan", json::parse(model->plan_json)}};
-  if (masked) request["mask_plan"] = json::parse(model->mask_plan_json);
+  dealer::api::GenerationRequest request;
+  request.plan = json::parse(model->plan_json);
+  if (masked) request.mask_plan = json::parse(model->mask_plan_json);
   for (; to_start > 0; --to_start) {
     if (!start_generation(pool, "batch", request, dealers)) return;
   }
 }
 
-bool PoolKeeper::start_generation(const PoolRecord& pool, const std::string& kind, json request,
+bool PoolKeeper::start_generation(const PoolRecord& pool, const std::string& kind,
+                                  dealer::api::GenerationRequest request,
                                   const std::vector<DealerRecord>& dealers) {
   Generation g{random_uuid(), pool.model_id, pool.group_id, unix_now(), kind};
   groups_->begin_generation(g);
-  request["batch_id"] = g.batch_id;
-  request["model_id"] = g.model_id;
-  request["group_id"] = g.group_id;
-  request["members"] = members_json(dealers);
+  request.batch_id = g.batch_id;
+  request.model_id = g.model_id;
+  request.group_id = g.group_id;
+  request.members = mesh_members(dealers);
+  const json body = request;
   try {
     for_each_dealer(dealers, [&](const DealerRecord& d) {
       try {
-        call_dealer(client_, d, verb::post, "/v1/generations", request);
+        call_dealer(client_, d, verb::post, std::string(dealer::api::kGenerationsPath), body);
       } catch (const Error& e) {
         throw Error(e.code(), "dealer " + d.dealer_id + ": " + e.what());
       }

@@ -32,6 +32,7 @@
 #include <set>
 #include <thread>
 
+#include "dealer/api.hpp"
 #include "net/http_client.hpp"
 #include "super_dealer/group_registry.hpp"
 #include "super_dealer/registry_store.hpp"
@@ -61,7 +62,8 @@ class PoolKeeper {
   void refill(const PoolRecord& pool);
   // Records a generation of `kind` and asks every member for it (`request` without the ids
   // and members); false, with the generation failed, if one member refused.
-  bool start_generation(const PoolRecord& pool, const std::string& kind, nlohmann::json request,
+  bool start_generation(const PoolRecord& pool, const std::string& kind,
+                        dealer::api::GenerationRequest request,
                         const std::vector<DealerRecord>& dealers);
   void fail(const Generation& g, const std::vector<DealerRecord>& dealers,
             const std::string& reason);

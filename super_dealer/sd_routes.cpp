@@ -28,8 +28,10 @@ api::Dealer dealer_api(const DealerRecord& d) {
   return {d.dealer_id, d.rest_url, d.grpc_endpoint};
 }
 
-json dealer_json(const DealerRecord& d) {
-  return dealer_api(d);
+std::vector<api::Dealer> dealers_api(const std::vector<DealerRecord>& dealers) {
+  std::vector<api::Dealer> out;
+  for (const auto& d : dealers) out.push_back(dealer_api(d));
+  return out;
 }
 
 void check_url(const std::string& url, const char* field) {
@@ -91,8 +93,9 @@ material::MaterialPlan parse_mask_plan(const json& doc) {
   return plan;
 }
 
-json mask_plan_doc(const ModelRecord& m) {
-  return m.mask_plan_json.empty() ? json(nullptr) : json::parse(m.mask_plan_json);
+std::optional<json> mask_plan_doc(const ModelRecord& m) {
+  if (m.mask_plan_json.empty()) return std::nullopt;
+  return json::parse(m.mask_plan_json);
 }
 
 // The caller's model, or not_found / permission_denied.
@@ -104,12 +107,6 @@ ModelRecord owned_model(RegistryStore& store, const std::string& model_id,
     throw Error(Errc::permission_denied, "model '" + model_id + "' belongs to another owner");
   }
   return *model;
-}
-
-json dealers_json(const std::vector<DealerRecord>& dealers) {
-  json list = json::array();
-  for (const auto& d : dealers) list.push_back(dealer_json(d));
-  return list;
 }
 
 // Tells the dealers of a binding; if one cannot take it, the row is failed for good (some
@@ -149,97 +146,93 @@ void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore>
         check_endpoint(d.grpc_endpoint);
         store->upsert_dealer(d);
         log::info("dealer_registered", {{"dealer_id", d.dealer_id}, {"rest_url", d.rest_url}});
-        return net::json_response(status::ok, json{{"dealer_id", d.dealer_id}}.dump());
+        return net::json_response(status::ok, json(api::DealerRegistered{d.dealer_id}).dump());
       });
 
-  router.add(verb::get, "/v1/dealers", {role::kOperator},
+  router.add(verb::get, std::string(api::kDealersPath), {role::kOperator},
              [store](const net::Request&, net::RequestContext& ctx) {
                app::require_identity(ctx);
-               return net::json_response(status::ok,
-                                         json{{"dealers", dealers_json(store->dealers())}}.dump());
+               const api::DealerList answer{dealers_api(store->dealers())};
+               return net::json_response(status::ok, json(answer).dump());
              });
 
-  router.add(verb::post, "/v1/models", {role::kModelOwner},
+  router.add(verb::post, std::string(api::kModelsPath), {role::kModelOwner},
              [store](const net::Request& req, net::RequestContext& ctx) {
                const std::string& caller = app::require_identity(ctx);
-               JsonBody body(req.body(), {"model_id", "plan", "mask_plan"});
-               std::string model_id = body.string("model_id");
+               const auto body = parse_body<api::ModelRegistration>(req.body());
+               const std::string& model_id = body.model_id;
                check_name_id(model_id, "model_id");
-               material::MaterialPlan plan = material::MaterialPlan::from_json(body.value("plan"));
+               material::MaterialPlan plan = material::MaterialPlan::from_json(body.plan);
                PlanRows mask_rows;
                std::string mask_plan_json;
-               if (body.raw().contains("mask_plan")) {
-                 const material::MaterialPlan mask_plan = parse_mask_plan(body.value("mask_plan"));
+               if (body.mask_plan) {
+                 const material::MaterialPlan mask_plan = parse_mask_plan(*body.mask_plan);
                  mask_rows = plan_rows(mask_plan);
                  mask_plan_json = mask_plan.canonical();
                }
                store->register_model(
                    {model_id, caller, plan.to_json().dump(), plan.element_count(), mask_plan_json},
                    plan_rows(plan), mask_rows);
-               return net::json_response(
-                   status::ok,
-                   json{{"model_id", model_id}, {"element_count", plan.element_count()}}.dump());
+               const api::ModelRegistered answer{model_id, plan.element_count()};
+               return net::json_response(status::ok, json(answer).dump());
              });
 
-  router.add(verb::get, "/v1/models/{model_id}", {role::kOperator, role::kModelOwner},
+  router.add(verb::get, std::string(api::kModelsPath) + "/{model_id}",
+             {role::kOperator, role::kModelOwner},
              [store](const net::Request&, net::RequestContext& ctx) {
                app::require_identity(ctx);
                const std::string& model_id = ctx.path_params.at("model_id");
                check_name_id(model_id, "model_id");
                auto m = store->model(model_id);
                if (!m) throw Error(Errc::not_found, "unknown model '" + model_id + "'");
-               return net::json_response(status::ok, json{{"model_id", m->model_id},
-                                                          {"owner", m->owner},
-                                                          {"plan", json::parse(m->plan_json)},
-                                                          {"element_count", m->element_count},
-                                                          {"mask_plan", mask_plan_doc(*m)}}
-                                                         .dump());
+               const api::Model answer{m->model_id, m->owner, json::parse(m->plan_json),
+                                       m->element_count, mask_plan_doc(*m)};
+               return net::json_response(status::ok, json(answer).dump());
              });
 
-  router.add(verb::post, std::string(api::kBatchPath), {role::kModelOwner},
-             [store, groups, keeper_interval, dealer_client](const net::Request& req,
-                                                             net::RequestContext& ctx) {
-               const std::string& caller = app::require_identity(ctx);
-               const auto body = parse_body<api::BatchRequest>(req.body());
-               const std::string& model_id = body.model_id;
-               check_name_id(model_id, "model_id");
-               const std::vector<std::string>& requested = body.dealers;
-               std::vector<std::string> group = check_dealer_group(requested);
-               const std::string& client = body.client_identity;
-               check_identity(client, "client_identity");
-               if (client == caller) {
-                 throw Error(Errc::invalid_argument, "the client and the model owner must differ");
-               }
-               const ModelRecord model = owned_model(*store, model_id, caller);
-               std::vector<DealerRecord> dealers = store->dealers(requested);
-               auto batch_id = store->bind_batch(model_id, group_key(group), caller, client);
-               if (!batch_id) {
-                 const auto wait =
-                     groups->refill_estimate(model_id, group_key(group), keeper_interval);
-                 if (!wait) {
-                   throw Error(Errc::unavailable,
-                               "no material available for this model and dealer group, and no pool "
-                               "generates it: the operator adds one (POST /v1/pools)");
-                 }
-                 throw Error(Errc::unavailable,
-                             "no material available for this model and dealer group yet; more is "
-                             "being generated (try again in about " +
-                                 std::to_string(*wait) + " s)")
-                     .retry_after(static_cast<int>(std::min<std::int64_t>(*wait, 3600)));
-               }
-               bind_on_dealers(*store, dealer_client, dealers, *batch_id,
-                               {.batch_id = *batch_id,
-                                .model_owner_identity = caller,
-                                .client_identity = client,
-                                .kind = std::nullopt});
-               log::info("batch_bound", {{"batch_id", *batch_id},
-                                         {"model_id", model_id},
-                                         {"model_owner", caller},
-                                         {"client", client}});
-               api::BatchGrant grant{*batch_id, model_id, model.element_count, {}};
-               for (const auto& d : dealers) grant.dealers.push_back(dealer_api(d));
-               return net::json_response(status::ok, json(grant).dump());
-             });
+  router.add(
+      verb::post, std::string(api::kBatchPath), {role::kModelOwner},
+      [store, groups, keeper_interval, dealer_client](const net::Request& req,
+                                                      net::RequestContext& ctx) {
+        const std::string& caller = app::require_identity(ctx);
+        const auto body = parse_body<api::BatchRequest>(req.body());
+        const std::string& model_id = body.model_id;
+        check_name_id(model_id, "model_id");
+        const std::vector<std::string>& requested = body.dealers;
+        std::vector<std::string> group = check_dealer_group(requested);
+        const std::string& client = body.client_identity;
+        check_identity(client, "client_identity");
+        if (client == caller) {
+          throw Error(Errc::invalid_argument, "the client and the model owner must differ");
+        }
+        const ModelRecord model = owned_model(*store, model_id, caller);
+        std::vector<DealerRecord> dealers = store->dealers(requested);
+        auto batch_id = store->bind_batch(model_id, group_key(group), caller, client);
+        if (!batch_id) {
+          const auto wait = groups->refill_estimate(model_id, group_key(group), keeper_interval);
+          if (!wait) {
+            throw Error(Errc::unavailable,
+                        "no material available for this model and dealer group, and no pool "
+                        "generates it: the operator adds one (POST /v1/pools)");
+          }
+          throw Error(Errc::unavailable,
+                      "no material available for this model and dealer group yet; more is "
+                      "being generated (try again in about " +
+                          std::to_string(*wait) + " s)")
+              .retry_after(static_cast<int>(std::min<std::int64_t>(*wait, 3600)));
+        }
+        bind_on_dealers(*store, dealer_client, dealers, *batch_id,
+                        {.batch_id = *batch_id,
+                         .model_owner_identity = caller,
+                         .client_identity = client,
+                         .kind = std::nullopt});
+        log::info("batch_bound", {{"batch_id", *batch_id},
+                                  {"model_id", model_id},
+                                  {"model_owner", caller},
+                                  {"client", client}});
+        const api::BatchGrant grant{*batch_id, model_id, model.element_count, dealers_api(dealers)};
+        return net::json_response(status::ok, json(grant).dump());
+      });
 
   router.add(
       verb::post, std::string(api::kMaskSetPath), {role::kModelOwner},
@@ -278,9 +271,8 @@ void add_super_dealer_routes(net::Router& router, std::shared_ptr<RegistryStore>
             {{"mask_set_id", found->mask_set_id}, {"model_id", model_id}, {"model_owner", caller}});
         const material::MaterialPlan mask_plan =
             material::MaterialPlan::parse(model.mask_plan_json);
-        api::MaskSetGrant grant{
-            found->mask_set_id, model_id, mask_plan.element_count(), mask_plan.to_json(), {}};
-        for (const auto& d : dealers) grant.dealers.push_back(dealer_api(d));
+        const api::MaskSetGrant grant{found->mask_set_id, model_id, mask_plan.element_count(),
+                                      mask_plan.to_json(), dealers_api(dealers)};
         return net::json_response(status::ok, json(grant).dump());
       });
 

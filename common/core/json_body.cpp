@@ -65,6 +65,17 @@ std::optional<std::string> JsonBody::optional_string(const std::string& field) c
   return string(field);
 }
 
+const nlohmann::json& JsonBody::array(const std::string& field) const {
+  const auto& v = get(field);
+  if (!v.is_array()) throw Error(Errc::invalid_argument, "'" + field + "' must be an array");
+  return v;
+}
+
+std::optional<nlohmann::json> JsonBody::optional_array(const std::string& field) const {
+  if (!doc_.contains(field)) return std::nullopt;
+  return array(field);
+}
+
 const nlohmann::json& JsonBody::value(const std::string& field) const {
   return get(field);
 }

@@ -37,6 +37,16 @@ class JsonBody {
   std::uint64_t uint(const std::string& field) const;
   // A string field that may be absent.
   std::optional<std::string> optional_string(const std::string& field) const;
+  // A required array field (a plan: its items are checked by whoever reads them).
+  const nlohmann::json& array(const std::string& field) const;
+  // An array field that may be absent (present, it must be an array; null is refused).
+  std::optional<nlohmann::json> optional_array(const std::string& field) const;
+  // A required array of typed objects, each read by T's from_json (which names what does not
+  // fit in it).
+  template <class T>
+  std::vector<T> objects(const std::string& field) const {
+    return array(field).template get<std::vector<T>>();
+  }
 
  private:
   const nlohmann::json& get(const std::string& field) const;

@@ -18,6 +18,7 @@
 #include "material/conversion.hpp"
 #include "material/layout.hpp"
 #include "net/json_call.hpp"
+#include "super_dealer/api.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -153,14 +154,18 @@ void Deployment::restart(ActorProcess& a) {
 
 void Deployment::form_group(const std::vector<std::string>& members) {
   auto options = certs_.client("operator").to("super_dealer");
-  auto answer = net::call_json(options, net::http::verb::post, super_dealer.url + "/v1/groups",
-                               {{"dealers", members}});
-  REQUIRE(answer.at("state") == "ready");
+  const auto answer = net::call_json(options, net::http::verb::post,
+                                     super_dealer.url + std::string(super_dealer::api::kGroupsPath),
+                                     nlohmann::json(super_dealer::api::GroupRequest{members}))
+                          .get<super_dealer::api::Group>();
+  REQUIRE(answer.state == "ready");
 }
 
 void Deployment::add_pool(const std::string& model_id, const std::vector<std::string>& members) {
   net::call_json(certs_.client("operator").to("super_dealer"), net::http::verb::post,
-                 super_dealer.url + "/v1/pools", {{"model_id", model_id}, {"dealers", members}});
+                 super_dealer.url + std::string(super_dealer::api::kPoolsPath),
+                 nlohmann::json(super_dealer::api::PoolRequest{model_id, members}))
+      .get<super_dealer::api::PoolRef>();
 }
 
 std::vector<std::string> Deployment::wait_available(const std::string& model_id,

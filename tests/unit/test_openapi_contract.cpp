@@ -217,13 +217,43 @@ struct TypedBody {
   const char* actor;
   const char* schema;
   const ppi::JsonFields& fields;
-  nlohmann::json example;  // to_json of a typical value
+  nlohmann::json example;          // to_json of a typical value
+  const char* property = nullptr;  // the schema of this property of `schema` (an inline one)
 };
 
 std::vector<TypedBody> typed_bodies() {
   const std::string batch = "6f1c2b3a-9d4e-4f50-8a61-7b2c3d4e5f60";
   const sd::Dealer dealer{"dealer-1", "https://localhost:8450", "localhost:8460"};
+  const std::vector<std::string> ids = {"dealer-1", "dealer-2", "dealer-3"};
+  const std::string group = "dealer-1,dealer-2,dealer-3";
+  const auto plan = nlohmann::json::parse(R"([{"type": "TRIPLE", "count": 2}])");
+  const auto mask_plan = nlohmann::json::parse(R"([{"type": "WEIGHT_MASK_4_8", "count": 2}])");
+  const std::vector<dl::Member> members = {{"dealer-1", "localhost:8460"},
+                                           {"dealer-2", "localhost:8461"},
+                                           {"dealer-3", "localhost:8462"}};
+  const sd::Group formed{group, ids, "ready", std::nullopt};
+  const sd::Pool pool{"digits", group, {1, 2, 3, 0}, 6, 1, "dealer dealer-3: unreachable"};
   return {
+      {"super_dealer", "DealerRegistered", sd::DealerRegistered::kFields,
+       sd::DealerRegistered{"dealer-1"}},
+      {"super_dealer", "DealerList", sd::DealerList::kFields, sd::DealerList{{dealer, dealer}}},
+      {"super_dealer", "ModelRegistration", sd::ModelRegistration::kFields,
+       sd::ModelRegistration{"digits", plan, mask_plan}},
+      {"super_dealer", "ModelRegistered", sd::ModelRegistered::kFields,
+       sd::ModelRegistered{"digits", 42}},
+      {"super_dealer", "Model", sd::Model::kFields,
+       sd::Model{"digits", "model-owner", plan, 42, std::nullopt}},
+      {"super_dealer", "Model", sd::Model::kFields,
+       sd::Model{"gpt2", "model-owner", plan, 42, mask_plan}},
+      {"super_dealer", "GroupRequest", sd::GroupRequest::kFields, sd::GroupRequest{ids}},
+      {"super_dealer", "Group", sd::Group::kFields, formed},
+      {"super_dealer", "GroupList", sd::GroupList::kFields,
+       sd::GroupList{{formed, sd::Group{group, ids, "forming", "dealer dealer-2: unreachable"}}}},
+      {"super_dealer", "PoolRequest", sd::PoolRequest::kFields, sd::PoolRequest{"digits", ids}},
+      {"super_dealer", "PoolRef", sd::PoolRef::kFields, sd::PoolRef{"digits", group}},
+      {"super_dealer", "Pool", sd::Pool::kFields, pool},
+      {"super_dealer", "Pool", sd::PoolBatches::kFields, pool.batches, "batches"},
+      {"super_dealer", "PoolList", sd::PoolList::kFields, sd::PoolList{{pool}}},
       {"super_dealer", "Dealer", sd::Dealer::kFields, dealer},
       {"super_dealer", "BatchRequest", sd::BatchRequest::kFields,
        sd::BatchRequest{"digits", {"dealer-1", "dealer-2", "dealer-3"}, "client"}},
@@ -247,6 +277,18 @@ std::vector<TypedBody> typed_bodies() {
        dl::BindRequest{batch, "model_owner", "client", std::nullopt}},
       {"dealer", "BatchRef", dl::BatchRef::kFields, dl::BatchRef{batch}},
       {"dealer", "Seeds", dl::Seeds::kFields, dl::Seeds{batch, 7, (ppi::u128{1} << 100) + 3}},
+      {"dealer", "GroupRequest", dl::GroupRequest::kFields, dl::GroupRequest{group, ids}},
+      {"dealer", "GroupMembership", dl::GroupMembership::kFields,
+       dl::GroupMembership{group, 1, "forming"}},
+      {"dealer", "Member", dl::Member::kFields, members[0]},
+      {"dealer", "GroupMembers", dl::GroupMembers::kFields, dl::GroupMembers{group, members}},
+      {"dealer", "GroupReady", dl::GroupReady::kFields, dl::GroupReady{group}},
+      {"dealer", "GenerationRequest", dl::GenerationRequest::kFields,
+       dl::GenerationRequest{batch, "digits", group, plan, members, mask_plan, std::nullopt}},
+      {"dealer", "GenerationRequest", dl::GenerationRequest::kFields,
+       dl::GenerationRequest{batch, "gpt2", group, mask_plan, members, std::nullopt, "mask_set"}},
+      {"dealer", "GenerationState", dl::GenerationState::kFields,
+       dl::GenerationState{batch, "failed", "aborted by the super dealer"}},
   };
 }
 
@@ -256,8 +298,13 @@ TEST_CASE("openapi contract: each typed body has the fields of its schema and fi
   for (const auto& body : typed_bodies()) {
     CAPTURE(body.actor);
     CAPTURE(body.schema);
+    const std::string inner = body.property ? body.property : "";
+    CAPTURE(inner);
     const auto doc = OpenApiDocument::load(body.actor);
-    const auto& schema = doc.resolve(doc.root().at("components").at("schemas").at(body.schema));
+    const nlohmann::json* named =
+        &doc.resolve(doc.root().at("components").at("schemas").at(body.schema));
+    if (body.property) named = &doc.resolve(named->at("properties").at(body.property));
+    const auto& schema = *named;
     std::set<std::string> documented, required, fields, fields_required;
     for (const auto& [name, property] : schema.at("properties").items()) documented.insert(name);
     for (const auto& name : schema.value("required", nlohmann::json::array())) {
@@ -304,6 +351,43 @@ TEST_CASE("openapi contract: a typed body names the field it misses or does not 
       nlohmann::json(dl::BindRequest{"b", "mo", std::nullopt, "mask_set"}).get<dl::BindRequest>();
   CHECK_FALSE(bind.client_identity.has_value());
   CHECK(bind.kind == "mask_set");
+  // Arrays of typed objects name the field inside the item that does not fit.
+  CHECK(message([] {
+          ppi::parse_body<dl::GroupMembers>(
+              R"({"group_id": "a,b,c", "members": [{"dealer_id": "a"}]})");
+        }) == "missing field 'grpc_endpoint'");
+  CHECK(message([] {
+          ppi::parse_body<dl::GroupMembers>(R"({"group_id": "a,b,c", "members": {}})");
+        }) == "'members' must be an array");
+  CHECK(message([] {
+          ppi::parse_body<dl::GenerationRequest>(
+              R"({"batch_id": "b", "model_id": "m", "group_id": "g", "plan": {}, "members": []})");
+        }) == "'plan' must be an array");
+  CHECK(message([] {
+          ppi::parse_body<sd::ModelRegistration>(
+              R"({"model_id": "m", "plan": [], "mask_plan": null})");
+        }) == "'mask_plan' must be an array");
+  CHECK(message([] {
+          ppi::parse_body<sd::PoolList>(
+              R"({"pools": [{"model_id": "m", "group_id": "g", "batches": {"generating": 0},
+                  "generated_total": 0, "failed_total": 0}]})");
+        }) == "missing field 'available'");
+  CHECK(message([] { ppi::parse_body<sd::GroupRequest>(R"({"dealers": ["a"], "x": 1})"); }) ==
+        "unknown field 'x'");
+  const auto model = nlohmann::json(sd::Model{"m", "o", nlohmann::json::array(), 1, std::nullopt});
+  CHECK(model.at("mask_plan").is_null());
+  CHECK_FALSE(model.get<sd::Model>().mask_plan.has_value());
+  const sd::Pool pool{"m", "g", {1, 2, 3, 4}, 5, 6, std::nullopt};
+  const auto pool_back = nlohmann::json(pool).get<sd::Pool>();
+  CHECK((pool_back.batches.bound == 3 && pool_back.failed_total == 6));
+  CHECK_FALSE(nlohmann::json(pool).contains("last_error"));
+  const auto generation =
+      nlohmann::json(
+          dl::GenerationRequest{
+              "b", "m", "g", nlohmann::json::array(), {{"d", "h:1"}}, std::nullopt, "mask_set"})
+          .get<dl::GenerationRequest>();
+  CHECK((generation.members.at(0).grpc_endpoint == "h:1" && !generation.mask_plan &&
+         generation.kind == "mask_set"));
 }
 
 TEST_CASE("openapi yaml: the subset the documents use") {
