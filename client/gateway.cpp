@@ -19,6 +19,7 @@
 #include "core/ids.hpp"
 #include "core/json_body.hpp"
 #include "inference/gpt2_program.hpp"
+#include "model_owner/api.hpp"
 #include "net/json_call.hpp"
 #include "net/router.hpp"
 #include "obs/log.hpp"
@@ -115,8 +116,8 @@ CompletionRequest parse_completion(std::string_view text) {
 // The model owner's GPT-2 models (its GET /v1/models), asked for each request so that a model
 // registered later is seen at once.
 std::vector<json> gpt2_models(const GatewaySettings& s) {
-  const auto answer =
-      net::call_json(s.rest, net::http::verb::get, s.model_owner_url + "/v1/models");
+  const auto answer = net::call_json(
+      s.rest, net::http::verb::get, s.model_owner_url + std::string(model_owner::api::kModelsPath));
   std::vector<json> out;
   for (const auto& m : answer.at("models")) {
     if (m.at("kind") == "gpt2") out.push_back(m);

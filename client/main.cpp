@@ -29,6 +29,7 @@
 #include "client/online.hpp"
 #include "core/ids.hpp"
 #include "inference/gpt2_program.hpp"
+#include "model_owner/api.hpp"
 #include "net/json_call.hpp"
 #include "obs/log.hpp"
 #include "text/gpt2_tokenizer.hpp"
@@ -217,8 +218,9 @@ void check_before_batch(const ppi::config::Config& cfg, const ppi::client::Onlin
   ppi::check_name_id(model, "model id");
   ppi::check_dealer_group(split_list(cfg.get_string("dealers")));
   ppi::client::check_endpoint(cfg.get_string("model_owner.online"));
-  const auto answer = ppi::net::call_json(rest_options(cfg), ppi::net::http::verb::get,
-                                          cfg.get_string("model_owner.url") + "/v1/models");
+  const auto answer = ppi::net::call_json(
+      rest_options(cfg), ppi::net::http::verb::get,
+      cfg.get_string("model_owner.url") + std::string(ppi::model_owner::api::kModelsPath));
   std::string known;
   for (const auto& m : answer.at("models")) {
     if (m.value("model_id", "") == model) return ppi::client::check_input_fits(m, input);

@@ -15,6 +15,8 @@
 namespace ppi::model_owner::api {
 
 inline constexpr std::string_view kInferencePath = "/v1/model_inference";
+// GET: the models this model owner runs, with their public limits (schema ModelList).
+inline constexpr std::string_view kModelsPath = "/v1/models";
 
 // Schema InferenceRequest: POST /v1/model_inference, a client asks for a converted batch of
 // `model_id` from this dealer group.

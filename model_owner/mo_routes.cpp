@@ -34,7 +34,8 @@ void add_routes(net::Router& router, std::shared_ptr<db::Database> db,
                const auto answer = convert(*store, settings, client, body.model_id, body.dealers);
                return net::json_response(net::http::status::ok, nlohmann::json(answer).dump());
              });
-  router.add(net::http::verb::get, "/v1/models", {net::role::kClient, net::role::kOperator},
+  router.add(net::http::verb::get, std::string(api::kModelsPath),
+             {net::role::kClient, net::role::kOperator},
              [store](const net::Request&, net::RequestContext& ctx) {
                app::require_identity(ctx);
                auto models = nlohmann::ordered_json::array();

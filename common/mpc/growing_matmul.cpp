@@ -19,6 +19,7 @@ GrowingMatmul::GrowingMatmul(Party& p, std::uint32_t count, std::uint32_t steps,
   const std::size_t kn = std::size_t{k} * n;
   opened_.assign(count * kn, 0);
   is_set_.assign(kn, 0);
+  pending_masked_.resize(count);
 }
 
 void GrowingMatmul::set(std::span<const std::uint32_t> at, std::span<const u64> values) {
@@ -36,17 +37,12 @@ void GrowingMatmul::set(std::span<const std::uint32_t> at, std::span<const u64> 
     }
   }
   for (std::uint32_t e : at) is_set_[e] = 1;
-  // Kept product-major like the message: [product 0's entries..., product 1's ...].
-  const std::size_t before = pending_.size();
   pending_.insert(pending_.end(), at.begin(), at.end());
-  std::vector<u64> masked(std::size_t{count_} * pending_.size());
   for (std::uint32_t i = 0; i < count_; ++i) {
-    std::copy_n(pending_masked_.begin() + i * before, before, masked.begin() + i * pending_.size());
     for (std::size_t j = 0; j < at.size(); ++j) {
-      masked[i * pending_.size() + before + j] = values[i * at.size() + j] - triples_[i].b[at[j]];
+      pending_masked_[i].push_back(values[i * at.size() + j] - triples_[i].b[at[j]]);
     }
   }
-  pending_masked_ = std::move(masked);
 }
 
 Shares GrowingMatmul::multiply(Party& p, std::span<const u64> x) {
@@ -62,7 +58,8 @@ Shares GrowingMatmul::multiply(Party& p, std::span<const u64> x) {
   for (std::uint32_t i = 0; i < count_; ++i) {
     const u64* a = triples_[i].a.data() + std::size_t{step_} * k_;
     for (std::uint32_t c = 0; c < k_; ++c) masked[i * per + c] = x[i * k_ + c] - a[c];
-    std::copy_n(pending_masked_.begin() + i * np, np, masked.begin() + i * per + k_);
+    std::copy(pending_masked_[i].begin(), pending_masked_[i].end(), masked.begin() + i * per + k_);
+    pending_masked_[i].clear();
   }
   const std::vector<u64> peer = p.channel().exchange(masked);
   for (std::size_t j = 0; j < masked.size(); ++j) masked[j] += peer[j];
@@ -70,25 +67,21 @@ Shares GrowingMatmul::multiply(Party& p, std::span<const u64> x) {
     for (std::size_t j = 0; j < np; ++j) opened_[i * kn + pending_[j]] = masked[i * per + k_ + j];
   }
   pending_.clear();
-  pending_masked_.clear();
 
-  // z = D ([B] + E at party 0, [B] at party 1) + [A_t] E + [C_t].
+  // z = D [B] + (D at party 0 + [A_t]) E + [C_t]: two GEMVs, B used in place.
   Shares z(std::size_t{count_} * n_);
-  SecretWords right(kn);
-  Shares ae(n_);
+  SecretWords left(k_);
+  Shares le(n_);
   for (std::uint32_t i = 0; i < count_; ++i) {
     const Triples& t = triples_[i];
-    const std::span<const u64> e(opened_.data() + i * kn, kn);
-    std::copy(t.b.begin(), t.b.end(), right.begin());
-    if (p.is_model_owner()) {
-      for (std::size_t j = 0; j < kn; ++j) right[j] += e[j];
-    }
+    const std::span<const u64> d(masked.data() + i * per, k_);
+    const u64* a = t.a.data() + std::size_t{step_} * k_;
+    for (std::uint32_t c = 0; c < k_; ++c) left[c] = a[c] + (p.is_model_owner() ? d[c] : 0);
     const std::span<u64> zi(z.data() + i * n_, n_);
-    p.kernels().gemm(std::span<const u64>(masked.data() + i * per, k_), right, zi, 1, k_, n_);
-    p.kernels().gemm(std::span<const u64>(t.a.data() + std::size_t{step_} * k_, k_), e, ae, 1, k_,
-                     n_);
+    p.kernels().gemm(d, t.b, zi, 1, k_, n_);
+    p.kernels().gemm(left, std::span<const u64>(opened_.data() + i * kn, kn), le, 1, k_, n_);
     const u64* c = t.c.data() + std::size_t{step_} * n_;
-    for (std::uint32_t j = 0; j < n_; ++j) zi[j] += ae[j] + c[j];
+    for (std::uint32_t j = 0; j < n_; ++j) zi[j] += le[j] + c[j];
   }
   ++step_;
   return z;

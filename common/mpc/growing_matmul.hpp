@@ -59,7 +59,7 @@ class GrowingMatmul {
   std::vector<u64> opened_;           // count x k x n: E, 0 where not opened yet
   std::vector<std::uint8_t> is_set_;  // k x n
   std::vector<std::uint32_t> pending_;
-  std::vector<u64> pending_masked_;  // count x pending: this party's share of Y - B, to send
+  std::vector<std::vector<u64>> pending_masked_;  // per product: this party's Y - B, to send
 };
 
 }  // namespace ppi::mpc
