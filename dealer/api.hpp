@@ -23,12 +23,14 @@ inline constexpr std::string_view kGroupsPath = "/v1/groups";
 inline constexpr std::string_view kGroupKeysPath = "/v1/groups/keys";
 inline constexpr std::string_view kGenerationsPath = "/v1/generations";
 
-// GET /v1/generations/{batch_id} and POST /v1/generations/{batch_id}/abort of one batch.
+// GET /v1/generations/{batch_id}: one generation's state.
 inline std::string generation_path(const std::string& batch_id) {
   return std::string(kGenerationsPath) + "/" + batch_id;
 }
-inline std::string abort_path(const std::string& batch_id) {
-  return generation_path(batch_id) + "/abort";
+// POST /v1/batches/{batch_id}/fail: the super dealer failed the batch; the dealer fails its
+// copy and deletes its material (DealerStore::withdraw).
+inline std::string fail_path(const std::string& batch_id) {
+  return "/v1/batches/" + batch_id + "/fail";
 }
 
 // Schema BindRequest: POST /v1/bind, the super dealer tells a dealer of a binding: a batch to

@@ -17,6 +17,34 @@ void check_party(const std::string& identity, const char* field) {
   }
 }
 
+// The caller, when it is this dealer's super dealer: the one identity that binds and fails.
+const std::string& require_super_dealer(const net::RequestContext& ctx,
+                                        const DealerSettings& settings, const char* what) {
+  const std::string& caller = app::require_identity(ctx);
+  if (caller != settings.super_dealer_identity) {
+    throw Error(Errc::permission_denied, std::string("only the super dealer ") + what + " batches");
+  }
+  return caller;
+}
+
+// POST /v1/batches/{batch_id}/fail: the super dealer failed the batch; a generation of it
+// still running here is cancelled.
+void add_fail_route(net::Router& router, std::shared_ptr<DealerStore> store,
+                    const DealerSettings& settings, std::shared_ptr<GenerationRunner> runner) {
+  using net::http::verb;
+  namespace role = net::role;
+  router.add(verb::post, api::fail_path("{batch_id}"), {role::kSuperDealer},
+             [store, settings, runner](const net::Request&, net::RequestContext& ctx) {
+               const std::string& caller = require_super_dealer(ctx, settings, "fails");
+               const std::string& batch_id = ctx.path_params.at("batch_id");
+               check_batch_id(batch_id);
+               store->withdraw(batch_id, "failed by the super dealer", caller);
+               if (runner) runner->cancel(batch_id);
+               return net::json_response(net::http::status::ok,
+                                         nlohmann::json(api::BatchRef{batch_id}).dump());
+             });
+}
+
 }  // namespace
 
 void add_dealer_routes(net::Router& router, std::shared_ptr<DealerStore> store,
@@ -25,10 +53,7 @@ void add_dealer_routes(net::Router& router, std::shared_ptr<DealerStore> store,
   namespace role = net::role;
   router.add(verb::post, std::string(api::kBindPath), {role::kSuperDealer},
              [store, settings](const net::Request& req, net::RequestContext& ctx) {
-               const std::string& caller = app::require_identity(ctx);
-               if (caller != settings.super_dealer_identity) {
-                 throw Error(Errc::permission_denied, "only the super dealer binds batches");
-               }
+               const std::string& caller = require_super_dealer(ctx, settings, "binds");
                const auto body = parse_body<api::BindRequest>(req.body());
                const std::string& batch_id = body.batch_id;
                check_batch_id(batch_id);
@@ -79,6 +104,7 @@ void add_dealer_routes(net::Router& router, std::shared_ptr<DealerStore> store,
 
 void add_routes(net::Router& router, std::shared_ptr<DealerStore> store, DealerSettings settings,
                 std::optional<GroupServices> groups) {
+  add_fail_route(router, store, settings, groups ? groups->runner : nullptr);
   add_dealer_routes(router, std::move(store), std::move(settings));
   if (groups) add_group_routes(router, std::move(*groups));
 }

@@ -17,7 +17,8 @@ struct DealerSettings {
 void add_dealer_routes(net::Router& router, std::shared_ptr<DealerStore> store,
                        DealerSettings settings);
 
-// Every route the dealer serves besides app::add_service_routes: the two above, its audit
+// Every route the dealer serves besides app::add_service_routes: the two above, the super
+// dealer's POST /v1/batches/{batch_id}/fail (DealerStore::withdraw), its audit
 // events, and, given `groups` (a dealer under mTLS), the group and generation calls
 // (group_routes.hpp). Nothing is used until a request comes, so stores over no database
 // build the route table alone (tests/unit/test_openapi_contract.cpp).

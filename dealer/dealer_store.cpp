@@ -232,6 +232,31 @@ void DealerStore::bind(const std::string& batch_id, const std::string& model_own
       {{"batch_id", batch_id}, {"kind", kind}, {"model_owner", model_owner}, {"client", client}});
 }
 
+void DealerStore::withdraw(const std::string& batch_id, const std::string& reason,
+                           const std::string& peer) {
+  auto s = db_->acquire();
+  db::Transaction tx(s);
+  const LockedBatch b = lock_batch(s, batch_id);
+  if (b.state == BatchState::failed) return;
+  const bool released =
+      b.seed_released || b.shares_completed || b.sent_through > 0 ||
+      s.exec("SELECT COUNT(*) FROM releases WHERE batch_id = ?", {batch_id}).rows.at(0).get_int(0) >
+          0;
+  if (b.state == BatchState::consumed || b.state == BatchState::expired ||
+      (b.state == BatchState::bound && released)) {
+    throw Error(Errc::conflict, "batch " + batch_id + " is " + kBatches.name(b.state) +
+                                    (released ? " and was released" : "") +
+                                    ": it is not failed now");
+  }
+  const std::string why = reason.substr(0, 1000);
+  s.exec("UPDATE batches SET generation_error = ? WHERE batch_id = ?", {why, batch_id});
+  kBatches.move(s, batch_id, BatchState::failed, ledger::Event::failed, peer, {{"reason", why}});
+  // A generating batch holds nothing yet (its share is written with 'prepared').
+  if (b.state != BatchState::generating) delete_material(s, batch_id);
+  tx.commit();
+  log::info("batch_withdrawn", {{"batch_id", batch_id}, {"was", kBatches.name(b.state)}});
+}
+
 BoundBatch DealerStore::release_seed(const std::string& batch_id, const std::string& caller) {
   auto s = db_->acquire();
   db::Transaction tx(s);

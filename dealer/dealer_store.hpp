@@ -61,6 +61,16 @@ class DealerStore {
             std::int64_t ttl_seconds, const std::string& kind = kBatch,
             const std::string& peer = "");
 
+  // The super dealer failed the batch (its binding could not reach every dealer, or its
+  // generation failed): this dealer's copy is failed too and its material and secrets are
+  // deleted in the same transaction, so no failed batch keeps material on any dealer (issue 15
+  // item 3). Accepted for a batch generating, prepared, available, or bound with nothing
+  // released yet; again for a failed one (the super dealer retries until every dealer took
+  // it). A batch something was released of, or consumed or expired, is Error(conflict): it was
+  // served (or ended) and is not failed after the fact. `peer`: who asked, for the ledger.
+  void withdraw(const std::string& batch_id, const std::string& reason,
+                const std::string& peer = "");
+
   // The seed and MAC-key mask, once, to the bound client. Throws not_found, permission_denied
   // (another caller, or a mask set: its seeds are never released), gone (expired) or conflict
   // (released already, consumed, failed, not bound).

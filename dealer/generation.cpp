@@ -51,9 +51,18 @@ void GenerationRunner::start(GenerationRequest request) {
   });
 }
 
+void GenerationRunner::cancel(const std::string& batch_id) {
+  network_.service().close(batch_id);
+}
+
 void GenerationRunner::run(const GenerationRequest& request, std::size_t self) {
   const auto started = std::chrono::steady_clock::now();
   try {
+    if (const auto state = store_.state(request.batch_id); !state || state->state != "generating") {
+      log::info("generation_skipped",
+                {{"batch_id", request.batch_id}, {"state", state ? state->state : "unknown"}});
+      return;
+    }
     gen::GroupKeys keys = groups_.keys(request.group_id);
     std::uint64_t sent = 0;
     Bytes share;

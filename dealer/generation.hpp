@@ -39,6 +39,12 @@ class GenerationRunner {
   // Error(unavailable) when the pool is full, not_found / conflict / invalid_argument on a
   // bad request.
   void start(GenerationRequest request);
+  // The batch was failed (the super dealer withdrew it): a running generation of it stops at
+  // its next receive instead of waiting out the mesh timeout for members that will never
+  // come, and a queued one is skipped when its turn comes (run() checks the batch is still
+  // generating). Without this, retried generations a member refused would fill the other
+  // members' queues with doomed work and keep them at capacity (issue 15 item 3).
+  void cancel(const std::string& batch_id);
 
  private:
   void run(const GenerationRequest& request, std::size_t self);

@@ -123,17 +123,6 @@ void add_group_routes(net::Router& router, GroupServices services) {
                if (!state->error.empty()) answer.error = state->error;
                return net::json_response(status::ok, json(answer).dump());
              });
-
-  router.add(verb::post, api::abort_path("{batch_id}"), {role::kSuperDealer},
-             [s](const net::Request&, net::RequestContext& ctx) {
-               require_super_dealer(ctx, *s);
-               const std::string& batch_id = ctx.path_params.at("batch_id");
-               check_batch_id(batch_id);
-               s->generations->fail(batch_id, "aborted by the super dealer");
-               log::info("generation_aborted", {{"batch_id", batch_id}});
-               const api::GenerationState answer{batch_id, kBatches.name(BatchState::failed), {}};
-               return net::json_response(status::ok, json(answer).dump());
-             });
 }
 
 }  // namespace ppi::dealer

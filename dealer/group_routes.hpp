@@ -4,7 +4,7 @@
 //   POST /v1/groups/keys                    run the key agreement with the other members
 //   POST /v1/generations                    start generating a batch (202)
 //   GET  /v1/generations/{batch_id}         generating | prepared | failed (+ error)
-//   POST /v1/generations/{batch_id}/abort   discard this member's part
+// (A failed generation is discarded by POST /v1/batches/{batch_id}/fail, dealer_routes.hpp.)
 #include "app/actor.hpp"
 #include "dealer/generation.hpp"
 #include "dealer/group_agreement.hpp"

@@ -1,6 +1,7 @@
 #include "super_dealer/pool_keeper.hpp"
 
 #include "core/clock.hpp"
+#include "core/ids.hpp"
 #include "crypto/uuid.hpp"
 #include "dealer/api.hpp"
 #include "net/json_call.hpp"
@@ -84,11 +85,6 @@ void PoolKeeper::pass() {
       return false;  // a dealer is unreachable: the next pass tries again
     }
   });
-  // Aborts a member could not take when its generation failed: its prepared part would keep
-  // material of a batch that is never bound.
-  std::erase_if(unsent_aborts_, [&](const std::pair<std::string, DealerRecord>& a) {
-    return send_abort(a.first, a.second);
-  });
   // One generation or pool that cannot be checked (its member's database is down, its group is
   // gone) must not stop the others, nor the refill once the member is back.
   for (const Generation& g : groups_->generating()) {
@@ -106,6 +102,14 @@ void PoolKeeper::pass() {
                 {{"model_id", p.model_id}, {"group_id", p.group_id}, {"reason", e.what()}});
     }
   }
+  // Last, so the failures of this pass are told in it.
+  for (const UntoldFailure& f : registry_->untold_failures()) {
+    try {
+      tell_failure(f);
+    } catch (const std::exception& e) {
+      log::warn("failure_tell_failed", {{"batch_id", f.batch_id}, {"reason", e.what()}});
+    }
+  }
 }
 
 void PoolKeeper::retell(const UntoldBinding& b) {
@@ -118,13 +122,7 @@ void PoolKeeper::retell(const UntoldBinding& b) {
   const json binding = request;
   // The batch's group key is its dealers' ids joined by ',' (core/ids.hpp), whether or not
   // the group was formed here (fixture batches are not).
-  std::vector<std::string> ids;
-  for (std::size_t start = 0; start <= b.dealer_group.size();) {
-    const std::size_t comma = std::min(b.dealer_group.find(',', start), b.dealer_group.size());
-    ids.push_back(b.dealer_group.substr(start, comma - start));
-    start = comma + 1;
-  }
-  const std::vector<DealerRecord> dealers = registry_->dealers(ids);
+  const std::vector<DealerRecord> dealers = registry_->dealers(group_members(b.dealer_group));
   try {
     // The dealers accept the same binding again and refuse any other (dealer/dealer_store.hpp).
     for_each_dealer(dealers, [&](const DealerRecord& d) {
@@ -133,7 +131,8 @@ void PoolKeeper::retell(const UntoldBinding& b) {
   } catch (const Error& e) {
     if (e.code() == Errc::unavailable || e.code() == Errc::internal) throw;
     // A dealer cannot take it (it failed or expired it, or holds another binding): the batch is
-    // never served, as when the original request could not tell a dealer.
+    // never served, as when the original request could not tell a dealer, and the pass tells
+    // every dealer that it failed.
     registry_->mark_failed(b.batch_id);
     log::warn("batch_failed", {{"batch_id", b.batch_id}, {"reason", e.what()}});
     return;
@@ -161,11 +160,11 @@ void PoolKeeper::check(const Generation& g) {
       if (state == "prepared" || state == "available") {
         ++prepared;
       } else if (state == "failed") {
-        return fail(g, dealers, "dealer " + d.dealer_id + ": " + answer.error.value_or("failed"));
+        return fail(g, "dealer " + d.dealer_id + ": " + answer.error.value_or("failed"));
       }
     } catch (const Error& e) {
       if (e.code() == Errc::not_found) {
-        return fail(g, dealers, "dealer " + d.dealer_id + " does not know the batch");
+        return fail(g, "dealer " + d.dealer_id + " does not know the batch");
       }
       unreachable = "dealer " + d.dealer_id + ": " + e.what();
     }
@@ -181,22 +180,17 @@ void PoolKeeper::check(const Generation& g) {
     return;
   }
   if (unix_now() > g.started_unix + settings_.generation_timeout.count()) {
-    fail(g, dealers,
+    fail(g,
          "generation timed out" + (unreachable.empty() ? std::string() : " (" + unreachable + ")"));
   }
 }
 
-void PoolKeeper::fail(const Generation& g, const std::vector<DealerRecord>& dealers,
-                      const std::string& reason) {
+void PoolKeeper::fail(const Generation& g, const std::string& reason) {
   if (!groups_->mark_generation_failed(g, reason)) return;
   obs::catalog::generations().with({g.model_id, g.group_id, "failed"}).inc();
   started_.erase(g.batch_id);
   log::warn("batch_generation_failed", {{"batch_id", g.batch_id}, {"reason", reason}});
   paused_[{g.model_id, g.group_id}] = std::chrono::steady_clock::now() + settings_.retry_delay;
-  // A member that cannot be told now is told on a later pass (until this process stops).
-  for (const auto& d : dealers) {
-    if (!send_abort(g.batch_id, d)) unsent_aborts_.emplace_back(g.batch_id, d);
-  }
 }
 
 double PoolKeeper::seconds_since_start(const Generation& g) {
@@ -210,16 +204,26 @@ double PoolKeeper::seconds_since_start(const Generation& g) {
   return static_cast<double>(std::max<std::int64_t>(0, unix_now() - g.started_unix));
 }
 
-bool PoolKeeper::send_abort(const std::string& batch_id, const DealerRecord& d) {
-  try {
-    call_dealer(client_, d, verb::post, dealer::api::abort_path(batch_id), json::object());
-    return true;
-  } catch (const Error& e) {
-    log::warn("generation_abort_unsent",
-              {{"batch_id", batch_id}, {"dealer", d.dealer_id}, {"reason", e.what()}});
-    // Refused for good (it bound or consumed the batch, or never had it): nothing to retry.
-    return e.code() != Errc::unavailable && e.code() != Errc::internal;
+void PoolKeeper::tell_failure(const UntoldFailure& f) {
+  bool told = true;
+  for (const DealerRecord& d : registry_->dealers(group_members(f.dealer_group))) {
+    try {
+      call_dealer(client_, d, verb::post, dealer::api::fail_path(f.batch_id), json::object());
+    } catch (const Error& e) {
+      // A member the generation never reached does not know the batch: nothing to tell.
+      if (e.code() == Errc::not_found) continue;
+      // Refused for good (it released, consumed or ended the batch): nothing to retry.
+      const bool again = e.code() == Errc::unavailable || e.code() == Errc::internal;
+      told = told && !again;
+      log::warn("failure_unsent", {{"batch_id", f.batch_id},
+                                   {"dealer", d.dealer_id},
+                                   {"retry", again ? "yes" : "no"},
+                                   {"reason", e.what()}});
+    }
   }
+  if (!told) return;
+  registry_->mark_dealers_told(f.batch_id);
+  log::info("failure_told", {{"batch_id", f.batch_id}});
 }
 
 void PoolKeeper::refill(const PoolRecord& pool) {
@@ -288,7 +292,7 @@ bool PoolKeeper::start_generation(const PoolRecord& pool, const std::string& kin
                                      {"group_id", g.group_id}});
     return true;
   } catch (const Error& e) {
-    fail(g, dealers, e.what());
+    fail(g, e.what());
     return false;
   }
 }

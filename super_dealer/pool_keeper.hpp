@@ -9,15 +9,18 @@
 //  1. every batch 'generating' in the registry is checked on each member
 //     (GET /v1/generations/{id}): all 'prepared' -> the batch becomes available (the commit
 //     point of the two phases); one 'failed' or unknown, or the generation timeout passed ->
-//     the batch is failed and every member is told to discard its part (a member that
-//     cannot be told is told again on later passes); a generation that cannot be checked is
-//     skipped for this pass, never stopping the others nor the refills;
+//     the batch is failed; a generation that cannot be checked is skipped for this pass,
+//     never stopping the others nor the refills;
 //  2. a pool whose model has a mask plan gets its mask set generated when it has none (or only
 //     failed ones): one per (model, group), kind 'mask_set', the mask plan as its plan;
 //  3. a pool below min_size starts refilling: new generations (POST /v1/generations on every
 //     member, at most triple_pool.concurrency at once, with the model's mask plan if it has
 //     one) until max_size batches are available or being generated. After a failure the pool
-//     waits triple_pool.retry_ms.
+//     waits triple_pool.retry_ms;
+//  4. every failed batch whose dealers were not all told (a failed generation, a binding a
+//     dealer could not take, here or in a previous run) is told to every dealer of its group,
+//     which fails its copy and deletes its material; a dealer that cannot be reached (its
+//     database down) is told again on later passes, so no failed batch keeps material.
 // A pass that fails as a whole (the registry's database is down) is retried after a delay that
 // doubles up to 30 s, and logged once per retry with the count (obs/failure_backoff.hpp).
 // Metrics (obs/catalog.hpp): pool sizes per state, generations started/available/failed,
@@ -65,10 +68,10 @@ class PoolKeeper {
   bool start_generation(const PoolRecord& pool, const std::string& kind,
                         dealer::api::GenerationRequest request,
                         const std::vector<DealerRecord>& dealers);
-  void fail(const Generation& g, const std::vector<DealerRecord>& dealers,
-            const std::string& reason);
-  // Tells d to drop its part of a failed generation; false when it should be tried again.
-  bool send_abort(const std::string& batch_id, const DealerRecord& d);
+  void fail(const Generation& g, const std::string& reason);
+  // Tells every dealer of a failed batch to fail its copy (POST /v1/batches/{id}/fail); once
+  // each took it or refused it for good, the registry records them told.
+  void tell_failure(const UntoldFailure& f);
   std::vector<DealerRecord> members(const std::string& group_id);
   // For ppi_generation_seconds: how long ago g started (forgetting it).
   double seconds_since_start(const Generation& g);
@@ -78,8 +81,6 @@ class PoolKeeper {
   net::ClientOptions client_;
   PoolSettings settings_;
   std::vector<UntoldBinding> untold_;
-  std::vector<std::pair<std::string, DealerRecord>>
-      unsent_aborts_;  // batch id, member  // the keeper thread's alone once started
   std::set<std::pair<std::string, std::string>> refilling_;
   std::map<std::string, std::chrono::steady_clock::time_point> started_;  // by batch id
   std::map<std::pair<std::string, std::string>, std::chrono::steady_clock::time_point> paused_;

@@ -231,6 +231,18 @@ std::vector<UntoldBinding> RegistryStore::untold_bindings() {
   return out;
 }
 
+std::vector<UntoldFailure> RegistryStore::untold_failures() {
+  auto s = db_->acquire();
+  std::vector<UntoldFailure> out;
+  for (const auto& row : s.exec("SELECT batch_id, dealer_group FROM batches WHERE state = ? AND "
+                                "dealers_told_at IS NULL ORDER BY created_at",
+                                {kBatches.name(BatchState::failed)})
+                             .rows) {
+    out.push_back({row.get_string(0), row.get_string(1)});
+  }
+  return out;
+}
+
 std::optional<BatchRecord> RegistryStore::batch(const std::string& batch_id) {
   auto s = db_->acquire();
   auto r = s.exec(

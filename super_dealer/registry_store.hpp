@@ -42,6 +42,11 @@ struct BatchRecord {
   std::optional<std::int64_t> bound_at_ms;  // none until bound
 };
 
+// A failed batch whose dealers were not all told that it failed.
+struct UntoldFailure {
+  std::string batch_id, dealer_group;
+};
+
 // A binding committed here that its dealers may not all have (kind 'batch' or 'mask_set').
 struct UntoldBinding {
   std::string batch_id, dealer_group, kind, model_owner, client;
@@ -74,8 +79,12 @@ class RegistryStore {
   std::optional<MaskSetBinding> bind_mask_set(const std::string& model_id, const std::string& group,
                                               const std::string& model_owner);
   void mark_failed(const std::string& batch_id, const std::string& reason = "");
-  // Every dealer of the batch's group took its binding (docs/protocol.md, Reconciliation).
+  // Every dealer of the batch's group took its latest state: its binding, or (a failed batch)
+  // that it failed (docs/protocol.md, Reconciliation).
   void mark_dealers_told(const std::string& batch_id);
+  // Failed batches whose dealers were not all told so: dealers_told_at is set when a binding
+  // is told, so a batch that failed before or instead has none.
+  std::vector<UntoldFailure> untold_failures();
   // Bound batches and mask sets whose dealers were not all told, as of now: at start-up, those a
   // previous run left between its bind commit and its calls to the dealers.
   std::vector<UntoldBinding> untold_bindings();

@@ -63,4 +63,14 @@ std::string group_key(const std::vector<std::string>& sorted_dealers) {
   return key;
 }
 
+std::vector<std::string> group_members(std::string_view key) {
+  std::vector<std::string> out;
+  for (std::size_t start = 0; start <= key.size();) {
+    const std::size_t comma = std::min(key.find(',', start), key.size());
+    if (comma > start) out.emplace_back(key.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
 }  // namespace ppi

@@ -20,5 +20,7 @@ inline constexpr std::size_t kMaxGroupDealers = 10;
 std::vector<std::string> check_dealer_group(const std::vector<std::string>& dealers);
 // The canonical text of a group: sorted ids joined by ','.
 std::string group_key(const std::vector<std::string>& sorted_dealers);
+// The dealers of a group key (group_key's inverse; empty ids dropped).
+std::vector<std::string> group_members(std::string_view key);
 
 }  // namespace ppi

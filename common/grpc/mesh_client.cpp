@@ -170,6 +170,9 @@ void GrpcMesh::deliver(std::size_t to, std::uint64_t tag, const Bytes& data) {
       std::lock_guard lock(mu_);
       if (stopping_) throw Error(Errc::unavailable, who + ": the session was closed");
     }
+    // Cancelled here (its batch was failed): retrying a peer that never opens the session
+    // would hold this generation's thread for the whole timeout.
+    if (inbox_->closed()) throw Error(Errc::unavailable, who + ": the session was cancelled");
     grpc::ClientContext context;
     context.set_deadline(deadline);
     mesh::v1::DeliverAck ack;

@@ -74,6 +74,11 @@ void MeshInbox::close() {
   cv_.notify_all();
 }
 
+bool MeshInbox::closed() {
+  std::lock_guard lock(mu_);
+  return closed_;
+}
+
 MeshService::MeshService(GroupKeyResponder& keys, std::uint64_t max_message_bytes)
     : keys_(keys), max_message_bytes_(max_message_bytes) {}
 

@@ -42,6 +42,8 @@ class MeshInbox {
   // Makes every current and later take() from `from` throw Error(unavailable, why).
   void fail(std::size_t from, const std::string& why);
   void close();
+  // Closed (the session ended, or the generation was cancelled: MeshService::close).
+  bool closed();
 
  private:
   std::string describe(std::size_t member) const;

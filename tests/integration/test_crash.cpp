@@ -2,11 +2,14 @@
 // a conversion (PPI_TEST_FAULT, core/test_fault.hpp: the process _exits there as a kill -9
 // would stop it) is restarted and reconciles what it left half-done; the databases are then
 // checked directly. Every batch ends served once or failed, and a failed one keeps no material
-// at the model owner.
+// at the model owner nor on any dealer; a dealer whose database stops and comes back is told
+// of every batch that failed meanwhile, and the pool refills.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -14,6 +17,7 @@
 #include "db_servers.hpp"
 #include "dealer/dealer_store.hpp"
 #include "deployment.hpp"
+#include "error_code.hpp"
 #include "fixture_loader.hpp"
 
 using namespace ppi;
@@ -197,6 +201,152 @@ void dealer_sweep_deletes_failed_material(db::Dialect dialect) {
             .get_int(0) > 0);
 }
 
+// A dealer's row of a batch: its state, and how many of its two secrets and its chunks it still
+// holds; nullopt when the dealer has no such batch.
+std::optional<std::pair<std::string, std::int64_t>> dealer_holds(db::Session& s,
+                                                                 const std::string& batch) {
+  auto r = s.exec(
+      "SELECT state, CASE WHEN shares_seed IS NULL THEN 0 ELSE 1 END + CASE WHEN mac_key_mask "
+      "IS NULL THEN 0 ELSE 1 END + (SELECT COUNT(*) FROM batch_chunks c WHERE c.batch_id = "
+      "b.batch_id) FROM batches b WHERE batch_id = ?",
+      {batch});
+  if (r.rows.empty()) return std::nullopt;
+  return std::pair{r.rows[0].get_string(0), r.rows[0].get_int(1)};
+}
+
+// The super dealer's fail of one dealer's copy (POST /v1/batches/{id}/fail): a batch bound but
+// never released fails with its secrets and material gone, again is a no-op; one whose seeds
+// were released is refused and keeps everything.
+void dealer_withdraw(db::Dialect dialect) {
+  auto [sd_db, dealer_dbs] = test::fixture_databases(dialect, "m");
+  const auto batches = test::load_fixture_batches(*sd_db, dealer_dbs, "m", crash_plan(), 3);
+  dealer::DealerStore store(dealer_dbs["dealer-1"]);
+  auto s = dealer_dbs["dealer-1"]->acquire();
+  const auto material_of = [&](const std::string& batch) {
+    const auto held = dealer_holds(s, batch);
+    REQUIRE(held);
+    return *held;
+  };
+  store.bind(batches[0].batch_id, "model_owner", "client", 3600);
+  store.withdraw(batches[0].batch_id, "test", "super_dealer");
+  CHECK(material_of(batches[0].batch_id) == std::pair{std::string("failed"), std::int64_t{0}});
+  store.withdraw(batches[0].batch_id, "test", "super_dealer");  // told again: accepted
+  // Available (never bound): failed, material gone.
+  store.withdraw(batches[1].batch_id, "test", "super_dealer");
+  CHECK(material_of(batches[1].batch_id).second == 0);
+  // Released already: refused, nothing deleted.
+  store.bind(batches[2].batch_id, "model_owner", "client", 3600);
+  store.release_seed(batches[2].batch_id, "client");
+  const auto before = material_of(batches[2].batch_id);
+  CHECK(test::error_code([&] { store.withdraw(batches[2].batch_id, "t", "super_dealer"); }) ==
+        Errc::conflict);
+  CHECK(material_of(batches[2].batch_id) == before);
+  CHECK(before.first == "bound");
+  CHECK(test::error_code([&] {
+          store.withdraw("00000000-0000-4000-8000-000000000000", "t", "super_dealer");
+        }) == Errc::not_found);
+}
+
+// What the dealers hold of the batches the super dealer failed: for each such batch, each
+// dealer's row is absent or failed with no secrets and no chunks. Returns what is still held,
+// one line per (batch, dealer).
+std::vector<std::string> failed_material_held(test::Deployment& d) {
+  std::vector<std::string> failed;
+  {
+    auto sd = d.open(d.super_dealer.db_url)->acquire();
+    for (const auto& row : sd.exec("SELECT batch_id FROM batches WHERE state = 'failed'").rows) {
+      failed.push_back(row.get_string(0));
+    }
+  }
+  std::vector<std::string> held;
+  for (const auto& id : d.dealer_ids()) {
+    auto s = d.open(d.dealer(id).db_url)->acquire();
+    for (const auto& batch : failed) {
+      const auto row = dealer_holds(s, batch);
+      if (row && (row->first != "failed" || row->second != 0)) {
+        held.push_back(batch + " on " + id + ": " + row->first + ", " +
+                       std::to_string(row->second) + " secrets/chunks");
+      }
+    }
+  }
+  return held;
+}
+
+std::int64_t untold_failures(test::Deployment& d) {
+  auto sd = d.open(d.super_dealer.db_url)->acquire();
+  return sd.exec("SELECT COUNT(*) FROM batches WHERE state = 'failed' AND dealers_told_at IS NULL")
+      .rows.at(0)
+      .get_int(0);
+}
+
+// A dealer's database stops while its pool is full and a client asks for a conversion, then
+// comes back. The binding fails (the dealer cannot take it), generations fail meanwhile; the
+// other dealers fail their copies at once, the dealer whose database was gone once it is back;
+// then the pool refills and a conversion works.
+void dealer_database_stopped(db::Dialect dialect) {
+  test::Deployment d(dialect, 3, test::pool_env(2, 2));
+  auto own = test::start_server(dialect);
+  auto& victim = d.dealer("dealer-2");
+  victim.db_url = own->create_database("dealer");
+  std::erase_if(victim.env, [](const std::string& e) { return e.starts_with("PPI_DB_URL="); });
+  victim.env.push_back("PPI_DB_URL=" + victim.db_url);
+  d.restart(victim);
+  const auto plan = material::MaterialPlan::from_json(
+      json::parse(R"([{"type": "TRIPLE", "count": 2000}, {"type": "DABIT", "count": 100}])"));
+  std::string out;
+  REQUIRE_MESSAGE(d.register_model("m", plan, out) == 0, out);
+  const auto ids = d.dealer_ids();
+  d.form_group(ids);
+  d.add_pool("m", ids);
+  d.wait_available("m", ids, 2, 180s);
+
+  own->halt();
+  CHECK(d.run_client({"convert", "--model=m", "--dealers=" + join(ids)}, out) != 0);
+  CHECK_MESSAGE(out.find("dealer-2") != std::string::npos, out);
+  std::string bound_then_failed;
+  {
+    auto sd = d.open(d.super_dealer.db_url)->acquire();
+    auto r = sd.exec(
+        "SELECT batch_id FROM batches WHERE state = 'failed' AND bound_at IS NOT NULL AND "
+        "kind = 'batch'");
+    REQUIRE(r.rows.size() == 1);
+    bound_then_failed = r.rows[0].get_string(0);
+  }
+  // The two dealers that took the binding fail their copies while dealer-2 is still down.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  for (const std::string id : {"dealer-1", "dealer-3"}) {
+    for (;;) {
+      auto s = d.open(d.dealer(id).db_url)->acquire();
+      const auto row = dealer_holds(s, bound_then_failed);
+      REQUIRE(row);
+      if (row->first == "failed") {
+        CHECK(row->second == 0);
+        break;
+      }
+      REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline,
+                      id << " still holds it " << row->first << "\n"
+                         << d.super_dealer.process->output());
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+  CHECK(untold_failures(d) >= 1);   // dealer-2 has not been told yet
+  std::this_thread::sleep_for(2s);  // generations start and fail meanwhile
+
+  own->resume();
+  const auto told_by = std::chrono::steady_clock::now() + 60s;
+  while (untold_failures(d) > 0) {
+    REQUIRE_MESSAGE(std::chrono::steady_clock::now() < told_by, d.super_dealer.process->output());
+    std::this_thread::sleep_for(200ms);
+  }
+  const auto held = failed_material_held(d);
+  CHECK_MESSAGE(held.empty(), held.front());
+  // Nothing is left generating for good, and the pool refills.
+  const auto refilled = d.wait_available("m", ids, 2, 180s);
+  CHECK(std::find(refilled.begin(), refilled.end(), bound_then_failed) == refilled.end());
+  REQUIRE_MESSAGE(d.run_client({"convert", "--model=m", "--dealers=" + join(ids)}, out) == 0, out);
+  CHECK(failed_material_held(d).empty());
+}
+
 }  // namespace
 
 TEST_CASE("crash: a dealer's sweep deletes the material failed batches still hold") {
@@ -222,4 +372,19 @@ TEST_CASE(
 
 TEST_CASE("crash: the super dealer stopped after a bind commit, on MariaDB") {
   super_dealer_after_bind_commit(db::Dialect::mysql);
+}
+
+TEST_CASE("crash: the super dealer's fail of a dealer's copy deletes it unless released") {
+  for (auto dialect : {db::Dialect::postgresql, db::Dialect::mysql}) {
+    CAPTURE(db::dialect_name(dialect));
+    dealer_withdraw(dialect);
+  }
+}
+
+TEST_CASE("crash: a dealer's database stopped mid-flow and back, on PostgreSQL") {
+  dealer_database_stopped(db::Dialect::postgresql);
+}
+
+TEST_CASE("crash: a dealer's database stopped mid-flow and back, on MariaDB") {
+  dealer_database_stopped(db::Dialect::mysql);
 }

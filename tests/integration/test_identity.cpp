@@ -239,7 +239,7 @@ std::vector<Route> routes(const std::vector<std::string>& ids) {
       {"dealer", verb::get, "/v1/generations/" + kUnknownBatch, {"super_dealer"}, nullptr},
       {"dealer",
        verb::post,
-       "/v1/generations/" + kUnknownBatch + "/abort",
+       "/v1/batches/" + kUnknownBatch + "/fail",
        {"super_dealer"},
        json::object()},
       {"dealer", verb::post, "/v1/seed", {"client"}, {{"batch_id", kUnknownBatch}}},

@@ -243,12 +243,7 @@ namespace {
 // A super dealer on a database server of its own, which the test stops; and a model owner
 // whose super dealer cannot be reached.
 void run_readiness_case(db::Dialect dialect) {
-  std::unique_ptr<test::DbServer> own;
-  if (dialect == db::Dialect::postgresql) {
-    own = std::make_unique<test::PostgresServer>();
-  } else {
-    own = std::make_unique<test::MariaDbServer>();
-  }
+  auto own = test::start_server(dialect);
   test::Certificates certs({"super_dealer", "model_owner", "client", "monitor"});
   const auto start = [&](const std::string& actor, const std::string& db_url,
                          std::vector<std::string> env) {

@@ -255,7 +255,9 @@ void DbServer::run_tool(const std::vector<std::string>& argv, const char* what) 
 
 void DbServer::launch(const std::vector<std::string>& argv, int stop_signal, int death_signal) {
   const fs::path log = dir_ / "server.log";
+  argv_ = argv;
   stop_signal_ = stop_signal;
+  death_signal_ = death_signal;
   pid_ = spawn({argv, {}, log, switch_user_, uid_, gid_, death_signal});
   slot_ = register_server(pid_, death_signal);
 
@@ -319,6 +321,21 @@ std::string DbServer::url_with_password(std::string_view url, std::string_view p
 }
 
 void DbServer::stop() {
+  halt();
+  if (!dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+    dir_.clear();
+  }
+}
+
+void DbServer::resume() {
+  if (pid_ > 0) return;
+  if (dir_.empty()) fail("server was stopped for good");
+  launch(argv_, stop_signal_, death_signal_);
+}
+
+void DbServer::halt() {
   admin_.reset();
   if (pid_ > 0) {
     if (slot_ >= 0) g_live[slot_].pid.store(0);  // stopping it properly now
@@ -328,11 +345,6 @@ void DbServer::stop() {
       waitpid(pid_, nullptr, 0);
     }
     pid_ = -1;
-  }
-  if (!dir_.empty()) {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-    dir_.clear();
   }
 }
 
@@ -415,6 +427,11 @@ void MariaDbServer::create_user_and_database(db::Session& admin, const std::stri
 TestDatabases& test_databases() {
   static TestDatabases dbs;
   return dbs;
+}
+
+std::unique_ptr<DbServer> start_server(db::Dialect dialect) {
+  if (dialect == db::Dialect::postgresql) return std::make_unique<PostgresServer>();
+  return std::make_unique<MariaDbServer>();
 }
 
 }  // namespace ppi::test

@@ -47,6 +47,10 @@ class DbServer {
   static std::string url_with_password(std::string_view url, std::string_view password);
   // Stops the server (fast shutdown, SIGKILL after 20 s) and removes its directory. Idempotent.
   void stop();
+  // Stops the server as stop() does but keeps its data, so resume() starts it again on the
+  // same port with the same databases: a database that goes away and comes back.
+  void halt();
+  void resume();
 
  protected:
   // Makes the temporary directory, owned by the user the server will run as.
@@ -75,8 +79,9 @@ class DbServer {
   gid_t gid_ = 0;
   bool switch_user_ = false;
   pid_t pid_ = -1;
-  int stop_signal_ = 0;
-  int slot_ = -1;  // entry in the emergency-cleanup table
+  int stop_signal_ = 0, death_signal_ = 0;
+  std::vector<std::string> argv_;  // what launch() ran, for resume()
+  int slot_ = -1;                  // entry in the emergency-cleanup table
 };
 
 // initdb into <tmp>/data (scram-sha-256 for TCP), then `postgres -D ... -p PORT -k <tmp>
@@ -111,6 +116,9 @@ struct TestDatabases {
     return d == db::Dialect::postgresql ? static_cast<DbServer&>(postgres) : mariadb;
   }
 };
+
+// A server of its own for one test (one actor's database that the test stops, halts...).
+std::unique_ptr<DbServer> start_server(db::Dialect dialect);
 
 // Both servers, started on first use and stopped at process exit.
 TestDatabases& test_databases();
