@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "core/ids.hpp"
+#include "core/test_fault.hpp"
 #include "grpc/grpc_tls.hpp"
 #include "grpc/server_limits.hpp"
 #include "grpc/share_wire.hpp"
@@ -56,7 +57,10 @@ grpc::Status stream_shares(ShareSource& source, const std::string& caller,
     chunk.masked_mac_key_share.reset();  // only in the first message of a stream
     next += n;
     elements_sent += n;
-    if (next < total) reader->sent(next);
+    if (next < total) {
+      reader->sent(next);
+      test_fault_point("mid_share_stream");  // part of the share sent and recorded
+    }
   } while (next < total);
   reader->complete();
   return grpc::Status::OK;
